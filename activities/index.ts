@@ -1,0 +1,17 @@
+import type { Deps } from '../worker/deps';
+import { createStackCheckActivities } from './stack-check';
+
+/** Every activity the worker registers, built from the worker's long-lived clients. */
+export function createActivities(deps: Deps) {
+  return {
+    ...createStackCheckActivities({
+      sql: deps.sql,
+      redis: deps.redis,
+      s3: deps.s3,
+      bucket: deps.config.S3_BUCKET,
+      mailer: deps.mailer,
+    }),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,47 @@
+import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Redis } from 'ioredis';
+import type { Transporter } from 'nodemailer';
+import { hostname } from 'node:os';
+import type { Sql } from '../db/sql';
+import type { DependencyStatus } from '../workflows/stack-check/definitions';
+
+export interface StackCheckDeps {
+  sql: Sql;
+  redis: Redis;
+  s3: S3Client;
+  bucket: string;
+  mailer: Transporter;
+}
+
+export function createStackCheckActivities(deps: StackCheckDeps) {
+  return {
+    async checkDependencies(_input: Record<string, never>): Promise<{ worker: string; dependencies: DependencyStatus[] }> {
+      const probe = async (name: DependencyStatus['name'], run: () => Promise<string>): Promise<DependencyStatus> => {
+        const started = Date.now();
+        try {
+          return { name, ok: true, detail: await run(), ms: Date.now() - started };
+        } catch (err) {
+          return { name, ok: false, detail: err instanceof Error ? err.message : String(err), ms: Date.now() - started };
+        }
+      };
+      const dependencies = await Promise.all([
+        probe('postgresql', async () => {
+          const [row] = await deps.sql<{ n: number }[]>`select count(*)::int as n from schema_migrations`;
+          return `${row?.n ?? 0} migrations applied`;
+        }),
+        probe('redis', async () => `PING ${await deps.redis.ping()}`),
+        probe('s3', async () => {
+          await deps.s3.send(new HeadBucketCommand({ Bucket: deps.bucket }));
+          return `bucket ${deps.bucket} reachable`;
+        }),
+        probe('smtp', async () => {
+          await deps.mailer.verify();
+          return 'server accepts connections';
+        }),
+      ]);
+      return { worker: `${process.pid}@${hostname()}`, dependencies };
+    },
+  };
+}
+
+export type StackCheckActivities = ReturnType<typeof createStackCheckActivities>;

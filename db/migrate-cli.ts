@@ -1,0 +1,27 @@
+import { loadConfigOrExit } from '../worker/config';
+import { loadEnvFile } from '../worker/env-file';
+import { createLogger } from '../worker/logger';
+import { migrate } from './migrate';
+import { createSql, databaseName } from './sql';
+
+async function main(): Promise<void> {
+  loadEnvFile();
+  const config = loadConfigOrExit();
+  const log = createLogger({ level: config.LOG_LEVEL, component: 'migrate' });
+  const sql = createSql(config.DATABASE_URL, { max: 1, applicationName: 'gitlab-temporal-migrate' });
+  try {
+    const result = await migrate(sql);
+    log.info('migrations done', {
+      database: databaseName(config.DATABASE_URL),
+      applied: result.applied,
+      previouslyApplied: result.alreadyApplied,
+    });
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`migrate: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the local stack's servers from Go modules into the ignored tools folder, once.
+# Re-running skips every binary that is already there at the pinned version.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOOLS_DIR="${STACK_TOOLS_DIR:-.tools}"
+BIN_DIR="$(mkdir -p "$TOOLS_DIR/bin" && cd "$TOOLS_DIR/bin" && pwd)"
+
+# Temporal CLI v1.5.1 is the newest tag whose go.mod has no replace directive, so `go install` works
+# (v1.6.0+ replace ./cliext). It embeds the Web UI.
+TEMPORAL_MODULE="github.com/temporalio/cli/cmd/temporal"
+TEMPORAL_VERSION="v1.5.1"
+# MinIO publishes no semver tags; this is the pseudo-version of its final master commit (2026-02-12).
+MINIO_MODULE="github.com/minio/minio"
+MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
+
+if ! command -v go >/dev/null 2>&1; then
+  for candidate in /usr/local/go/bin /usr/lib/go/bin; do
+    [ -x "$candidate/go" ] && PATH="$candidate:$PATH"
+  done
+fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "build-tools: Go is not installed. Install Go 1.25 or newer (https://go.dev/dl/) and run this again;" >&2
+  echo "build-tools: it is needed once, to build the Temporal CLI and MinIO into $TOOLS_DIR/bin." >&2
+  exit 1
+fi
+go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+if [ "${go_minor:-0}" -lt 25 ]; then
+  echo "build-tools: Go $(go env GOVERSION) is too old; the Temporal CLI needs Go 1.25 or newer." >&2
+  exit 1
+fi
+
+build() { # name module version ldflags
+  local name=$1 module=$2 version=$3 ldflags=$4 stamp="$BIN_DIR/.$1.version"
+  if [ -x "$BIN_DIR/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$module@$version" ]; then
+    echo "build-tools: $name $version already built"
+    return
+  fi
+  echo "build-tools: building $name $version (first time only; several minutes on two cores)"
+  local started=$SECONDS
+  CGO_ENABLED=0 GOBIN="$BIN_DIR" go install -trimpath -ldflags "$ldflags" "$module@$version"
+  echo "$module@$version" > "$stamp"
+  echo "build-tools: built $name in $((SECONDS - started)) s"
+}
+
+build temporal "$TEMPORAL_MODULE" "$TEMPORAL_VERSION" \
+  "-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_VERSION#v}"
+build minio "$MINIO_MODULE" "$MINIO_VERSION" "-s -w"

@@ -1,0 +1,48 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { loadConfig, type Config } from '../../worker/config';
+import { closeDeps, createDeps, type Deps } from '../../worker/deps';
+import { temporalConnectionOptions } from '../../worker/temporal';
+import { createWorkers } from '../../worker/workers';
+
+let runtimeInstalled = false;
+
+export interface TestWorker {
+  config: Config;
+  deps: Deps;
+  client: Client;
+  taskQueue: string;
+  worker: Worker;
+  /** Runs the worker until fn settles, then shuts it down. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A real worker on a task queue of its own, against the stack's Temporal server. */
+export async function startTestWorker(name: string, configOverrides: Partial<Config> = {}): Promise<TestWorker> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const config = { ...loadConfig(), ...configOverrides };
+  const taskQueue = `test-${name}-${randomUUID().slice(0, 8)}`;
+  const deps = createDeps(config, `test-${name}`);
+  const nativeConnection = await NativeConnection.connect(temporalConnectionOptions(config));
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const [worker] = await createWorkers({ deps, connection: nativeConnection, taskQueues: [taskQueue] });
+  return {
+    config,
+    deps,
+    client,
+    taskQueue,
+    worker: worker!,
+    run: (fn) => worker!.runUntil(fn),
+    async close() {
+      await connection.close();
+      await nativeConnection.close();
+      await closeDeps(deps);
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { stackUp } from '../../scripts/stack/index';
+import { migrate } from '../../db/migrate';
+import { seedInstance } from '../../db/seed/generate';
+import { createSql, databaseName, withDatabase } from '../../db/sql';
+import { loadConfig } from '../../worker/config';
+import { applyTestEnv } from './test-env';
+
+/** The instance every test file shares; tests that need other data create a database of their own. */
+export const SHARED_SEED = { projects: 60, issues: 3000 } as const;
+
+export default async function globalSetup(): Promise<void> {
+  applyTestEnv();
+  const config = loadConfig();
+  // Builds the tools on first use and starts what is not already answering; a running stack is reused.
+  await stackUp(config);
+
+  const name = databaseName(config.DATABASE_URL);
+  const admin = createSql(withDatabase(config.DATABASE_URL, 'postgres'), { max: 1 });
+  try {
+    await admin.unsafe(`drop database if exists "${name}" with (force)`);
+    await admin.unsafe(`create database "${name}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  const sql = createSql(config.DATABASE_URL, { max: 2 });
+  try {
+    await migrate(sql);
+    await seedInstance(sql, SHARED_SEED);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

@@ -1,0 +1,179 @@
+import { z } from 'zod';
+
+// The one place process.env is read. Every entry point calls loadConfig() once at start-up and passes the
+// parts each component needs; nothing else reads the environment.
+
+const bool = () =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), {
+      message: 'must be true or false',
+    })
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce
+  .number({ message: 'must be a port number' })
+  .int('must be a whole number')
+  .min(1, 'must be between 1 and 65535')
+  .max(65535, 'must be between 1 and 65535');
+
+const hostPort = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'must be host:port, for example 127.0.0.1:7233');
+
+const httpUrl = z
+  .string()
+  .trim()
+  .url('must be a URL such as http://127.0.0.1:9000')
+  .refine((v) => /^https?:\/\//.test(v), 'must start with http:// or https://');
+
+const positiveInt = (max: number) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(max, `must be at most ${max}`);
+
+// Durations are plain milliseconds so that no parsing library decides what "1d" means.
+const millis = z.coerce
+  .number({ message: 'must be a number of milliseconds' })
+  .int('must be a whole number of milliseconds')
+  .min(0, 'must not be negative');
+
+const encryptionKey = z
+  .string()
+  .trim()
+  .refine((v) => decodeKey(v) !== undefined, {
+    message: 'must be 32 random bytes, given as 64 hex characters or base64 (openssl rand -base64 32)',
+  })
+  .transform((v) => decodeKey(v) as Buffer);
+
+function decodeKey(value: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  if (/^[A-Za-z0-9+/]{43}=?$/.test(value)) {
+    const buf = Buffer.from(value, 'base64');
+    if (buf.length === 32) return buf;
+  }
+  return undefined;
+}
+
+const schema = z.object({
+  TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233').describe('Temporal frontend gRPC address'),
+  TEMPORAL_NAMESPACE: z.string().trim().min(1, 'must not be empty').default('default'),
+  TEMPORAL_API_KEY: z.string().optional().describe('API key for Temporal Cloud; secret'),
+  TEMPORAL_TLS: bool().default(false),
+  TEMPORAL_TASK_QUEUE_EXPORT: z.string().trim().min(1, 'must not be empty').default('offline-export'),
+  TEMPORAL_TASK_QUEUE_BULK_UPDATE: z.string().trim().min(1, 'must not be empty').default('security-bulk-update'),
+  TEMPORAL_UI_PORT: port.default(8233),
+
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .regex(/^postgres(ql)?:\/\/.+/, 'must be a PostgreSQL URL such as postgres://postgres@127.0.0.1:5432/gitlab'),
+  DATABASE_POOL_SIZE: positiveInt(100).default(10),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .regex(/^rediss?:\/\/.+/, 'must be a Redis URL such as redis://127.0.0.1:6379/0'),
+
+  S3_ENDPOINT: httpUrl.describe('S3-compatible endpoint of the local stack'),
+  S3_REGION: z.string().trim().min(1, 'must not be empty').default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().trim().min(3, 'must be at least 3 characters'),
+  S3_SECRET_ACCESS_KEY: z.string().min(8, 'must be at least 8 characters'),
+  S3_BUCKET: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9.-]{3,63}$/, 'must be 3-63 characters of a-z, 0-9, "." and "-"'),
+
+  SMTP_HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
+  SMTP_PORT: port.default(1025),
+  SMTP_SECURE: bool().default(false),
+  SMTP_USER: z.string().optional(),
+  SMTP_PASSWORD: z.string().optional(),
+  MAIL_FROM: z.string().trim().min(3, 'must be an address such as "GitLab <gitlab@example.com>"').default('GitLab <gitlab@example.test>'),
+  MAILDEV_WEB_PORT: port.default(1080),
+
+  ENCRYPTION_KEY: encryptionKey.describe('key for credentials at rest; secret'),
+  INSTANCE_BASE_URL: httpUrl.describe('public URL of the GitLab instance, used in email links'),
+  INSTANCE_VERSION: z.string().trim().min(1).default('18.10.0'),
+  ALLOW_LOCAL_NETWORK_ENDPOINTS: bool().default(false),
+
+  EXPORT_MAX_CONCURRENT_PORTABLES: positiveInt(100).default(5),
+  EXPORT_MAX_CONCURRENT_RELATIONS: positiveInt(100).default(2),
+  EXPORT_BATCH_SIZE: positiveInt(1_000_000).default(10_000),
+  EXPORT_CREDENTIALS_PURGE_DELAY_MS: millis.default(24 * 60 * 60 * 1000),
+  BULK_UPDATE_BATCH_SIZE: positiveInt(1000).default(50),
+  BULK_UPDATE_MAX_CONCURRENT_BATCHES: positiveInt(500).default(10),
+
+  API_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  METRICS_PORT: port.optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { message: 'must be debug, info, warn or error' }).default('info'),
+
+  STACK_DATA_DIR: z.string().trim().min(1).default('.data'),
+  STACK_TOOLS_DIR: z.string().trim().min(1).default('.tools'),
+});
+
+export type Config = z.infer<typeof schema>;
+
+/** Names of variables whose values must never be printed. */
+export const SECRET_KEYS = [
+  'TEMPORAL_API_KEY',
+  'S3_SECRET_ACCESS_KEY',
+  'SMTP_PASSWORD',
+  'ENCRYPTION_KEY',
+  'DATABASE_URL',
+  'REDIS_URL',
+] as const satisfies readonly (keyof Config)[];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings in the environment mean "not set", as they do in most shells' .env handling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? '(environment)');
+    const missing = issue.code === 'invalid_type' && cleaned[name] === undefined;
+    const description = schema.shape[name as keyof typeof schema.shape]?.description;
+    return missing
+      ? `${name} is missing${description ? ` (${description})` : ''}`
+      : `${name} ${issue.message}`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** For entry points: print one line per problem and stop, never a stack trace. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}
+
+/** A printable view of the configuration with every secret masked. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config };
+  for (const key of SECRET_KEYS) {
+    if (out[key] !== undefined) out[key] = key.endsWith('_URL') ? maskUrl(String(config[key])) : '*****';
+  }
+  return out;
+}
+
+export function maskUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//*****@');
+}
