@@ -1,4 +1,6 @@
 import type { Deps } from '../worker/deps';
+import { createBulkUpdateActivities } from './bulk-update/index';
+import { createOfflineExportActivities } from './offline-export/index';
 import { createStackCheckActivities } from './stack-check';
 
 /** Every activity the worker registers, built from the worker's long-lived clients. */
@@ -11,6 +13,8 @@ export function createActivities(deps: Deps) {
       bucket: deps.config.S3_BUCKET,
       mailer: deps.mailer,
     }),
+    ...createOfflineExportActivities(deps),
+    ...createBulkUpdateActivities(deps),
   };
 }
 

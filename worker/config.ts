@@ -101,13 +101,16 @@ const schema = z.object({
   INSTANCE_VERSION: z.string().trim().min(1).default('18.10.0'),
   ALLOW_LOCAL_NETWORK_ENDPOINTS: bool().default(false),
 
+  // --- offline export (add export settings below this line) ---
   EXPORT_MAX_CONCURRENT_PORTABLES: positiveInt(100).default(5),
   EXPORT_MAX_CONCURRENT_RELATIONS: positiveInt(100).default(2),
   EXPORT_BATCH_SIZE: positiveInt(1_000_000).default(10_000),
   EXPORT_CREDENTIALS_PURGE_DELAY_MS: millis.default(24 * 60 * 60 * 1000),
+  // --- bulk update (add bulk-update settings below this line) ---
   BULK_UPDATE_BATCH_SIZE: positiveInt(1000).default(50),
   BULK_UPDATE_MAX_CONCURRENT_BATCHES: positiveInt(500).default(10),
 
+  // --- API and process ---
   API_HOST: z.string().trim().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
   METRICS_PORT: port.optional(),

@@ -1,0 +1,2 @@
+// Workflows of the security-inventory bulk update (registered through workflows/index.ts).
+export {};

@@ -1,0 +1,2 @@
+// Workflows of the offline transfer export (registered through workflows/index.ts).
+export {};
