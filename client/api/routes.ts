@@ -1,0 +1,4 @@
+import type { RouteModule } from './server';
+
+/** Every feature's routes, mounted under /api/v4. */
+export const apiRoutes: RouteModule[] = [];
