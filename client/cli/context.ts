@@ -1,0 +1,70 @@
+import { Client, Connection } from '@temporalio/client';
+import { createSql, type Sql } from '../../db/sql';
+import { loadConfigOrExit, type Config } from '../../worker/config';
+import { loadEnvFile } from '../../worker/env-file';
+import { temporalConnectionOptions } from '../../worker/temporal';
+
+/** Exit codes the CLI promises (documented in --help and the README). */
+export const ExitCode = {
+  OK: 0,
+  FAILED: 1, // the work ran and failed, or an unexpected error
+  USAGE: 2, // bad arguments or a rejected request
+  NOT_FOUND: 3,
+  CANCELLED: 4,
+  UNAVAILABLE: 5, // a server (Temporal, PostgreSQL, ...) did not answer
+  CONFIG: 78,
+} as const;
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = ExitCode.FAILED,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export interface CliContext {
+  config: Config;
+  sql: Sql;
+  temporal: Client;
+  close(): Promise<void>;
+}
+
+export function cliConfig(): Config {
+  loadEnvFile();
+  return loadConfigOrExit();
+}
+
+/** Connections for one command; always closed by withContext. */
+export async function withContext<T>(run: (ctx: CliContext) => Promise<T>): Promise<T> {
+  const config = cliConfig();
+  const sql = createSql(config.DATABASE_URL, { max: 2, applicationName: 'gitlab-temporal-cli' });
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: '5s' });
+  } catch (err) {
+    await sql.end({ timeout: 1 });
+    throw new CliError(`cannot reach Temporal at ${config.TEMPORAL_ADDRESS}: ${(err as Error).message}`, ExitCode.UNAVAILABLE);
+  }
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const ctx: CliContext = {
+    config,
+    sql,
+    temporal,
+    async close() {
+      await connection.close();
+      await sql.end({ timeout: 5 });
+    },
+  };
+  try {
+    return await run(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
