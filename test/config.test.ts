@@ -84,3 +84,19 @@ describe('config', () => {
     expect(problems({ ...valid, REDIS_URL: '' })).toEqual([expect.stringMatching(/^REDIS_URL is missing/)]);
   });
 });
+
+describe('Temporal connection settings', () => {
+  it('follow Temporal envconfig: API key and TLS from the standard variables, address from the config', async () => {
+    const { temporalConnectionOptions } = await import('../worker/temporal');
+    const local = temporalConnectionOptions(loadConfig(valid));
+    expect(local).toMatchObject({ address: '127.0.0.1:7233' });
+    expect(local.apiKey).toBeUndefined();
+
+    const cloud = temporalConnectionOptions(
+      loadConfig({ ...valid, TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233', TEMPORAL_API_KEY: 'key-123' }),
+    );
+    expect(cloud).toMatchObject({ address: 'ns.acct.tmprl.cloud:7233', apiKey: 'key-123' });
+    // envconfig turns TLS on whenever an API key is given.
+    expect(cloud.tls).toBeTruthy();
+  });
+});

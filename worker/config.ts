@@ -63,8 +63,19 @@ function decodeKey(value: string): Buffer | undefined {
 const schema = z.object({
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233').describe('Temporal frontend gRPC address'),
   TEMPORAL_NAMESPACE: z.string().trim().min(1, 'must not be empty').default('default'),
+  // The rest of Temporal's standard client variables (envconfig): TLS, API key, a TOML profile file.
   TEMPORAL_API_KEY: z.string().optional().describe('API key for Temporal Cloud; secret'),
-  TEMPORAL_TLS: bool().default(false),
+  TEMPORAL_TLS: bool().optional(),
+  TEMPORAL_PROFILE: z.string().trim().min(1).optional(),
+  TEMPORAL_CONFIG_FILE: z.string().trim().min(1).optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().trim().min(1).optional(),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().trim().min(1).optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().trim().min(1).optional(),
+  TEMPORAL_TLS_CLIENT_CERT_DATA: z.string().optional(),
+  TEMPORAL_TLS_CLIENT_KEY_DATA: z.string().optional().describe('TLS client key; secret'),
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().trim().min(1).optional(),
+  TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: bool().optional(),
   TEMPORAL_TASK_QUEUE_EXPORT: z.string().trim().min(1, 'must not be empty').default('offline-export'),
   TEMPORAL_TASK_QUEUE_BULK_UPDATE: z.string().trim().min(1, 'must not be empty').default('security-bulk-update'),
   TEMPORAL_UI_PORT: port.default(8233),
@@ -125,6 +136,7 @@ export type Config = z.infer<typeof schema>;
 /** Names of variables whose values must never be printed. */
 export const SECRET_KEYS = [
   'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS_CLIENT_KEY_DATA',
   'S3_SECRET_ACCESS_KEY',
   'SMTP_PASSWORD',
   'ENCRYPTION_KEY',
