@@ -47,3 +47,16 @@ build() { # name module version ldflags
 build temporal "$TEMPORAL_MODULE" "$TEMPORAL_VERSION" \
   "-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_VERSION#v}"
 build minio "$MINIO_MODULE" "$MINIO_VERSION" "-s -w"
+
+# compose-check: this repository's own validator for docker-compose.yml on the Compose Specification's reference
+# loader (compose-go), so the compose file is checked without a Docker engine. Rebuilt when its source changes.
+compose_src="scripts/compose-check"
+compose_stamp="$BIN_DIR/.compose-check.version"
+compose_hash=$(cat "$compose_src/main.go" "$compose_src/go.mod" "$compose_src/go.sum" | sha256sum | cut -c1-16)
+if [ -x "$BIN_DIR/compose-check" ] && [ "$(cat "$compose_stamp" 2>/dev/null)" = "$compose_hash" ]; then
+  echo "build-tools: compose-check already built"
+else
+  echo "build-tools: building compose-check"
+  (cd "$compose_src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN_DIR/compose-check" .)
+  echo "$compose_hash" > "$compose_stamp"
+fi
