@@ -1,0 +1,131 @@
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+
+// SSRF guard for a user-supplied S3 endpoint, after GitLab's Gitlab::HTTP_V2::UrlBlocker (same checks, same
+// messages), plus one rule GitLab does not have: cloud metadata services are refused even when local networks are
+// allowed, because the dev stack allows them (MinIO on 127.0.0.1) and a metadata service hands out credentials.
+// Host names are resolved and every address is checked, so a name pointing at a private address is refused too.
+// This runs when the export is created; the worker connects later and resolves again, so the uploading activity
+// should re-check (as GitLab re-checks request_url before each upload).
+
+export type LookupHost = (host: string) => Promise<string[]>;
+
+export class BlockedEndpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BlockedEndpointError';
+  }
+}
+
+const LOOKUP_TIMEOUT_MS = 5_000;
+
+export const defaultLookupHost: LookupHost = async (host) =>
+  (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+const METADATA_HOSTS = new Set(['metadata.google.internal', 'metadata.goog', 'metadata', 'instance-data', 'instance-data.ec2.internal']);
+const METADATA_ADDRESSES = new Set([
+  '169.254.169.254', // AWS, GCP, Azure, OpenStack, DigitalOcean, ...
+  '169.254.170.2', // AWS ECS task credentials
+  'fd00:ec2::254', // AWS over IPv6
+  '100.100.100.200', // Alibaba Cloud
+]);
+
+const blockList = (v4: string[], v6: string[]) => {
+  const list = new BlockList();
+  for (const cidr of v4) addSubnet(list, cidr, 'ipv4');
+  for (const cidr of v6) addSubnet(list, cidr, 'ipv6');
+  return list;
+};
+function addSubnet(list: BlockList, cidr: string, type: 'ipv4' | 'ipv6') {
+  const [net, bits] = cidr.split('/');
+  list.addSubnet(net!, Number(bits), type);
+}
+
+// GitLab's checks, in its order, each with its message; skipped when local networks are allowed.
+const LOCAL_RULES: { list: BlockList; message: string }[] = [
+  { list: blockList(['0.0.0.0/8'], ['::/128']), message: 'Requests to localhost are not allowed' },
+  { list: blockList(['127.0.0.0/8'], ['::1/128']), message: 'Requests to loopback addresses are not allowed' },
+  {
+    list: blockList(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'], ['fc00::/7', 'fec0::/10']),
+    message: 'Requests to the local network are not allowed',
+  },
+  { list: blockList(['169.254.0.0/16'], ['fe80::/10']), message: 'Requests to the link local network are not allowed' },
+  { list: blockList(['100.64.0.0/10'], []), message: 'Requests to the shared address space are not allowed' },
+  { list: blockList(['255.255.255.255/32'], []), message: 'Requests to the limited broadcast address are not allowed' },
+];
+
+const METADATA_MESSAGE = 'Requests to the cloud metadata endpoint are not allowed';
+
+/**
+ * Throws BlockedEndpointError with GitLab's message when the endpoint may not be used; returns the addresses it
+ * resolved to. The endpoint's scheme and syntax were validated before (configuration.ts).
+ */
+export async function assertEndpointAllowed(
+  endpoint: string,
+  options: { allowLocalNetwork: boolean; lookupHost?: LookupHost },
+): Promise<string[]> {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new BlockedEndpointError('URI is invalid');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BlockedEndpointError('Only allowed schemes are http, https');
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  if (host === '') throw new BlockedEndpointError('Host cannot be resolved or invalid');
+  if (METADATA_HOSTS.has(host)) throw new BlockedEndpointError(METADATA_MESSAGE);
+
+  const addresses = (isIP(host) ? [host] : await resolve(host, options.lookupHost ?? defaultLookupHost)).map(unmapIpv4);
+
+  if (!options.allowLocalNetwork) {
+    if (addresses.some((a) => ownAddresses().has(a))) throw new BlockedEndpointError('Requests to localhost are not allowed');
+    for (const rule of LOCAL_RULES) {
+      if (addresses.some((a) => rule.list.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4'))) throw new BlockedEndpointError(rule.message);
+    }
+  }
+  if (addresses.some((a) => METADATA_ADDRESSES.has(a))) throw new BlockedEndpointError(METADATA_MESSAGE);
+  return addresses;
+}
+
+async function resolve(host: string, lookupHost: LookupHost): Promise<string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const addresses = await Promise.race([
+      lookupHost(host),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('lookup timed out')), LOOKUP_TIMEOUT_MS);
+      }),
+    ]);
+    if (addresses.length === 0 || addresses.some((a) => isIP(unmapIpv4(a)) === 0)) throw new Error('no usable address');
+    return addresses;
+  } catch {
+    throw new BlockedEndpointError('Host cannot be resolved or invalid');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** "::ffff:127.0.0.1" is 127.0.0.1: checked as IPv4 so the IPv4 rules apply to it. */
+function unmapIpv4(address: string): string {
+  const lower = address.toLowerCase().replace(/%.*$/, ''); // no zone id ("fe80::1%eth0")
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+  if (dotted) return dotted[1]!;
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
+  if (hex) {
+    const hi = parseInt(hex[1]!, 16);
+    const lo = parseInt(hex[2]!, 16);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  return lower;
+}
+
+/** The host's own interface addresses count as localhost, as in GitLab's validate_localhost. */
+function ownAddresses(): Set<string> {
+  return new Set(
+    Object.values(networkInterfaces())
+      .flat()
+      .filter((i) => i !== undefined)
+      .map((i) => unmapIpv4(i.address)),
+  );
+}
