@@ -1,2 +1,3 @@
 // Workflows of the security-inventory bulk update (registered through workflows/index.ts).
-export {};
+export { BulkUpdateWorkflow } from './bulk-update.workflow';
+export { BulkUpdateBatchWorkflow } from './batch.workflow';

@@ -1,0 +1,86 @@
+import { AccessLevel, projectAccessLevels } from '../../db/access';
+import { lockProjectOutcome, recordProjectOutcome, type ProjectOutcome } from '../../db/bulk-update/batches';
+import type { OperationRecord } from '../../db/bulk-update/operations';
+import {
+  applyAttributeChanges,
+  attributesOfRoot,
+  currentProjectAttributes,
+  lockProjectForUpdate,
+  projectLabel,
+} from '../../db/bulk-update/project-attributes';
+import type { Sql } from '../../db/sql';
+import { PERMISSION_DENIED_MESSAGE, PROJECT_GONE_MESSAGE, planAttributeChange } from './attribute-rules';
+import { errorMessageOf, isTransientError } from './transient-errors';
+
+export interface AppliedOutcome {
+  outcome: ProjectOutcome;
+  /** False when an earlier attempt had already recorded this project's outcome. */
+  appliedNow: boolean;
+}
+
+/**
+ * Applies the operation to one project in one transaction that also writes the project's outcome row. The row is
+ * locked first, so a project that already has an outcome (an earlier attempt committed it) is skipped: a retried
+ * or concurrently re-run batch never changes or counts a project twice.
+ */
+export async function applyToProject(sql: Sql, op: OperationRecord, projectId: number): Promise<AppliedOutcome> {
+  try {
+    return await sql.begin(async (tx): Promise<AppliedOutcome> => {
+      const existing = await lockProjectOutcome(tx, op.id, projectId);
+      if (!existing) throw new Error(`project ${projectId} is not part of background operation ${op.id}`);
+      if (existing.outcome) return { outcome: existing, appliedNow: false };
+
+      const fail = async (message: string, label?: { name: string; fullPath: string }) => ({
+        outcome: await recordProjectOutcome(tx, op.id, {
+          projectId,
+          outcome: 'failed',
+          errorCode: 'service_error',
+          errorMessage: message,
+          entityName: label?.name ?? null,
+          entityFullPath: label?.fullPath || null,
+        }),
+        appliedNow: true,
+      });
+
+      const project = await lockProjectForUpdate(tx, projectId);
+      if (!project) return fail(PROJECT_GONE_MESSAGE);
+      // access.ts only runs tagged queries, which a transaction provides just like the pool.
+      const levels = await projectAccessLevels(tx as unknown as Sql, op.userId, [projectId]);
+      if ((levels.get(projectId) ?? 0) < AccessLevel.MAINTAINER) return fail(PERMISSION_DENIED_MESSAGE, project);
+
+      const plan = planAttributeChange({
+        mode: op.mode,
+        requestedIds: op.attributeIds,
+        current: await currentProjectAttributes(tx, projectId),
+        available: await attributesOfRoot(tx, op.attributeIds, project.rootNamespaceId),
+      });
+      if (!plan.ok) return fail(plan.message, project);
+
+      await applyAttributeChanges(tx, project, plan);
+      return {
+        outcome: await recordProjectOutcome(tx, op.id, {
+          projectId,
+          outcome: 'succeeded',
+          errorCode: null,
+          errorMessage: null,
+          entityName: project.name,
+          entityFullPath: project.fullPath || null,
+        }),
+        appliedNow: true,
+      };
+    });
+  } catch (err) {
+    if (isTransientError(err)) throw err;
+    // The change rolled back; the project's own failure is recorded once, in a transaction of its own.
+    const label = await projectLabel(sql, projectId);
+    const outcome = await recordProjectOutcome(sql, op.id, {
+      projectId,
+      outcome: 'failed',
+      errorCode: 'unexpected_error',
+      errorMessage: errorMessageOf(err),
+      entityName: label?.name ?? null,
+      entityFullPath: label?.fullPath || null,
+    });
+    return { outcome, appliedNow: true };
+  }
+}

@@ -1,0 +1,68 @@
+import { heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { batchProjects, type ProjectOutcome } from '../../db/bulk-update/batches';
+import { findOperation } from '../../db/bulk-update/operations';
+import type { Sql } from '../../db/sql';
+import {
+  BulkUpdateErrorType,
+  type BulkUpdateBatchInput,
+  type BulkUpdateBatchResult,
+} from '../../workflows/bulk-update/definitions';
+import { applyToProject } from './apply-to-project';
+import type { RedisStore } from './redis-store';
+
+export interface ProcessBatchDeps {
+  sql: Sql;
+  store: RedisStore;
+}
+
+/**
+ * BackgroundOperationBulkUpdateWorker: applies the operation to each project of one batch and mirrors each
+ * outcome to Redis. Safe to run any number of times: projects with an outcome are not touched again, and their
+ * outcome is mirrored again because the previous attempt may have died between the commit and the Redis write
+ * (the store counts each project at most once).
+ */
+export async function processBatch(deps: ProcessBatchDeps, input: BulkUpdateBatchInput): Promise<BulkUpdateBatchResult> {
+  const op = await findOperation(deps.sql, input.operationId);
+  if (!op) {
+    throw ApplicationFailure.create({
+      type: BulkUpdateErrorType.OperationNotFound,
+      message: `Bulk operation ${input.operationId} does not exist`,
+      nonRetryable: true,
+    });
+  }
+  const projects = await batchProjects(deps.sql, op.id, input.batchNumber);
+  if (op.tracked) await deps.store.markRunning(op.id);
+
+  let appliedNow = 0;
+  let successful = 0;
+  let failed = 0;
+  for (const project of projects) {
+    heartbeat({ batchNumber: input.batchNumber, projectId: project.projectId });
+    let outcome = project;
+    if (!project.outcome) {
+      const applied = await applyToProject(deps.sql, op, project.projectId);
+      outcome = applied.outcome;
+      if (applied.appliedNow) appliedNow++;
+    }
+    if (op.tracked) await mirror(deps.store, op.id, outcome);
+    if (outcome.outcome === 'succeeded') successful++;
+    else if (outcome.outcome === 'failed') failed++;
+  }
+  return { batchNumber: input.batchNumber, projects: projects.length, successful, failed, appliedNow };
+}
+
+async function mirror(store: RedisStore, operationId: string, outcome: ProjectOutcome): Promise<void> {
+  if (outcome.outcome === 'succeeded') {
+    await store.incrementSuccessful(operationId, { entity: { type: 'Project', id: outcome.projectId } });
+  } else if (outcome.outcome === 'failed') {
+    await store.addFailedItem(operationId, {
+      entity_id: outcome.projectId,
+      entity_type: 'Project',
+      ...(outcome.entityName !== null ? { entity_name: outcome.entityName } : {}),
+      ...(outcome.entityFullPath !== null ? { entity_full_path: outcome.entityFullPath } : {}),
+      error_message: outcome.errorMessage ?? 'Unknown error',
+      error_code: outcome.errorCode ?? 'unexpected_error',
+    });
+  }
+}

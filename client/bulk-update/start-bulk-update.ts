@@ -1,0 +1,110 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { AccessLevel, groupAccessLevels } from '../../db/access';
+import { deleteOperationRecord, insertOperation } from '../../db/bulk-update/operations';
+import { findRequestedAttributes, findRequestUser, rootsOfItems } from '../../db/bulk-update/request-checks';
+import type { Sql } from '../../db/sql';
+import { generateOperationId } from '../../activities/bulk-update/redis-store';
+import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
+import {
+  BULK_OPERATION_ID,
+  BULK_UPDATE_WORKFLOW,
+  bulkUpdateWorkflowId,
+  GITLAB_USER_ID,
+  OPERATION_TYPE_ATTRIBUTE_UPDATE,
+  WORKFLOW_KIND,
+  WORKFLOW_KIND_BULK_UPDATE,
+} from '../../workflows/bulk-update/definitions';
+import { BulkUpdateRequestError, parseBulkUpdateRequest, type ValidBulkUpdateRequest } from './request';
+
+export interface BulkUpdateServiceDeps {
+  sql: Sql;
+  client: Pick<Client, 'workflow'>;
+  taskQueue: string;
+}
+
+export interface StartedBulkUpdate {
+  operationId: string;
+  workflowId: string;
+  runId: string;
+  message: 'Bulk update operation initiated';
+}
+
+/**
+ * Security::Attributes::BulkUpdateService: checks a request, records it, and starts BulkUpdateWorkflow with the
+ * operation id only. A refused request throws BulkUpdateRequestError listing every problem, and leaves nothing
+ * behind; the projects themselves are checked later, one by one, as GitLab does.
+ */
+export async function startBulkUpdate(deps: BulkUpdateServiceDeps, input: unknown): Promise<StartedBulkUpdate> {
+  const request = parseBulkUpdateRequest(input);
+  await checkAgainstInstance(deps.sql, request);
+
+  const operationId = generateOperationId(OPERATION_TYPE_ATTRIBUTE_UPDATE, request.userId);
+  const workflowId = bulkUpdateWorkflowId(operationId);
+  const attributeIds = [...new Set(request.attributeIds)];
+  await insertOperation(deps.sql, {
+    id: operationId,
+    operationType: OPERATION_TYPE_ATTRIBUTE_UPDATE,
+    userId: request.userId,
+    workflowId,
+    mode: request.mode,
+    attributeIds,
+    groupIds: [...new Set(request.groupIds)],
+    projectIds: [...new Set(request.projectIds)],
+  });
+  try {
+    const handle = await deps.client.workflow.start<typeof BulkUpdateWorkflow>(BULK_UPDATE_WORKFLOW, {
+      taskQueue: deps.taskQueue,
+      workflowId,
+      args: [{ operationId }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      staticSummary: `Bulk ${request.mode} of ${attributeIds.length} security attribute(s) for user ${request.userId}`,
+      staticDetails: [
+        `**Security-inventory bulk update** \`${operationId}\``,
+        '',
+        `- user: ${request.userId}`,
+        `- mode: ${request.mode}`,
+        `- attributes: ${attributeIds.join(', ')}`,
+        `- groups: ${request.groupIds.join(', ') || 'none'}`,
+        `- projects: ${request.projectIds.join(', ') || 'none'}`,
+        `- Redis: \`background_operation:${operationId}\``,
+      ].join('\n'),
+      typedSearchAttributes: [
+        { key: BULK_OPERATION_ID, value: operationId },
+        { key: GITLAB_USER_ID, value: request.userId },
+        { key: WORKFLOW_KIND, value: WORKFLOW_KIND_BULK_UPDATE },
+      ],
+    });
+    return { operationId, workflowId, runId: handle.firstExecutionRunId, message: 'Bulk update operation initiated' };
+  } catch (err) {
+    await deleteOperationRecord(deps.sql, operationId);
+    throw err;
+  }
+}
+
+async function checkAgainstInstance(sql: Sql, request: ValidBulkUpdateRequest): Promise<void> {
+  const problems: string[] = [];
+  const user = await findRequestUser(sql, request.userId);
+  if (!user) throw new BulkUpdateRequestError([`User ${request.userId} does not exist`]);
+  if (user.state !== 'active') throw new BulkUpdateRequestError([`User ${request.userId} is ${user.state} and cannot start bulk updates`]);
+
+  const attributeIds = [...new Set(request.attributeIds)];
+  const attributes = new Map((await findRequestedAttributes(sql, attributeIds)).map((a) => [a.id, a]));
+  const roots = [...new Set([...attributes.values()].map((a) => a.rootNamespaceId))];
+  const levels = user.admin ? new Map(roots.map((r) => [r, AccessLevel.OWNER])) : await groupAccessLevels(sql, user.id, roots);
+  const itemRoots = new Set(await rootsOfItems(sql, request.groupIds, request.projectIds));
+  for (const id of attributeIds) {
+    const attribute = attributes.get(id);
+    // Like GitLab's authorized_find!: a missing attribute and one the user may not administer look the same.
+    if (!attribute || attribute.deleted || (levels.get(attribute.rootNamespaceId) ?? 0) < AccessLevel.MAINTAINER) {
+      problems.push(`Security attribute ${id} does not exist or you don't have permission to use it`);
+    } else if (!itemRoots.has(attribute.rootNamespaceId)) {
+      problems.push(
+        `Security attribute ${id} (${attribute.name}) belongs to the top-level group ${attribute.rootFullPath}, ` +
+          'but none of the selected groups and projects is in that group',
+      );
+    }
+  }
+  if (problems.length > 0) throw new BulkUpdateRequestError(problems);
+}

@@ -1,0 +1,48 @@
+import type { Db } from './db';
+import { READABLE_GROUP, READABLE_PROJECT } from './readable';
+
+export interface CollectPageInput {
+  operationId: string;
+  userId: number;
+  groupIds: number[];
+  projectIds: number[];
+  afterProjectId: number;
+  limit: number;
+}
+
+export interface CollectPageResult {
+  /** Projects of this page (already recorded ones included, so a retried page reports the same number). */
+  count: number;
+  lastProjectId: number | null;
+}
+
+/**
+ * Records the next page of the operation's projects: the requested projects and every project in the hierarchy of
+ * each requested group, keeping only those the user can read, in project-id order after the cursor. Re-running a
+ * page inserts nothing twice (primary key), and a project reached both directly and through a group is one row.
+ */
+export async function collectProjectsPage(db: Db, input: CollectPageInput): Promise<CollectPageResult> {
+  const [row] = await db<{ count: number; last: number | null }[]>`
+    with u as (select id, state, admin from users where id = ${input.userId}),
+    readable_groups as (
+      select coalesce(array_agg(n.id), '{}')::bigint[] as ids
+      from namespaces n cross join u
+      where n.id = any(${input.groupIds}::bigint[]) and ${db.unsafe(READABLE_GROUP)}),
+    page as (
+      select p.id
+      from projects p
+      join namespaces n on n.id = p.namespace_id
+      cross join u
+      cross join readable_groups g
+      where p.id > ${input.afterProjectId}
+        and (p.id = any(${input.projectIds}::bigint[]) or n.traversal_ids && g.ids)
+        and ${db.unsafe(READABLE_PROJECT)}
+      order by p.id
+      limit ${input.limit}),
+    recorded as (
+      insert into background_operation_projects (operation_id, project_id)
+      select ${input.operationId}, id from page
+      on conflict (operation_id, project_id) do nothing)
+    select count(*)::int as count, max(id) as last from page`;
+  return { count: row?.count ?? 0, lastProjectId: row?.last ?? null };
+}

@@ -1,0 +1,114 @@
+import type { Db } from './db';
+
+// Reads and writes of project_to_security_attributes for one project, run inside the caller's transaction.
+
+export interface ProjectForUpdate {
+  id: number;
+  name: string;
+  fullPath: string;
+  rootNamespaceId: number;
+  traversalIds: number[];
+}
+
+/**
+ * Loads the project and takes a row lock that serialises attribute changes per project (two operations adding
+ * to the same single-selection category must not both pass the check). FOR NO KEY UPDATE still lets the link
+ * inserts take their foreign-key lock.
+ */
+export async function lockProjectForUpdate(tx: Db, projectId: number): Promise<ProjectForUpdate | undefined> {
+  const [row] = await tx<{ id: number; name: string; full_path: string | null; traversal_ids: number[] }[]>`
+    select p.id, p.name, r.path as full_path, n.traversal_ids
+    from projects p
+    join namespaces n on n.id = p.namespace_id
+    left join routes r on r.source_type = 'Project' and r.source_id = p.id
+    where p.id = ${projectId}
+    for no key update of p`;
+  if (!row) return undefined;
+  const traversalIds = row.traversal_ids.map(Number);
+  return {
+    id: row.id,
+    name: row.name,
+    fullPath: row.full_path ?? '',
+    rootNamespaceId: traversalIds[0] ?? 0,
+    traversalIds,
+  };
+}
+
+/** Name and path for a failure report when the update itself could not run. */
+export async function projectLabel(db: Db, projectId: number): Promise<{ name: string; fullPath: string } | undefined> {
+  const [row] = await db<{ name: string; full_path: string | null }[]>`
+    select p.name, r.path as full_path
+    from projects p left join routes r on r.source_type = 'Project' and r.source_id = p.id
+    where p.id = ${projectId}`;
+  return row ? { name: row.name, fullPath: row.full_path ?? '' } : undefined;
+}
+
+export interface AttributeRef {
+  id: number;
+  categoryId: number;
+  categoryName: string;
+  multipleSelection: boolean;
+}
+
+interface AttributeRow {
+  id: number;
+  category_id: number;
+  category_name: string;
+  multiple_selection: boolean;
+}
+
+const toRef = (r: AttributeRow): AttributeRef => ({
+  id: r.id,
+  categoryId: r.category_id,
+  categoryName: r.category_name,
+  multipleSelection: r.multiple_selection,
+});
+
+/** The project's current attributes that are not deleted (deleted ones neither count nor get removed). */
+export async function currentProjectAttributes(tx: Db, projectId: number): Promise<AttributeRef[]> {
+  const rows = await tx<AttributeRow[]>`
+    select a.id, c.id as category_id, c.name as category_name, c.multiple_selection
+    from project_to_security_attributes pa
+    join security_attributes a on a.id = pa.security_attribute_id
+    join security_categories c on c.id = a.security_category_id
+    where pa.project_id = ${projectId} and a.deleted_at is null and c.deleted_at is null
+    order by a.id`;
+  return rows.map(toRef);
+}
+
+/** The given attributes that exist, are not deleted, and belong to the root group. */
+export async function attributesOfRoot(tx: Db, attributeIds: number[], rootNamespaceId: number): Promise<AttributeRef[]> {
+  if (attributeIds.length === 0) return [];
+  const rows = await tx<AttributeRow[]>`
+    select a.id, c.id as category_id, c.name as category_name, c.multiple_selection
+    from security_attributes a
+    join security_categories c on c.id = a.security_category_id
+    where a.id = any(${attributeIds}::bigint[]) and a.namespace_id = ${rootNamespaceId}
+      and a.deleted_at is null and c.deleted_at is null
+    order by a.id`;
+  return rows.map(toRef);
+}
+
+/** delete_all of the removed links, then insert of the new ones (skipping links that already exist). */
+export async function applyAttributeChanges(
+  tx: Db,
+  project: Pick<ProjectForUpdate, 'id' | 'traversalIds'>,
+  change: { add: number[]; remove: number[] },
+): Promise<{ added: number; removed: number }> {
+  let removed = 0;
+  let added = 0;
+  if (change.remove.length > 0) {
+    const res = await tx`
+      delete from project_to_security_attributes
+      where project_id = ${project.id} and security_attribute_id = any(${change.remove}::bigint[])`;
+    removed = res.count;
+  }
+  if (change.add.length > 0) {
+    const res = await tx`
+      insert into project_to_security_attributes (project_id, security_attribute_id, traversal_ids)
+      select ${project.id}, a, ${project.traversalIds}::bigint[] from unnest(${change.add}::bigint[]) a
+      on conflict (project_id, security_attribute_id) do nothing`;
+    added = res.count;
+  }
+  return { added, removed };
+}

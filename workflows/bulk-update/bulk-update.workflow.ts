@@ -1,0 +1,262 @@
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  ParentClosePolicy,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BulkUpdateActivities } from '../../activities/bulk-update/index';
+import { BulkUpdateBatchWorkflow } from './batch.workflow';
+import {
+  BULK_OPERATION_ID,
+  bulkUpdateBatchWorkflowId,
+  bulkUpdateProgressQuery,
+  BulkUpdateErrorType,
+  checkBulkUpdateWorkflowInput,
+  COLLECT_PAGE_SIZE,
+  GITLAB_USER_ID,
+  MAX_BATCHES_PER_RUN,
+  WORKFLOW_KIND,
+  WORKFLOW_KIND_BULK_UPDATE,
+  WORKFLOW_KIND_BULK_UPDATE_BATCH,
+  type BulkUpdateProgress,
+  type BulkUpdateRunState,
+  type BulkUpdateWorkflowInput,
+  type BulkUpdateWorkflowResult,
+  type NotificationOutcome,
+} from './definitions';
+
+// --- Activity profiles ---
+
+// Short PostgreSQL/Redis steps: idempotent, so retried until the stores are back.
+const dbShort = proxyActivities<BulkUpdateActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+// The report: enough attempts to outlast the notification lease (5 min) after a crash mid-send; a refused
+// message stops at once.
+const email = proxyActivities<BulkUpdateActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '10 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 12,
+    nonRetryableErrorTypes: [BulkUpdateErrorType.EmailRejected, BulkUpdateErrorType.OperationNotFound],
+  },
+});
+
+// --- Helpers ---
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+function describe(state: BulkUpdateRunState, running: number): string {
+  switch (state.phase) {
+    case 'starting':
+      return 'Loading the request';
+    case 'collecting':
+      return `Collecting the projects the user can read: ${fmt(state.collected)} so far (after project id ${state.afterProjectId})`;
+    case 'planning':
+      return `Collected ${fmt(state.collected)} projects; planning batches of ${state.batchSize}`;
+    case 'processing':
+      return (
+        `**Updating ${fmt(state.totalItems)} projects** (${state.tracked ? 'tracked in Redis, failure email on' : 'legacy path: no tracking, no email'})\n\n` +
+        `- batches: ${state.batchesDone} of ${state.batchCount} done, ${running} running\n` +
+        `- successful: ${fmt(state.successfulItems)}, failed: ${fmt(state.failedItems)}\n` +
+        `- run ${state.runs + 1} of this workflow (continues as new every ${MAX_BATCHES_PER_RUN} batches)`
+      );
+    case 'notifying':
+      return `All ${state.batchCount} batches done (${fmt(state.successfulItems)} successful, ${fmt(state.failedItems)} failed); sending the report and cleaning up`;
+    case 'finished':
+      return `Finished: ${fmt(state.totalItems)} projects, ${fmt(state.successfulItems)} successful, ${fmt(state.failedItems)} failed`;
+  }
+}
+
+// --- Workflow ---
+
+/**
+ * BulkUpdateSchedulerWorker as a workflow: collects the projects page by page into PostgreSQL, plans batches,
+ * runs batch children in a sliding window, and, once every batch has finished (it knows; no "last batch"
+ * detection), sends the failure report and deletes the Redis keys. Only ids, cursors and counters ever enter
+ * the history; it continues as new every MAX_BATCHES_PER_RUN batches.
+ */
+export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promise<BulkUpdateWorkflowResult> {
+  const problem = checkBulkUpdateWorkflowInput(input);
+  if (problem) {
+    throw ApplicationFailure.create({ type: BulkUpdateErrorType.InvalidWorkflowInput, message: problem, nonRetryable: true });
+  }
+  const { operationId } = input;
+  let running = 0;
+  const state: BulkUpdateRunState = input.state
+    ? { ...input.state }
+    : {
+        phase: 'starting',
+        userId: 0,
+        batchSize: 0,
+        maxConcurrentBatches: 0,
+        afterProjectId: 0,
+        collected: 0,
+        tracked: false,
+        totalItems: 0,
+        batchCount: 0,
+        nextBatch: 0,
+        batchesDone: 0,
+        successfulItems: 0,
+        failedItems: 0,
+        runs: 0,
+      };
+  const progress = (): BulkUpdateProgress => ({
+    operationId,
+    phase: state.phase,
+    tracked: state.tracked,
+    collected: state.collected,
+    totalItems: state.totalItems,
+    successfulItems: state.successfulItems,
+    failedItems: state.failedItems,
+    batchCount: state.batchCount,
+    batchesDone: state.batchesDone,
+    batchesRunning: running,
+    runs: state.runs,
+  });
+  setHandler(bulkUpdateProgressQuery, progress);
+  const show = () => setCurrentDetails(describe(state, running));
+  show();
+
+  if (state.phase === 'starting') {
+    const start = await dbShort.startBulkUpdateRun({ operationId, workflowId: workflowInfo().workflowId });
+    state.userId = start.userId;
+    state.batchSize = start.batchSize;
+    state.maxConcurrentBatches = start.maxConcurrentBatches;
+    state.phase = 'collecting';
+  }
+  // Started by startBulkUpdate they are set already; from the CLI they are not.
+  if (!workflowInfo().typedSearchAttributes.get(BULK_OPERATION_ID) || !workflowInfo().typedSearchAttributes.get(GITLAB_USER_ID)) {
+    upsertSearchAttributes([
+      { key: BULK_OPERATION_ID, value: operationId },
+      { key: GITLAB_USER_ID, value: state.userId },
+      { key: WORKFLOW_KIND, value: WORKFLOW_KIND_BULK_UPDATE },
+    ]);
+  }
+
+  const continueAsNewNow = async (): Promise<never> => {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof BulkUpdateWorkflow>({ operationId, state: { ...state, runs: state.runs + 1 } });
+  };
+
+  while (state.phase === 'collecting') {
+    show();
+    if (workflowInfo().continueAsNewSuggested) await continueAsNewNow();
+    const page = await dbShort.collectBulkUpdateProjects({
+      operationId,
+      afterProjectId: state.afterProjectId,
+      pageSize: COLLECT_PAGE_SIZE,
+    });
+    state.collected += page.count;
+    state.afterProjectId = page.lastProjectId;
+    if (page.done) state.phase = 'planning';
+  }
+
+  if (state.phase === 'planning') {
+    show();
+    const plan = await dbShort.planBulkUpdateBatches({ operationId, batchSize: state.batchSize });
+    state.totalItems = plan.totalItems;
+    state.batchCount = plan.batchCount;
+    state.tracked = plan.tracked;
+    // GitLab schedules nothing (and creates no operation) when no readable project remains.
+    if (state.tracked && state.totalItems > 0) await dbShort.createBulkUpdateTracking({ operationId });
+    state.phase = 'processing';
+  }
+
+  if (state.phase === 'processing') {
+    let batchFailure: unknown;
+    let startedThisRun = 0;
+    const runBatch = async (batchNumber: number) => {
+      try {
+        const child = await startChild(BulkUpdateBatchWorkflow, {
+          workflowId: bulkUpdateBatchWorkflowId(operationId, batchNumber),
+          args: [{ operationId, batchNumber }],
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          staticSummary: `Batch ${batchNumber + 1} of ${state.batchCount} of bulk operation ${operationId}`,
+          typedSearchAttributes: [
+            { key: BULK_OPERATION_ID, value: operationId },
+            { key: GITLAB_USER_ID, value: state.userId },
+            { key: WORKFLOW_KIND, value: WORKFLOW_KIND_BULK_UPDATE_BATCH },
+          ],
+        });
+        const result = await child.result();
+        state.batchesDone++;
+        state.successfulItems += result.successful;
+        state.failedItems += result.failed;
+      } catch (err) {
+        batchFailure ??= err;
+      } finally {
+        running--;
+        show();
+      }
+    };
+
+    while (state.nextBatch < state.batchCount && batchFailure === undefined) {
+      if (startedThisRun >= MAX_BATCHES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+        // Drain the window first, so the next run starts with no children in flight and every batch below
+        // nextBatch is finished.
+        await condition(() => running === 0);
+        if (batchFailure === undefined) await continueAsNewNow();
+        break;
+      }
+      await condition(() => running < state.maxConcurrentBatches);
+      running++;
+      startedThisRun++;
+      void runBatch(state.nextBatch++);
+      show();
+    }
+    await condition(() => running === 0);
+    if (batchFailure !== undefined) {
+      await dbShort.cleanupBulkUpdateTracking({ operationId });
+      await dbShort.finishBulkUpdate({ operationId, status: 'failed' });
+      throw ApplicationFailure.create({
+        type: 'BulkOperationBatchFailed',
+        message: `A batch of bulk operation ${operationId} failed; the operation stopped`,
+        nonRetryable: true,
+        cause: batchFailure instanceof Error ? batchFailure : undefined,
+      });
+    }
+    state.phase = 'notifying';
+  }
+
+  let notification: NotificationOutcome = 'not_needed';
+  if (state.phase === 'notifying') {
+    show();
+    if (state.tracked && state.totalItems > 0) {
+      try {
+        notification = (await email.notifyBulkUpdateFailures({ operationId })).notification;
+      } catch {
+        // The report could not be delivered; the updates stand and the operation still finishes.
+        notification = 'failed';
+      }
+      await dbShort.cleanupBulkUpdateTracking({ operationId });
+    }
+    const counts = await dbShort.finishBulkUpdate({ operationId, status: 'finished' });
+    state.totalItems = counts.totalItems;
+    state.successfulItems = counts.successfulItems;
+    state.failedItems = counts.failedItems;
+    state.phase = 'finished';
+  }
+  show();
+  return {
+    operationId,
+    tracked: state.tracked,
+    totalItems: state.totalItems,
+    successfulItems: state.successfulItems,
+    failedItems: state.failedItems,
+    batchCount: state.batchCount,
+    notification,
+    runs: state.runs + 1,
+  };
+}

@@ -1,0 +1,161 @@
+// The bulk update's Temporal contract, shared by workflows, activities, the service and tests. No I/O and no
+// runtime dependencies beyond Temporal's pure helpers, so the workflow sandbox can load it.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery } from '@temporalio/workflow';
+
+export const BULK_UPDATE_WORKFLOW = 'BulkUpdateWorkflow';
+export const BULK_UPDATE_BATCH_WORKFLOW = 'BulkUpdateBatchWorkflow';
+
+export const BULK_UPDATE_MODES = ['ADD', 'REMOVE', 'REPLACE'] as const;
+export type BulkUpdateMode = (typeof BULK_UPDATE_MODES)[number];
+
+export const OPERATION_TYPE_ATTRIBUTE_UPDATE = 'attribute_update';
+
+/** GitLab's limits (GraphQL mutation and UpdateProjectAttributesService). */
+export const LIMITS = {
+  maxItems: 100,
+  maxAttributes: 20,
+  maxProjectAttributes: 20,
+  maxChangesPerCall: 40,
+} as const;
+
+/** Projects read per collection step: a page of ids is written to PostgreSQL, only the cursor comes back. */
+export const COLLECT_PAGE_SIZE = 2000;
+
+/**
+ * Batches started per run before the scheduler continues as new. Each batch costs about eight history events, so
+ * a run stays near 2,500 events, far below the 10,240 warning, whatever the size of the operation.
+ */
+export const MAX_BATCHES_PER_RUN = 300;
+
+// --- IDs ---
+
+/** attribute_update_<user_id>_<unix_seconds>_<8 hex>, as GitLab's RedisStore generates them. */
+export const OPERATION_ID_PATTERN = /^attribute_update_[1-9][0-9]{0,18}_[0-9]{1,12}_[0-9a-f]{8}$/;
+
+export const bulkUpdateWorkflowId = (operationId: string): string => `bulk-update:${operationId}`;
+export const bulkUpdateBatchWorkflowId = (operationId: string, batchNumber: number): string =>
+  `bulk-update:${operationId}/batch:${batchNumber}`;
+
+// --- Search attributes (registered on the server by scripts/stack/search-attributes.ts) ---
+
+export const BULK_OPERATION_ID = defineSearchAttributeKey('BulkOperationId', SearchAttributeType.KEYWORD);
+export const GITLAB_USER_ID = defineSearchAttributeKey('GitlabUserId', SearchAttributeType.INT);
+export const WORKFLOW_KIND = defineSearchAttributeKey('WorkflowKind', SearchAttributeType.KEYWORD);
+export const WORKFLOW_KIND_BULK_UPDATE = 'bulk-update';
+export const WORKFLOW_KIND_BULK_UPDATE_BATCH = 'bulk-update-batch';
+
+// --- Error types (ApplicationFailure.type) ---
+
+export const BulkUpdateErrorType = {
+  /** The workflow input is malformed (for example a hand-typed `temporal workflow start`). */
+  InvalidWorkflowInput: 'InvalidBulkUpdateWorkflowInput',
+  /** No recorded request has this operation id. */
+  OperationNotFound: 'BulkOperationNotFound',
+  /** The recorded request can no longer run (user gone, already finished by another run). */
+  OperationNotRunnable: 'BulkOperationNotRunnable',
+  /** Another attempt holds the email lease; retried until it is sent or the lease expires. */
+  NotificationInProgress: 'BulkOperationNotificationInProgress',
+  /** The mail server refused the message for good (for example an invalid recipient). */
+  EmailRejected: 'BulkOperationEmailRejected',
+} as const;
+
+// --- Payloads (JSON-plain; ids and cursors, never project lists) ---
+
+export interface BulkUpdateWorkflowInput {
+  operationId: string;
+  /** Carried across continue-as-new; absent on the first run. */
+  state?: BulkUpdateRunState;
+}
+
+export type BulkUpdatePhase = 'starting' | 'collecting' | 'planning' | 'processing' | 'notifying' | 'finished';
+
+export interface BulkUpdateRunState {
+  phase: BulkUpdatePhase;
+  userId: number;
+  batchSize: number;
+  maxConcurrentBatches: number;
+  /** Collection cursor: projects with a greater id are still to be looked at. */
+  afterProjectId: number;
+  collected: number;
+  tracked: boolean;
+  totalItems: number;
+  batchCount: number;
+  /** Batches below this number have all finished (the window never leaves gaps behind a continue-as-new). */
+  nextBatch: number;
+  batchesDone: number;
+  successfulItems: number;
+  failedItems: number;
+  runs: number;
+}
+
+export type NotificationOutcome = 'sent' | 'already_sent' | 'not_needed' | 'skipped' | 'failed';
+
+export interface BulkUpdateWorkflowResult {
+  operationId: string;
+  tracked: boolean;
+  totalItems: number;
+  successfulItems: number;
+  failedItems: number;
+  batchCount: number;
+  notification: NotificationOutcome;
+  runs: number;
+}
+
+export interface BulkUpdateBatchInput {
+  operationId: string;
+  batchNumber: number;
+}
+
+export interface BulkUpdateBatchResult {
+  batchNumber: number;
+  /** Outcomes of every project of the batch as recorded in PostgreSQL (not only those this attempt applied). */
+  projects: number;
+  successful: number;
+  failed: number;
+  /** Projects this execution applied itself; the rest were done by an earlier attempt. */
+  appliedNow: number;
+}
+
+export interface BulkUpdateProgress {
+  operationId: string;
+  phase: BulkUpdatePhase;
+  tracked: boolean;
+  collected: number;
+  totalItems: number;
+  successfulItems: number;
+  failedItems: number;
+  batchCount: number;
+  batchesDone: number;
+  batchesRunning: number;
+  runs: number;
+}
+
+export const bulkUpdateProgressQuery = defineQuery<BulkUpdateProgress>('bulkUpdateProgress');
+
+// --- Pure validation (usable inside the workflow sandbox) ---
+
+/** Returns a message a person can act on, or undefined when the input is usable. */
+export function checkBulkUpdateWorkflowInput(input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return 'BulkUpdateWorkflow expects one object argument such as {"operationId": "attribute_update_2_1712345678_a1b2c3d4"}';
+  }
+  const { operationId } = input as { operationId?: unknown };
+  if (typeof operationId !== 'string' || !OPERATION_ID_PATTERN.test(operationId)) {
+    return (
+      `operationId must be an id returned by startBulkUpdate, like attribute_update_2_1712345678_a1b2c3d4 ` +
+      `(got ${JSON.stringify(operationId)?.slice(0, 80) ?? 'nothing'})`
+    );
+  }
+  return undefined;
+}
+
+export function checkBulkUpdateBatchInput(input: unknown): string | undefined {
+  const base = checkBulkUpdateWorkflowInput(input);
+  if (base) return base.replace('BulkUpdateWorkflow', 'BulkUpdateBatchWorkflow');
+  const { batchNumber } = input as { batchNumber?: unknown };
+  if (typeof batchNumber !== 'number' || !Number.isInteger(batchNumber) || batchNumber < 0) {
+    return 'batchNumber must be a whole number of at least 0';
+  }
+  return undefined;
+}
