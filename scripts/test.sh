@@ -8,6 +8,17 @@ if [ ! -x node_modules/.bin/jest ] || [ package-lock.json -nt node_modules/.pack
   npm ci --no-audit --no-fund
 fi
 bash scripts/build-tools.sh
+# The Web UI test drives Debian's Chromium (playwright-core never downloads a browser).
+if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test: installing Debian's chromium for the Web UI test"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+  else
+    echo "test: the Web UI test needs Chromium: install Debian's chromium package or set CHROMIUM_PATH" >&2
+    exit 1
+  fi
+fi
 npx tsc -p tsconfig.json --noEmit
 npx eslint .
 

@@ -1,17 +1,12 @@
 import { SearchAttributeType } from '@temporalio/common';
 
+import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+
 /**
- * Custom search attributes the workflows set. The dev server registers them at start, and `up` adds any that a
- * persisted database created before an attribute was added here does not know yet.
+ * Custom search attributes the workflows set (defined in workflows/search-attributes.ts). The dev server registers
+ * them at start, and `up` adds any that a persisted database created before an attribute was added does not know yet.
  */
-export const SEARCH_ATTRIBUTES = [
-  { name: 'OfflineExportId', type: SearchAttributeType.INT },
-  { name: 'BulkOperationId', type: SearchAttributeType.KEYWORD },
-  { name: 'GitlabUserId', type: SearchAttributeType.INT },
-  { name: 'WorkflowKind', type: SearchAttributeType.KEYWORD },
-  { name: 'PortableFullPath', type: SearchAttributeType.KEYWORD },
-  { name: 'ExportStatus', type: SearchAttributeType.KEYWORD },
-] as const satisfies readonly { name: string; type: SearchAttributeType }[];
+export const SEARCH_ATTRIBUTES = ALL_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: key.type }));
 
 // The CLI's --search-attribute flag spells the types differently from the SDK.
 const CLI_TYPE_NAMES: Record<SearchAttributeType, string> = {
