@@ -29,7 +29,7 @@ function reason(err: unknown, timeoutMs: number): string {
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
   if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-    return `The endpoint did not answer within ${Math.round(timeoutMs / 1000)} seconds.`;
+    return `The endpoint did not answer within ${timeoutMs / 1000} seconds.`;
   }
   if (status === 404 || e.name === 'NotFound' || e.name === 'NoSuchBucket') return 'The bucket does not exist.';
   if (status === 403 || status === 401) return 'Access was denied: check the access key, the secret and the bucket policy.';

@@ -1,12 +1,15 @@
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { randomInt, randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import {
   createOfflineExport,
   OfflineExportRequestError,
+  OfflineExportStartError,
   type CreateOfflineExportDeps,
 } from '../../client/offline-export/create-service';
 import { parseStorageParams } from '../../client/offline-export/request-schema';
+import { exportSummary } from '../../client/offline-export/start-workflow';
 import { GitlabUserIdKey, OfflineExportIdKey, WorkflowKindKey } from '../../client/offline-export/search-attributes';
 import { decryptCredentials } from '../../db/offline-export/credentials';
 import { SEED_USERS } from '../../db/seed/generate';
@@ -386,8 +389,56 @@ describe('createOfflineExport: a refused request writes nothing', () => {
       'Unable to access object storage bucket. Access was denied: check the access key, the secret and the bucket policy.');
   });
 
+  it('refuses an endpoint that never answers, after the bucket check timeout', async () => {
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => void sockets.push(socket)); // accepts connections, never answers
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      await expectRefused(alice, body({ s3_compatible_configuration: s3Config({ endpoint: `http://127.0.0.1:${port}` }) }), 422,
+        'Unable to access object storage bucket. The endpoint did not answer within 0.5 seconds.', deps({ bucketCheckTimeoutMs: 500 }));
+    } finally {
+      sockets.forEach((socket) => socket.destroy());
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('refuses an endpoint where nothing listens', async () => {
     await expectRefused(alice, body({ s3_compatible_configuration: s3Config({ endpoint: 'http://127.0.0.1:1' }) }), 422,
       'Unable to access object storage bucket. The endpoint could not be reached.');
+  });
+});
+
+describe('createOfflineExport: the workflow cannot be started', () => {
+  it('fails the committed export, its self rows and wipes its credentials', async () => {
+    const unavailable = { workflow: { start: async () => { throw new Error('14 UNAVAILABLE: connection refused'); } } } as unknown as Client;
+    const error = (await createOfflineExport(deps({ temporal: unavailable }), alice, body()).catch((e: unknown) => e)) as OfflineExportStartError;
+    expect(error).toBeInstanceOf(OfflineExportStartError);
+    expect(error.status).toBe(503);
+    expect(error.message).toBe(
+      `Export ${error.exportId} failed. The export workflow could not be started (Error: 14 UNAVAILABLE: connection refused). Try again.`,
+    );
+    const [row] = await sql`select status, has_failures, error, completed_at is not null as completed from import_offline_exports where id = ${error.exportId}`;
+    expect(row).toEqual({
+      status: -1,
+      has_failures: true,
+      error: 'The export workflow could not be started (Error: 14 UNAVAILABLE: connection refused). Try again.',
+      completed: true,
+    });
+    const relations = await sql`select status from bulk_import_exports where offline_export_id = ${error.exportId}`;
+    expect(relations).toEqual([{ status: -1 }]);
+    const [configuration] = await sql`
+      select object_storage_credentials as credentials, credentials_purged_at is not null as purged
+      from import_offline_configurations where offline_export_id = ${error.exportId}`;
+    expect(configuration).toEqual({ credentials: {}, purged: true });
+  });
+});
+
+describe('the Web UI summary', () => {
+  it('stays within 200 bytes however many paths were requested', () => {
+    const portables = Array.from({ length: 50 }, (_, i) => ({ fullPath: `some-very-long-group-name/sub-group-${i}`, type: 'group' as const }));
+    const summary = exportSummary({ exportId: 123456789, portables, bucket: 'b'.repeat(63) });
+    expect(Buffer.byteLength(summary)).toBeLessThanOrEqual(200);
+    expect(summary).toMatch(/^Offline export 123456789 of some-very-long-group-name\/sub-group-0.* and \d+ more to b+$/);
   });
 });
