@@ -1,4 +1,4 @@
-import { SearchAttributeType } from '@temporalio/common';
+import { type SearchAttributeType } from '@temporalio/common';
 
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
