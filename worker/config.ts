@@ -117,6 +117,8 @@ const schema = z.object({
   EXPORT_MAX_CONCURRENT_RELATIONS: positiveInt(100).default(2),
   EXPORT_BATCH_SIZE: positiveInt(1_000_000).default(10_000),
   EXPORT_CREDENTIALS_PURGE_DELAY_MS: millis.default(24 * 60 * 60 * 1000),
+  // Portables handed to child workflows per run of OfflineExportWorkflow before it continues as new (history bound).
+  EXPORT_PORTABLES_PER_RUN: positiveInt(2000).default(400),
   // --- bulk update (add bulk-update settings below this line) ---
   BULK_UPDATE_BATCH_SIZE: positiveInt(1000).default(50),
   BULK_UPDATE_MAX_CONCURRENT_BATCHES: positiveInt(500).default(10),

@@ -1,6 +1,26 @@
 import type { Deps } from '../../worker/deps';
+import { createCompletionActivities } from './completion';
+import { createEmailActivities } from './email';
+import { createOrchestrationActivities } from './orchestration';
+import { createRelationExportActivities } from './relation-export';
 
-/** Activities of the offline transfer export. */
-export function createOfflineExportActivities(_deps: Deps) {
-  return {};
+/** Activities of the offline transfer export, each factory given only the dependencies it uses. */
+export function createOfflineExportActivities(deps: Deps) {
+  const { config, sql } = deps;
+  return {
+    ...createOrchestrationActivities({
+      sql,
+      limits: {
+        maxConcurrentPortables: config.EXPORT_MAX_CONCURRENT_PORTABLES,
+        maxConcurrentRelations: config.EXPORT_MAX_CONCURRENT_RELATIONS,
+        portablesPerRun: config.EXPORT_PORTABLES_PER_RUN,
+        credentialsPurgeDelayMs: config.EXPORT_CREDENTIALS_PURGE_DELAY_MS,
+      },
+    }),
+    ...createRelationExportActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, batchSize: config.EXPORT_BATCH_SIZE }),
+    ...createCompletionActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, instanceVersion: config.INSTANCE_VERSION }),
+    ...createEmailActivities({ sql, mailer: deps.mailer, mailFrom: config.MAIL_FROM, instanceBaseUrl: config.INSTANCE_BASE_URL }),
+  };
 }
+
+export type OfflineExportActivities = ReturnType<typeof createOfflineExportActivities>;

@@ -1,10 +1,64 @@
-// Shared by the offline-export workflows, activities, worker and clients: no runtime dependencies.
+// Shared by the offline-export workflows, activities, worker and clients: no I/O. defineQuery and the search
+// attribute keys are plain definitions, safe both in the workflow sandbox and in clients.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery } from '@temporalio/workflow';
 
 export const OFFLINE_EXPORT_WORKFLOW = 'OfflineExportWorkflow';
+export const OFFLINE_EXPORT_PORTABLE_WORKFLOW = 'OfflineExportPortableWorkflow';
 
 /** Workflow input: the export id only. Credentials and entity lists stay in PostgreSQL. */
 export interface OfflineExportInput {
   exportId: number;
+  /** Set only by continue-as-new: where the previous run stopped. Never set by a caller. */
+  resume?: OfflineExportResume;
+}
+
+/** The limits the workflow needs; read from config by the first activity (workflows cannot read config). */
+export interface ExportLimits {
+  maxConcurrentPortables: number;
+  maxConcurrentRelations: number;
+  /** Portables handed to children in one run before continue-as-new. */
+  portablesPerRun: number;
+  credentialsPurgeDelayMs: number;
+}
+
+/** Small, JSON-plain state carried across continue-as-new: a cursor and counters, never lists. */
+export interface OfflineExportResume {
+  afterSelfId: number;
+  limits: ExportLimits;
+  userId: number;
+  exportPrefix: string;
+  totals: ProgressTotals;
+  run: number;
+}
+
+export interface ProgressTotals {
+  portablesTotal: number;
+  portablesFinished: number;
+  portablesFailed: number;
+  relationsFinished: number;
+  relationsFailed: number;
+  objectsWritten: number;
+  bytesWritten: number;
+  recordsWritten: number;
+}
+
+export const emptyTotals = (): ProgressTotals => ({
+  portablesTotal: 0,
+  portablesFinished: 0,
+  portablesFailed: 0,
+  relationsFinished: 0,
+  relationsFailed: 0,
+  objectsWritten: 0,
+  bytesWritten: 0,
+  recordsWritten: 0,
+});
+
+export interface OfflineExportResult {
+  exportId: number;
+  status: 'finished' | 'failed';
+  hasFailures: boolean;
+  totals: ProgressTotals;
 }
 
 /** import_offline_exports.status */
@@ -30,5 +84,105 @@ export type StorageProviderName = keyof typeof StorageProvider;
 
 export type PortableType = 'group' | 'project';
 
-/** "export:42" — findable in the Web UI by the export's id. */
+/**
+ * Relations per portable (gitlab-behaviour.md §A.7), in GitLab's file order. Skipped: members, uploads,
+ * repository, LFS objects, designs and every EE relation. 'self' is the portable's own record.
+ */
+export const PORTABLE_RELATIONS: Record<PortableType, readonly string[]> = {
+  group: ['self', 'labels', 'milestones', 'badges', 'boards'],
+  project: ['self', 'labels', 'milestones', 'issues', 'merge_requests', 'releases', 'protected_branches', 'project_feature'],
+};
+
+// --- Workflow ids ---
+
+/** "offline-export:42" — findable in the Web UI by the export's id. */
 export const offlineExportWorkflowId = (exportId: number): string => `offline-export:${exportId}`;
+/** "offline-export:42/project:7" — one child per portable. */
+export const portableWorkflowId = (exportId: number, type: PortableType, portableId: number): string =>
+  `${offlineExportWorkflowId(exportId)}/${type}:${portableId}`;
+
+// --- Portable child ---
+
+export interface PortableExportInput {
+  exportId: number;
+  /** Id of the portable's 'self' row in bulk_import_exports. */
+  selfExportId: number;
+  portableType: PortableType;
+  portableId: number;
+  maxConcurrentRelations: number;
+}
+
+export interface PortableExportResult {
+  status: 'finished' | 'failed';
+  relationsFinished: number;
+  relationsFailed: number;
+  objectsWritten: number;
+  bytesWritten: number;
+  recordsWritten: number;
+}
+
+// --- Queries ---
+
+export interface OfflineExportProgress {
+  exportId: number;
+  phase: 'loading' | 'discovering' | 'exporting' | 'completing' | 'waiting-to-purge' | 'done' | 'cancelling';
+  run: number;
+  portables: { total: number; pending: number; running: number; finished: number; failed: number };
+  relations: { finished: number; failed: number };
+  objectsWritten: number;
+  bytesWritten: number;
+  recordsWritten: number;
+  /** Workflow ids of the children running now (at most the portable window). */
+  running: string[];
+}
+
+export const offlineExportProgressQuery = defineQuery<OfflineExportProgress>('offlineExportProgress');
+
+export interface PortableExportProgress {
+  relations: Record<string, 'pending' | 'running' | 'finished' | 'failed'>;
+  objectsWritten: number;
+  bytesWritten: number;
+  recordsWritten: number;
+}
+
+export const portableExportProgressQuery = defineQuery<PortableExportProgress>('portableExportProgress');
+
+// --- Search attributes (registered on the dev server by the stack scripts) ---
+
+export const SA_OFFLINE_EXPORT_ID = defineSearchAttributeKey('OfflineExportId', SearchAttributeType.INT);
+export const SA_GITLAB_USER_ID = defineSearchAttributeKey('GitlabUserId', SearchAttributeType.INT);
+export const SA_WORKFLOW_KIND = defineSearchAttributeKey('WorkflowKind', SearchAttributeType.KEYWORD);
+export const SA_PORTABLE_FULL_PATH = defineSearchAttributeKey('PortableFullPath', SearchAttributeType.KEYWORD);
+export const SA_EXPORT_STATUS = defineSearchAttributeKey('ExportStatus', SearchAttributeType.KEYWORD);
+
+export const WORKFLOW_KIND_EXPORT = 'offline-export';
+export const WORKFLOW_KIND_PORTABLE = 'offline-export-portable';
+
+// --- Errors (ApplicationFailure types; class names are part of the API) ---
+
+export const ExportErrorType = {
+  InvalidInput: 'InvalidInput',
+  ExportNotFound: 'ExportNotFound',
+  CredentialsUnavailable: 'CredentialsUnavailable',
+  PortableNotFound: 'PortableNotFound',
+  RelationUnsupported: 'RelationUnsupported',
+  ExportCancelled: 'ExportCancelled',
+} as const;
+
+export const CANCELLED_ERROR = 'Export cancelled: the workflow was cancelled before every relation was exported';
+export const ALL_FAILED_ERROR = 'Export failed: every relation export failed';
+
+/** Pure check of a workflow input, so a bad start from the CLI fails at once with a clear message. */
+export function validateExportInput(input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return 'OfflineExportWorkflow takes one object argument: {"exportId": <id of import_offline_exports>}';
+  }
+  const { exportId } = input as { exportId?: unknown };
+  if (typeof exportId !== 'number' || !Number.isSafeInteger(exportId) || exportId < 1) {
+    return `exportId must be a positive whole number (got ${JSON.stringify(exportId) ?? 'nothing'})`;
+  }
+  return undefined;
+}
+
+/** Errors stored in the database are at most 255 characters (GitLab's column limit). */
+export const truncateError = (message: string): string => (message.length > 255 ? `${message.slice(0, 252)}...` : message);

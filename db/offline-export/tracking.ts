@@ -1,0 +1,319 @@
+import type postgres from 'postgres';
+import {
+  BatchStatus,
+  RelationStatus,
+  type PortableType,
+} from '../../workflows/offline-export/definitions';
+import type { Sql } from '../sql';
+
+// bulk_import_exports (one row per portable and relation of an offline export) and bulk_import_export_batches.
+// Inserts use "on conflict do nothing" against the unique indexes, transitions are guarded by the status they
+// come from: retried activities and re-run workflows never create a second row or undo a finished one.
+
+export interface ExportRow {
+  id: number;
+  groupId: number | null;
+  projectId: number | null;
+  relation: string;
+  status: number;
+  error: string | null;
+  batched: boolean;
+  batchesCount: number;
+  totalObjectsCount: number;
+  bytes: number;
+  objectKey: string | null;
+  sha256: string | null;
+}
+
+const exportRowColumns = (sql: Sql) => sql`
+  id, group_id as "groupId", project_id as "projectId", relation, status, error, batched,
+  batches_count as "batchesCount", total_objects_count as "totalObjectsCount", bytes, object_key as "objectKey", sha256`;
+
+/** GitLab's BulkImports::Export.for_offline_export_and_relation; answered by its (offline_export_id, relation) index. */
+export function forOfflineExportAndRelation(sql: Sql, exportId: number, relation: string) {
+  return sql<ExportRow[]>`
+    select ${exportRowColumns(sql)} from bulk_import_exports
+    where offline_export_id = ${exportId} and relation = ${relation}`;
+}
+
+const portableColumn = (type: PortableType) => (type === 'group' ? 'group_id' : 'project_id');
+
+/**
+ * ProcessService#create_descendant_self_relations: a PENDING 'self' row for every descendant subgroup (any depth)
+ * and every project in the hierarchy of each requested group. Works page by page over the requested group rows
+ * (ids up to `upToSelfId`) so no statement grows with the whole hierarchy; returns how many rows were new.
+ * traversal_ids ranges use the btree index: descendants of {1,4} are >= {1,4} and < {1,5}.
+ */
+export async function createDescendantSelfRows(
+  sql: Sql,
+  exportId: number,
+  afterSelfId: number,
+  upToSelfId: number,
+  pageSize: number,
+): Promise<{ groups: number; projects: number; lastSelfId: number | undefined }> {
+  return sql.begin(async (tx) => {
+    const page = await tx<{ id: number }[]>`
+      select id from bulk_import_exports
+      where offline_export_id = ${exportId} and relation = 'self' and group_id is not null
+        and id > ${afterSelfId} and id <= ${upToSelfId}
+      order by id limit ${pageSize}`;
+    if (page.length === 0) return { groups: 0, projects: 0, lastSelfId: undefined };
+    const ids = page.map((r) => r.id);
+    const scope = tx`
+      select distinct n.id, n.traversal_ids from bulk_import_exports e
+      join namespaces g on g.id = e.group_id
+      join namespaces n on n.traversal_ids >= g.traversal_ids
+        and n.traversal_ids < g.traversal_ids[1:cardinality(g.traversal_ids) - 1] || (g.traversal_ids[cardinality(g.traversal_ids)] + 1)
+      where e.id = any(${ids}::bigint[])`;
+    const groups = await tx`
+      insert into bulk_import_exports (offline_export_id, user_id, relation, status, group_id)
+      select ${exportId}, x.user_id, 'self', ${RelationStatus.PENDING}, s.id
+      from (${scope}) s cross join (select user_id from import_offline_exports where id = ${exportId}) x
+      order by s.traversal_ids
+      on conflict do nothing`;
+    const projects = await tx`
+      insert into bulk_import_exports (offline_export_id, user_id, relation, status, project_id)
+      select ${exportId}, x.user_id, 'self', ${RelationStatus.PENDING}, p.id
+      from (${scope}) s join projects p on p.namespace_id = s.id
+      cross join (select user_id from import_offline_exports where id = ${exportId}) x
+      order by s.traversal_ids, p.id
+      on conflict do nothing`;
+    return { groups: groups.count, projects: projects.count, lastSelfId: ids[ids.length - 1] };
+  });
+}
+
+export async function maxSelfRowId(sql: Sql, exportId: number): Promise<number> {
+  const [row] = await sql<{ id: number | null }[]>`
+    select max(id) as id from bulk_import_exports where offline_export_id = ${exportId} and relation = 'self'`;
+  return row?.id ?? 0;
+}
+
+export async function countSelfRows(sql: Sql, exportId: number): Promise<{ total: number; completed: number }> {
+  const [row] = await sql<{ total: number; completed: number }[]>`
+    select count(*)::int as total,
+           count(*) filter (where status in (${RelationStatus.FINISHED}, ${RelationStatus.FAILED}))::int as completed
+    from bulk_import_exports where offline_export_id = ${exportId} and relation = 'self'`;
+  return row ?? { total: 0, completed: 0 };
+}
+
+export interface PortableRef {
+  selfExportId: number;
+  portableType: PortableType;
+  portableId: number;
+  fullPath: string;
+}
+
+/** The next 'self' rows still to export, after a cursor; completed ones are skipped. */
+export async function nextPortables(sql: Sql, exportId: number, afterSelfId: number, limit: number): Promise<PortableRef[]> {
+  return sql<PortableRef[]>`
+    select e.id as "selfExportId", case when e.group_id is not null then 'group' else 'project' end as "portableType",
+           coalesce(e.group_id, e.project_id) as "portableId", coalesce(r.path, '') as "fullPath"
+    from bulk_import_exports e
+    left join routes r on (e.group_id is not null and r.source_type = 'Namespace' and r.source_id = e.group_id)
+                       or (e.project_id is not null and r.source_type = 'Project' and r.source_id = e.project_id)
+    where e.offline_export_id = ${exportId} and e.relation = 'self' and e.id > ${afterSelfId}
+      and e.status in (${RelationStatus.PENDING}, ${RelationStatus.STARTED})
+    order by e.id limit ${limit}`;
+}
+
+/** The portable's relation rows (PENDING), created together so progress and cancellation see all of them. */
+export async function ensureRelationRows(
+  sql: Sql,
+  exportId: number,
+  type: PortableType,
+  portableId: number,
+  relations: readonly string[],
+): Promise<void> {
+  const others = relations.filter((r) => r !== 'self');
+  if (others.length === 0) return;
+  await sql`
+    insert into bulk_import_exports (offline_export_id, relation, status, ${sql(portableColumn(type))})
+    select ${exportId}, r, ${RelationStatus.PENDING}, ${portableId} from unnest(${others}::text[]) r
+    on conflict do nothing`;
+}
+
+export async function findRelationRow(
+  sql: Sql,
+  exportId: number,
+  type: PortableType,
+  portableId: number,
+  relation: string,
+): Promise<ExportRow | undefined> {
+  const [row] = await sql<ExportRow[]>`
+    select ${exportRowColumns(sql)} from bulk_import_exports
+    where offline_export_id = ${exportId} and relation = ${relation} and ${sql(portableColumn(type))} = ${portableId}`;
+  return row;
+}
+
+/** PENDING/STARTED -> STARTED (a retry restarts a STARTED row); a finished or failed row is left alone. */
+export async function startRelation(sql: Sql, rowId: number, batched: boolean): Promise<boolean> {
+  const rows = await sql`
+    update bulk_import_exports set status = ${RelationStatus.STARTED}, batched = ${batched}, error = null, updated_at = now()
+    where id = ${rowId} and status in (${RelationStatus.PENDING}, ${RelationStatus.STARTED})`;
+  return rows.count > 0;
+}
+
+export interface RelationOutcome {
+  totalObjectsCount: number;
+  bytes: number;
+  objectKey?: string;
+  sha256?: string;
+}
+
+export async function finishRelation(sql: Sql, rowId: number, outcome: RelationOutcome): Promise<void> {
+  await sql`
+    update bulk_import_exports
+    set status = ${RelationStatus.FINISHED}, total_objects_count = ${outcome.totalObjectsCount}, bytes = ${outcome.bytes},
+        object_key = ${outcome.objectKey ?? null}, sha256 = ${outcome.sha256 ?? null}, error = null, updated_at = now()
+    where id = ${rowId} and status = ${RelationStatus.STARTED}`;
+}
+
+/** -> FAILED with the error, and the export's has_failures, in one transaction (BulkImports::Export#fail_op). */
+export async function failRelation(
+  sql: Sql,
+  exportId: number,
+  type: PortableType,
+  portableId: number,
+  relation: string,
+  error: string,
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`
+      update bulk_import_exports set status = ${RelationStatus.FAILED}, error = ${error.slice(0, 255)}, updated_at = now()
+      where offline_export_id = ${exportId} and relation = ${relation} and ${tx(portableColumn(type))} = ${portableId}
+        and status <> ${RelationStatus.FINISHED}`;
+    await tx`
+      update bulk_import_export_batches b set status = ${BatchStatus.FAILED}, error = ${error.slice(0, 255)}, updated_at = now()
+      from bulk_import_exports e
+      where b.export_id = e.id and e.offline_export_id = ${exportId} and e.relation = ${relation}
+        and ${tx(`e.${portableColumn(type)}`)} = ${portableId}
+        and b.status in (${BatchStatus.CREATED}, ${BatchStatus.STARTED})`;
+    await tx`update import_offline_exports set has_failures = true, updated_at = now() where id = ${exportId} and not has_failures`;
+  });
+}
+
+// --- batches ---
+
+export interface BatchRow {
+  id: number;
+  batchNumber: number;
+  firstId: number;
+  lastId: number;
+  status: number;
+}
+
+/**
+ * Cuts the relation into batches of `batchSize` records by id, once: the ranges are stored, so a retry (even on a
+ * worker configured with another batch size) finds the same batches. Returns the batch and record counts.
+ */
+export async function createBatches(
+  sql: Sql,
+  rowId: number,
+  ids: postgres.PendingQuery<{ id: number }[]>,
+  batchSize: number,
+): Promise<{ batchesCount: number; totalObjectsCount: number }> {
+  return sql.begin(async (tx) => {
+    // Serialises two attempts of the same relation (a retry racing a slow, abandoned one).
+    await tx`select id from bulk_import_exports where id = ${rowId} for update`;
+    const [existing] = await tx<{ n: number }[]>`select count(*)::int as n from bulk_import_export_batches where export_id = ${rowId}`;
+    if ((existing?.n ?? 0) === 0) {
+      await tx`
+        insert into bulk_import_export_batches (export_id, batch_number, first_id, last_id, objects_count, status)
+        select ${rowId}, b.batch_number, min(b.id), max(b.id), count(*), ${BatchStatus.CREATED}
+        from (select s.id, ((row_number() over (order by s.id) - 1) / ${batchSize})::int + 1 as batch_number
+              from (${ids}) s) b
+        group by b.batch_number
+        on conflict do nothing`;
+    }
+    const [totals] = await tx<{ batchesCount: number; totalObjectsCount: number }[]>`
+      update bulk_import_exports e
+      set batched = true,
+          batches_count = t.n,
+          total_objects_count = t.objects
+      from (select count(*)::int as n, coalesce(sum(objects_count), 0)::int as objects
+            from bulk_import_export_batches where export_id = ${rowId}) t
+      where e.id = ${rowId}
+      returning e.batches_count as "batchesCount", e.total_objects_count as "totalObjectsCount"`;
+    return totals ?? { batchesCount: 0, totalObjectsCount: 0 };
+  });
+}
+
+/** Batches not yet finished, in order, a page at a time. */
+export async function unfinishedBatches(sql: Sql, rowId: number, afterBatch: number, limit: number): Promise<BatchRow[]> {
+  return sql<BatchRow[]>`
+    select id, batch_number as "batchNumber", first_id as "firstId", last_id as "lastId", status
+    from bulk_import_export_batches
+    where export_id = ${rowId} and batch_number > ${afterBatch} and status <> ${BatchStatus.FINISHED}
+    order by batch_number limit ${limit}`;
+}
+
+export async function startBatch(sql: Sql, batchId: number): Promise<void> {
+  await sql`
+    update bulk_import_export_batches set status = ${BatchStatus.STARTED}, error = null, updated_at = now()
+    where id = ${batchId} and status <> ${BatchStatus.FINISHED}`;
+}
+
+export async function finishBatch(
+  sql: Sql,
+  batchId: number,
+  outcome: { objectsCount: number; bytes: number; objectKey: string; sha256: string },
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    const [row] = await tx<{ exportId: number }[]>`
+      update bulk_import_export_batches
+      set status = ${BatchStatus.FINISHED}, objects_count = ${outcome.objectsCount}, bytes = ${outcome.bytes},
+          object_key = ${outcome.objectKey}, sha256 = ${outcome.sha256}, error = null, updated_at = now()
+      where id = ${batchId} returning export_id as "exportId"`;
+    // Touch the parent as GitLab's RelationBatchExportService does: updated_at shows the relation is alive.
+    if (row) await tx`update bulk_import_exports set updated_at = now() where id = ${row.exportId}`;
+  });
+}
+
+/** Sums of the finished batches: what the relation row records when it finishes. */
+export async function batchTotals(sql: Sql, rowId: number): Promise<{ objects: number; bytes: number; unfinished: number }> {
+  const [row] = await sql<{ objects: number; bytes: number; unfinished: number }[]>`
+    select coalesce(sum(objects_count) filter (where status = ${BatchStatus.FINISHED}), 0)::int as objects,
+           coalesce(sum(bytes) filter (where status = ${BatchStatus.FINISHED}), 0)::bigint as bytes,
+           count(*) filter (where status <> ${BatchStatus.FINISHED})::int as unfinished
+    from bulk_import_export_batches where export_id = ${rowId}`;
+  return row ?? { objects: 0, bytes: 0, unfinished: 0 };
+}
+
+// --- completion and cancellation ---
+
+export interface StatusCounts {
+  pending: number;
+  started: number;
+  finished: number;
+  failed: number;
+  total: number;
+}
+
+/** Rows of the export by status; answered by the (offline_export_id, status) index. */
+export async function statusCounts(sql: Sql, exportId: number): Promise<StatusCounts> {
+  const rows = await sql<{ status: number; n: number }[]>`
+    select status, count(*)::int as n from bulk_import_exports where offline_export_id = ${exportId} group by status`;
+  const n = (s: number) => rows.find((r) => r.status === s)?.n ?? 0;
+  return {
+    pending: n(RelationStatus.PENDING),
+    started: n(RelationStatus.STARTED),
+    finished: n(RelationStatus.FINISHED),
+    failed: n(RelationStatus.FAILED),
+    total: rows.reduce((s, r) => s + r.n, 0),
+  };
+}
+
+/** Every row and batch still in progress -> FAILED with the error (cancellation leaves nothing PENDING). */
+export async function failUnfinished(sql: Sql, exportId: number, error: string): Promise<number> {
+  return sql.begin(async (tx) => {
+    await tx`
+      update bulk_import_export_batches b set status = ${BatchStatus.FAILED}, error = ${error.slice(0, 255)}, updated_at = now()
+      from bulk_import_exports e
+      where b.export_id = e.id and e.offline_export_id = ${exportId}
+        and b.status in (${BatchStatus.CREATED}, ${BatchStatus.STARTED})`;
+    const rows = await tx`
+      update bulk_import_exports set status = ${RelationStatus.FAILED}, error = ${error.slice(0, 255)}, updated_at = now()
+      where offline_export_id = ${exportId} and status in (${RelationStatus.PENDING}, ${RelationStatus.STARTED})`;
+    return rows.count;
+  });
+}

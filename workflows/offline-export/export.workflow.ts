@@ -1,0 +1,240 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { OfflineExportActivities } from '../../activities/offline-export/index';
+import type { PortableRef } from '../../db/offline-export/tracking';
+import {
+  ExportErrorType,
+  SA_EXPORT_STATUS,
+  SA_GITLAB_USER_ID,
+  SA_OFFLINE_EXPORT_ID,
+  SA_PORTABLE_FULL_PATH,
+  SA_WORKFLOW_KIND,
+  WORKFLOW_KIND_EXPORT,
+  WORKFLOW_KIND_PORTABLE,
+  emptyTotals,
+  offlineExportProgressQuery,
+  portableWorkflowId,
+  validateExportInput,
+  type OfflineExportInput,
+  type OfflineExportProgress,
+  type OfflineExportResult,
+  type OfflineExportResume,
+} from './definitions';
+import { OfflineExportPortableWorkflow } from './portable.workflow';
+
+// --- Activity option profiles ---
+
+const dbShort = proxyActivities<OfflineExportActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+/** Discovery pages through a whole hierarchy and heartbeats its cursor. */
+const dbLong = proxyActivities<OfflineExportActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+/** Completion writes to the user's bucket: a few more attempts with longer waits. */
+const bucketShort = proxyActivities<OfflineExportActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+const email = proxyActivities<OfflineExportActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+/** Portables fetched per nextPortables call: small enough that a page never weighs on history. */
+const PORTABLE_PAGE = 20;
+
+const formatBytes = (n: number): string =>
+  n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
+
+/**
+ * Import::Offline::ExportWorker + ProcessService as one durable workflow: records the 'self' rows of every
+ * descendant, starts the export, runs one child workflow per portable in a sliding window, continues as new with a
+ * cursor so history stays small whatever the number of portables, then completes the export (metadata, status,
+ * email) and purges the stored credentials after a durable timer.
+ */
+export async function OfflineExportWorkflow(input: OfflineExportInput): Promise<OfflineExportResult> {
+  const invalid = validateExportInput(input);
+  if (invalid) throw ApplicationFailure.create({ type: ExportErrorType.InvalidInput, message: invalid, nonRetryable: true });
+  const { exportId } = input;
+
+  const progress: OfflineExportProgress = {
+    exportId,
+    phase: 'loading',
+    run: input.resume?.run ?? 1,
+    portables: { total: 0, pending: 0, running: 0, finished: 0, failed: 0 },
+    relations: { finished: 0, failed: 0 },
+    objectsWritten: 0,
+    bytesWritten: 0,
+    recordsWritten: 0,
+    running: [],
+  };
+  const inFlight = new Map<string, Promise<void>>();
+  let state: OfflineExportResume | undefined = input.resume;
+  const refresh = () => {
+    if (!state) return;
+    const t = state.totals;
+    progress.portables = {
+      total: t.portablesTotal,
+      running: inFlight.size,
+      finished: t.portablesFinished,
+      failed: t.portablesFailed,
+      pending: Math.max(0, t.portablesTotal - t.portablesFinished - t.portablesFailed - inFlight.size),
+    };
+    progress.relations = { finished: t.relationsFinished, failed: t.relationsFailed };
+    progress.objectsWritten = t.objectsWritten;
+    progress.bytesWritten = t.bytesWritten;
+    progress.recordsWritten = t.recordsWritten;
+    progress.running = [...inFlight.keys()];
+    const p = progress.portables;
+    setCurrentDetails(
+      `**${progress.phase}** (run ${progress.run})\n\n` +
+        `- portables: ${p.finished + p.failed} of ${p.total} done (${p.failed} failed), ${p.running} running\n` +
+        `- relations: ${t.relationsFinished} finished, ${t.relationsFailed} failed\n` +
+        `- written: ${t.recordsWritten} records in ${t.objectsWritten} objects, ${formatBytes(t.bytesWritten)}`,
+    );
+  };
+  setHandler(offlineExportProgressQuery, () => progress);
+
+  try {
+    if (!state) {
+      const loaded = await dbShort.loadExport({ exportId });
+      upsertSearchAttributes([
+        { key: SA_OFFLINE_EXPORT_ID, value: exportId },
+        { key: SA_GITLAB_USER_ID, value: loaded.userId },
+        { key: SA_WORKFLOW_KIND, value: WORKFLOW_KIND_EXPORT },
+        { key: SA_EXPORT_STATUS, value: loaded.status },
+      ]);
+      if (loaded.status === 'finished' || loaded.status === 'failed') {
+        // Started again for a completed export: nothing to redo, and the email and purge already happened.
+        progress.phase = 'done';
+        return { exportId, status: loaded.status, hasFailures: false, totals: emptyTotals() };
+      }
+      progress.phase = 'discovering';
+      setCurrentDetails('Recording the descendant groups and projects of the requested groups');
+      const prepared = await dbLong.prepareExport({ exportId });
+      upsertSearchAttributes([{ key: SA_EXPORT_STATUS, value: 'started' }]);
+      state = {
+        afterSelfId: 0,
+        limits: loaded.limits,
+        userId: loaded.userId,
+        exportPrefix: loaded.exportPrefix,
+        totals: { ...emptyTotals(), portablesTotal: prepared.portables },
+        run: 1,
+      };
+    }
+    const s = state;
+    progress.phase = 'exporting';
+    refresh();
+
+    const runChild = (p: PortableRef) => {
+      const workflowId = portableWorkflowId(exportId, p.portableType, p.portableId);
+      const done = (async () => {
+        try {
+          const child = await startChild(OfflineExportPortableWorkflow, {
+            workflowId,
+            args: [{ exportId, selfExportId: p.selfExportId, portableType: p.portableType, portableId: p.portableId, maxConcurrentRelations: s.limits.maxConcurrentRelations }],
+            // Children never outlive the export: the window is drained before continue-as-new.
+            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+            staticSummary: `Export ${p.portableType} ${p.fullPath} (offline export ${exportId})`,
+            typedSearchAttributes: [
+              { key: SA_OFFLINE_EXPORT_ID, value: exportId },
+              { key: SA_GITLAB_USER_ID, value: s.userId },
+              { key: SA_WORKFLOW_KIND, value: WORKFLOW_KIND_PORTABLE },
+              { key: SA_PORTABLE_FULL_PATH, value: p.fullPath },
+            ],
+          });
+          const r = await child.result();
+          if (r.status === 'finished') s.totals.portablesFinished++;
+          else s.totals.portablesFailed++;
+          s.totals.relationsFinished += r.relationsFinished;
+          s.totals.relationsFailed += r.relationsFailed;
+          s.totals.objectsWritten += r.objectsWritten;
+          s.totals.bytesWritten += r.bytesWritten;
+          s.totals.recordsWritten += r.recordsWritten;
+        } catch (err) {
+          // A child that failed as a whole is counted here; completeExport fails the rows it left in progress.
+          if (!(err instanceof ChildWorkflowFailure && isCancellation(err.cause))) s.totals.portablesFailed++;
+        } finally {
+          inFlight.delete(workflowId);
+          refresh();
+        }
+      })();
+      inFlight.set(workflowId, done);
+    };
+
+    let startedThisRun = 0;
+    for (;;) {
+      if (startedThisRun >= s.limits.portablesPerRun || workflowInfo().continueAsNewSuggested) {
+        // Drain the window so no child is left behind, then start afresh with only the cursor and counters.
+        await condition(() => inFlight.size === 0);
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof OfflineExportWorkflow>({ exportId, resume: { ...s, run: s.run + 1 } });
+      }
+      const page = await dbShort.nextPortables({
+        exportId,
+        afterSelfId: s.afterSelfId,
+        limit: Math.min(PORTABLE_PAGE, s.limits.portablesPerRun - startedThisRun),
+      });
+      if (page.length === 0) break;
+      for (const p of page) {
+        await condition(() => inFlight.size < s.limits.maxConcurrentPortables);
+        runChild(p);
+        s.afterSelfId = p.selfExportId;
+        startedThisRun++;
+        refresh();
+      }
+    }
+    await condition(() => inFlight.size === 0);
+
+    progress.phase = 'completing';
+    refresh();
+    const outcome = await bucketShort.completeExport({ exportId });
+    upsertSearchAttributes([{ key: SA_EXPORT_STATUS, value: outcome.status }]);
+    await email.sendExportEmail({ exportId });
+
+    progress.phase = 'waiting-to-purge';
+    refresh();
+    await sleep(s.limits.credentialsPurgeDelayMs);
+    await dbShort.purgeExportCredentials({ exportId });
+    progress.phase = 'done';
+    refresh();
+    return { exportId, status: outcome.status, hasFailures: outcome.hasFailures, totals: s.totals };
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => {
+        progress.phase = 'cancelling';
+        // Cancelled children abort their uploads first (WAIT_CANCELLATION_COMPLETED), then the rows are failed.
+        await condition(() => inFlight.size === 0);
+        await dbShort.cancelExport({ exportId });
+        upsertSearchAttributes([{ key: SA_EXPORT_STATUS, value: 'failed' }]);
+        await email.sendExportEmail({ exportId });
+        // Nothing will be uploaded any more: the credentials go now rather than after the purge delay.
+        await dbShort.purgeExportCredentials({ exportId });
+        setCurrentDetails(`**Cancelled**: export ${exportId} marked failed, unfinished uploads aborted, credentials purged`);
+      });
+    }
+    throw err;
+  }
+}
