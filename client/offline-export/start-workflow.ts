@@ -6,7 +6,7 @@ import {
   type OfflineExportInput,
   type StorageProviderName,
 } from '../../workflows/offline-export/definitions';
-import { GitlabUserIdKey, OFFLINE_EXPORT_WORKFLOW_KIND, OfflineExportIdKey, WorkflowKindKey } from './search-attributes';
+import { SA_GITLAB_USER_ID, SA_OFFLINE_EXPORT_ID, SA_WORKFLOW_KIND } from '../../workflows/search-attributes';
 
 // Starting the OfflineExportWorkflow. Its input is the export id only: the workflow reads everything else from
 // PostgreSQL, so neither the credentials nor the (possibly long) entity list ever enter the history. The summary
@@ -22,6 +22,8 @@ export interface ExportToStart {
   sourceHostname: string;
 }
 
+/** WorkflowKind of the parent export workflow (search attributes hold ids and kinds only, never paths or secrets). */
+export const OFFLINE_EXPORT_WORKFLOW_KIND = 'offline-export';
 const MAX_SUMMARY_BYTES = 200;
 const MAX_DETAIL_ENTITIES = 20;
 
@@ -39,9 +41,9 @@ export async function startOfflineExportWorkflow(temporal: Client, taskQueue: st
     staticSummary: exportSummary(e),
     staticDetails: exportDetails(e),
     typedSearchAttributes: [
-      { key: OfflineExportIdKey, value: e.exportId },
-      { key: GitlabUserIdKey, value: e.userId },
-      { key: WorkflowKindKey, value: OFFLINE_EXPORT_WORKFLOW_KIND },
+      { key: SA_OFFLINE_EXPORT_ID, value: e.exportId },
+      { key: SA_GITLAB_USER_ID, value: e.userId },
+      { key: SA_WORKFLOW_KIND, value: OFFLINE_EXPORT_WORKFLOW_KIND },
     ],
   });
   return workflowId;

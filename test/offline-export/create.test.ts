@@ -10,7 +10,7 @@ import {
 } from '../../client/offline-export/create-service';
 import { parseStorageParams } from '../../client/offline-export/request-schema';
 import { exportSummary } from '../../client/offline-export/start-workflow';
-import { GitlabUserIdKey, OfflineExportIdKey, WorkflowKindKey } from '../../client/offline-export/search-attributes';
+import { SA_GITLAB_USER_ID, SA_OFFLINE_EXPORT_ID, SA_WORKFLOW_KIND } from '../../workflows/search-attributes';
 import { decryptCredentials } from '../../db/offline-export/credentials';
 import { SEED_USERS } from '../../db/seed/generate';
 import { createSql, type Sql } from '../../db/sql';
@@ -183,9 +183,9 @@ describe('createOfflineExport: a valid request', () => {
     const description = await handle.describe();
     expect(description.type).toBe(OFFLINE_EXPORT_WORKFLOW);
     expect(description.taskQueue).toBe(taskQueue);
-    expect(description.typedSearchAttributes.get(OfflineExportIdKey)).toBe(entity.id);
-    expect(description.typedSearchAttributes.get(GitlabUserIdKey)).toBe(alice.id);
-    expect(description.typedSearchAttributes.get(WorkflowKindKey)).toBe('offline-export');
+    expect(description.typedSearchAttributes.get(SA_OFFLINE_EXPORT_ID)).toBe(entity.id);
+    expect(description.typedSearchAttributes.get(SA_GITLAB_USER_ID)).toBe(alice.id);
+    expect(description.typedSearchAttributes.get(SA_WORKFLOW_KIND)).toBe('offline-export');
     const summary = await description.staticSummary();
     expect(summary).toBe(`Offline export ${entity.id} of gitlab-org, ${projectPath} to ${config.S3_BUCKET}`);
     expect(Buffer.byteLength(summary!)).toBeLessThanOrEqual(200);
