@@ -67,6 +67,15 @@ describe('seed generator', () => {
     expect(levels.map((l) => l.l)).toEqual([10, 20, 30, 40, 50]);
   });
 
+  it("includes GDK's sample paths, so the seed document's request works as written", async () => {
+    const routes = await db.sql<{ path: string; source_type: string }[]>`
+      select path, source_type from routes where path in ('gitlab-org', 'flightjs/Flight') order by path`;
+    expect(routes).toEqual([
+      { path: 'flightjs/Flight', source_type: 'Project' },
+      { path: 'gitlab-org', source_type: 'Namespace' },
+    ]);
+  });
+
   it('is deterministic: the same options give the same rows', async () => {
     const snapshot = async () =>
       db.sql<{ h: string }[]>`

@@ -116,9 +116,9 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
         as g(id bigint, name text, path text, parent_id bigint, traversal_ids text, visibility int)`);
     await step('projects', () => tx`
       insert into projects (id, name, path, namespace_id, description, visibility_level, created_at)
-      select p.id, 'Project ' || p.id, 'project-' || p.id, p.namespace_id, 'Project ' || p.id || ' of the seeded instance',
+      select p.id, p.name, p.path, p.namespace_id, p.name || ' of the seeded instance',
              (p.id % 3) * 10, timestamptz '2024-03-01' + p.id * interval '1 minute'
-      from jsonb_to_recordset(${tx.json(shape.projects)}::jsonb) as p(id bigint, namespace_id bigint)`);
+      from jsonb_to_recordset(${tx.json(shape.projects)}::jsonb) as p(id bigint, namespace_id bigint, name text, path text)`);
     await step('routes', async () => {
       const groups = await tx`
         insert into routes (source_id, source_type, path, name)

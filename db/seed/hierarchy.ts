@@ -17,7 +17,7 @@ export interface SeedShape {
   users: number;
   rootGroups: number;
   groups: SeedGroup[];
-  projects: { id: number; namespace_id: number }[];
+  projects: { id: number; namespace_id: number; name: string; path: string }[];
 }
 
 /** Projects per root group; each root gets a 9-group tree four levels deep. */
@@ -70,7 +70,28 @@ export function buildHierarchy(projects: number): SeedShape {
   // Round-robin over roots, then over the groups of each root, so every level holds projects.
   const list = Array.from({ length: projects }, (_, i) => {
     const slots = slotsByRoot[i % rootGroups]!;
-    return { id: i + 1, namespace_id: slots[Math.floor(i / rootGroups) % slots.length]! };
+    const id = i + 1;
+    return { id, namespace_id: slots[Math.floor(i / rootGroups) % slots.length]!, name: `Project ${id}`, path: `project-${id}` };
   });
-  return { users: Math.max(12, Math.min(5000, Math.ceil(projects / 10))), rootGroups, groups, projects: list };
+  // GDK's sample project, so the seed document's own request (gitlab-org and flightjs/Flight) works as written.
+  if (projects >= 2) {
+    const id = groups.length + 1;
+    groups.push({
+      id,
+      name: 'Flightjs',
+      path: 'flightjs',
+      parent_id: null,
+      traversal_ids: `{${id}}`,
+      visibility: 20,
+      full_path: 'flightjs',
+      full_name: 'Flightjs',
+    });
+    list[list.length - 1] = { id: projects, namespace_id: id, name: 'Flight', path: 'Flight' };
+  }
+  return {
+    users: Math.max(12, Math.min(5000, Math.ceil(projects / 10))),
+    rootGroups: groups.filter((g) => g.parent_id === null).length,
+    groups,
+    projects: list,
+  };
 }
