@@ -202,7 +202,8 @@ describe('createOfflineExport: a valid request', () => {
   });
 
   it('takes the curl example of the seed as is: the duplicate full_path key keeps its last value', async () => {
-    // JSON.parse, like Rails, keeps the last of two equal keys: only the project is exported.
+    // The seed document's request, with the stack's MinIO in place of GDK's. JSON.parse, like Rails, keeps the
+    // last of two equal keys: only flightjs/Flight is exported, not gitlab-org.
     const raw = `{
       "bucket": "${config.S3_BUCKET}",
       "source_hostname": "https://gdk.test:3000",
@@ -213,12 +214,18 @@ describe('createOfflineExport: a valid request', () => {
         "path_style": true,
         "endpoint": "${config.S3_ENDPOINT}"
       },
-      "entities": [{ "full_path": "gitlab-org", "full_path": "${projectPath}" }]
+      "entities": [
+        {
+          "full_path": "gitlab-org",
+          "full_path": "flightjs/Flight"
+        }
+      ]
     }`;
     const { export: entity } = await create(alice, JSON.parse(raw));
+    expect(entity.source_hostname).toBe(new URL(config.INSTANCE_BASE_URL).origin);
+    const [flight] = await sql<{ source_id: number }[]>`select source_id from routes where path = 'flightjs/Flight'`;
     const rows = await sql`select group_id, project_id from bulk_import_exports where offline_export_id = ${entity.id}`;
-    expect(rows).toHaveLength(1);
-    expect(rows[0]!.group_id).toBeNull();
+    expect(rows).toEqual([{ group_id: null, project_id: flight!.source_id }]);
   });
 
   it('keeps a requested subgroup next to its parent (two self rows) but the same path twice once', async () => {
