@@ -13,7 +13,7 @@ import type { Config } from '../../worker/config';
 import { StorageProvider } from '../../workflows/offline-export/definitions';
 import { assertBucketReachable } from './bucket-check';
 import { validateConfiguration } from './configuration';
-import { assertEndpointAllowed, BlockedEndpointError, type LookupHost } from './endpoint-guard';
+import { assertEndpointAllowed, BlockedEndpointError, endpointUrlsToCheck, type LookupHost } from './endpoint-guard';
 import { toEntity, type OfflineExportEntity } from './entity';
 import { OfflineExportRequestError, OfflineExportStartError, unprocessable } from './errors';
 import { parseEntityPaths, parseStorageParams } from './request-schema';
@@ -80,10 +80,9 @@ export async function createOfflineExport(
   const { credentials } = configuration;
   if ('endpoint' in credentials) {
     try {
-      await assertEndpointAllowed(credentials.endpoint, {
-        allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS,
-        lookupHost: deps.lookupHost,
-      });
+      for (const url of endpointUrlsToCheck(credentials.endpoint, configuration.bucket, credentials.path_style)) {
+        await assertEndpointAllowed(url, { allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS, lookupHost: deps.lookupHost });
+      }
     } catch (err) {
       if (err instanceof BlockedEndpointError) throw unprocessable(err.message);
       throw err;

@@ -58,6 +58,25 @@ const LOCAL_RULES: { list: BlockList; message: string }[] = [
 const METADATA_MESSAGE = 'Requests to the cloud metadata endpoint are not allowed';
 
 /**
+ * The URLs the S3 client will actually contact. Without path_style it puts the bucket in the host name
+ * (virtual-hosted style: http://<bucket>.<host>), a name the user's DNS may point anywhere, so that host is checked
+ * as well. IP endpoints are always addressed path-style by the SDK.
+ */
+export function endpointUrlsToCheck(endpoint: string, bucket: string, pathStyle: boolean): string[] {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return [endpoint]; // assertEndpointAllowed reports it
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (pathStyle || isIP(host) !== 0 || host === '') return [endpoint];
+  const virtual = new URL(url.toString());
+  virtual.hostname = `${bucket}.${url.hostname}`;
+  return [endpoint, virtual.toString()];
+}
+
+/**
  * Throws BlockedEndpointError with GitLab's message when the endpoint may not be used; returns the addresses it
  * resolved to. The endpoint's scheme and syntax were validated before (configuration.ts).
  */

@@ -381,6 +381,11 @@ describe('createOfflineExport: a refused request writes nothing', () => {
     await refuse('https://s3.attacker.example', 'Requests to the local network are not allowed', strict(async () => ['93.184.216.34', '10.0.0.7']));
     await refuse('https://s3.attacker.example', 'Requests to the local network are not allowed', strict(async () => ['::ffff:10.0.0.7']));
     await refuse('https://nowhere.example', 'Host cannot be resolved or invalid', strict(async () => { throw new Error('ENOTFOUND'); }));
+    // Without path_style the client contacts <bucket>.<host>: that name is checked too.
+    const virtualHostToPrivate = strict(async (host) => (host.startsWith(`${config.S3_BUCKET}.`) ? ['192.168.0.9'] : ['93.184.216.34']));
+    await expectRefused(alice, body({ s3_compatible_configuration: s3Config({ endpoint: 'https://s3.example.test', path_style: false }) }), 422,
+      'Requests to the local network are not allowed', virtualHostToPrivate);
+
   });
 
   it('refuses a bucket that does not exist on the endpoint', async () => {
