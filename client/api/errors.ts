@@ -1,7 +1,7 @@
 /** An error the API answers with its status and {"message": ...}, as GitLab's render_api_error! does. */
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 429,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 429 | 503,
     message: string,
   ) {
     super(message);
@@ -12,3 +12,34 @@ export class ApiError extends Error {
 export const unauthorized = () => new ApiError(401, '401 Unauthorized');
 export const notFound = (what = '') => new ApiError(404, `404 ${what ? `${what} ` : ''}Not Found`);
 export const badRequest = (message: string) => new ApiError(400, message);
+
+/** Sets the pagination headers GitLab's API sends (X-Total, X-Page, ..., Link). */
+export function paginationHeaders(
+  url: URL,
+  page: number,
+  perPage: number,
+  total: number,
+): Record<string, string> {
+  const totalPages = Math.max(1, Math.ceil(total / perPage));
+  const link = (p: number, rel: string) => {
+    const u = new URL(url);
+    u.searchParams.set('page', String(p));
+    u.searchParams.set('per_page', String(perPage));
+    return `<${u.toString()}>; rel="${rel}"`;
+  };
+  const links = [
+    page > 1 ? link(page - 1, 'prev') : undefined,
+    page < totalPages ? link(page + 1, 'next') : undefined,
+    link(1, 'first'),
+    link(totalPages, 'last'),
+  ].filter(Boolean);
+  return {
+    'X-Total': String(total),
+    'X-Total-Pages': String(totalPages),
+    'X-Page': String(page),
+    'X-Per-Page': String(perPage),
+    'X-Next-Page': page < totalPages ? String(page + 1) : '',
+    'X-Prev-Page': page > 1 ? String(page - 1) : '',
+    Link: links.join(', '),
+  };
+}

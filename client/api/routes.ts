@@ -1,4 +1,5 @@
+import { offlineExportRoutes } from './routes/offline-exports';
 import type { RouteModule } from './server';
 
 /** Every feature's routes, mounted under /api/v4. */
-export const apiRoutes: RouteModule[] = [];
+export const apiRoutes: RouteModule[] = [offlineExportRoutes];

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { featureEnabled } from '../../../db/access';
+import { readOfflineExportSettings } from '../../../db/offline-export/create';
+import { findOfflineExportForUser, listOfflineExportsForUser } from '../../../db/offline-export/exports-read';
+import { EXPORT_STATUS_NAMES, type ExportStatusValue } from '../../../workflows/offline-export/definitions';
+import {
+  createOfflineExport,
+  FEATURE_FLAG,
+  OfflineExportRequestError,
+  OfflineExportStartError,
+  toEntity,
+} from '../../offline-export/create-service';
+import { ApiError, notFound, paginationHeaders } from '../errors';
+import { idParam, pageParams, parseQuery } from '../query';
+import { currentUser, type RouteModule } from '../server';
+
+const STATUS_BY_NAME = Object.fromEntries(Object.entries(EXPORT_STATUS_NAMES).map(([value, name]) => [name, Number(value)])) as Record<
+  string,
+  ExportStatusValue
+>;
+
+const listQuery = z
+  .object({
+    ...pageParams,
+    sort: z.enum(['asc', 'desc']).default('desc'),
+    status: z.enum(['created', 'started', 'finished', 'failed']).optional(),
+  })
+  .strict();
+
+/** lib/api/offline_transfers.rb: POST/GET /offline_exports, GET /offline_exports/:id. */
+export const offlineExportRoutes: RouteModule = async (parent, deps) => {
+  await parent.register(async (api) => {
+    // GitLab answers 404 for the whole resource unless the flag (for this user) and the instance setting are on.
+    api.addHook('preHandler', async (request) => {
+      const user = currentUser(request);
+      const [settings, flag] = await Promise.all([
+        readOfflineExportSettings(deps.sql),
+        featureEnabled(deps.sql, FEATURE_FLAG, { type: 'User', id: user.id }),
+      ]);
+      if (!settings.exportsEnabled || !flag) throw notFound();
+    });
+
+    api.post(
+      '/offline_exports',
+      { config: { rateLimit: { max: 6, timeWindow: '1 minute' } } },
+      async (request, reply) => {
+        try {
+          const { export: entity } = await createOfflineExport(
+            { sql: deps.sql, temporal: deps.temporal, config: deps.config, taskQueue: deps.taskQueues?.export },
+            { id: currentUser(request).id },
+            request.body ?? {},
+          );
+          return reply.status(201).send(entity);
+        } catch (err) {
+          if (err instanceof OfflineExportRequestError) throw new ApiError(err.status, err.message);
+          if (err instanceof OfflineExportStartError) throw new ApiError(503, err.message);
+          throw err;
+        }
+      },
+    );
+
+    api.get('/offline_exports', async (request, reply) => {
+      const query = parseQuery(listQuery, request.query);
+      const { rows, total } = await listOfflineExportsForUser(deps.sql, currentUser(request).id, {
+        page: query.page,
+        perPage: query.per_page,
+        sort: query.sort,
+        status: query.status === undefined ? undefined : STATUS_BY_NAME[query.status],
+      });
+      const url = new URL(request.url, `http://${request.headers.host ?? 'localhost'}`);
+      return reply.headers(paginationHeaders(url, query.page, query.per_page, total)).send(rows.map(toEntity));
+    });
+
+    api.get('/offline_exports/:id', async (request) => {
+      const { id } = parseQuery(idParam, request.params);
+      const row = await findOfflineExportForUser(deps.sql, currentUser(request).id, id);
+      if (!row) throw notFound('Offline Export');
+      return toEntity(row);
+    });
+  });
+};
