@@ -19,13 +19,18 @@ export interface CreatedExport {
 const alphanumerics = (n: number): string =>
   Array.from(randomBytes(n), (b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[b % 62]).join('');
 
+/**
+ * Workflow ids are derived from export ids, and the Temporal server outlives this test database: start the ids
+ * somewhere no earlier run used.
+ */
+export async function moveExportIds(sql: Sql): Promise<void> {
+  if (sequenceMoved) return;
+  await sql`select setval(pg_get_serial_sequence('import_offline_exports', 'id'), ${1_000_000 + Math.floor(Math.random() * 1e9)})`;
+  sequenceMoved = true;
+}
+
 export async function insertExport(sql: Sql, config: Config, userId: number, paths: string[]): Promise<CreatedExport> {
-  if (!sequenceMoved) {
-    // Workflow ids are derived from export ids, and the Temporal server outlives this test database: start the
-    // ids somewhere no earlier run used.
-    await sql`select setval(pg_get_serial_sequence('import_offline_exports', 'id'), ${1_000_000 + Math.floor(Math.random() * 1e9)})`;
-    sequenceMoved = true;
-  }
+  await moveExportIds(sql);
   const now = new Date().toISOString().replace('T', '_').replace(/:/g, '-').slice(0, 19);
   const exportPrefix = `${now}_export_${alphanumerics(8)}`;
   return sql.begin(async (tx) => {
