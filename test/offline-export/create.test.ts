@@ -28,6 +28,7 @@ let sql: Sql;
 let connection: Connection;
 let temporal: Client;
 const started: string[] = [];
+const createdExports: number[] = [];
 
 const alice = { id: SEED_USERS.owner.id };
 const bob = { id: SEED_USERS.maintainer.id };
@@ -90,6 +91,7 @@ async function expectRefused(user: { id: number }, request: unknown, status: num
 async function create(user: { id: number }, request: unknown) {
   const result = await createOfflineExport(deps(), user, request);
   started.push(result.workflowId);
+  createdExports.push(result.export.id);
   return result;
 }
 
@@ -124,8 +126,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled(started.map((id) => temporal.workflow.getHandle(id).terminate('test cleanup')));
+  // The workflows are gone, so their PENDING rows would stay PENDING forever: leave the shared database as found.
+  if (sql) {
+    await sql`delete from import_offline_exports where id = any(${createdExports}::bigint[])`;
+    await sql.end({ timeout: 5 });
+  }
   await connection?.close();
-  await sql?.end({ timeout: 5 });
 });
 
 describe('createOfflineExport: a valid request', () => {
@@ -426,6 +432,7 @@ describe('createOfflineExport: the workflow cannot be started', () => {
     const unavailable = { workflow: { start: async () => { throw new Error('14 UNAVAILABLE: connection refused'); } } } as unknown as Client;
     const error = (await createOfflineExport(deps({ temporal: unavailable }), alice, body()).catch((e: unknown) => e)) as OfflineExportStartError;
     expect(error).toBeInstanceOf(OfflineExportStartError);
+    createdExports.push(error.exportId);
     expect(error.status).toBe(503);
     expect(error.message).toBe(
       `Export ${error.exportId} failed. The export workflow could not be started (Error: 14 UNAVAILABLE: connection refused). Try again.`,
