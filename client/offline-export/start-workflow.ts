@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   OFFLINE_EXPORT_WORKFLOW,
+  WORKFLOW_KIND_EXPORT,
   offlineExportWorkflowId,
   type OfflineExportInput,
   type StorageProviderName,
@@ -22,8 +23,6 @@ export interface ExportToStart {
   sourceHostname: string;
 }
 
-/** WorkflowKind of the parent export workflow (search attributes hold ids and kinds only, never paths or secrets). */
-export const OFFLINE_EXPORT_WORKFLOW_KIND = 'offline-export';
 const MAX_SUMMARY_BYTES = 200;
 const MAX_DETAIL_ENTITIES = 20;
 
@@ -43,7 +42,7 @@ export async function startOfflineExportWorkflow(temporal: Client, taskQueue: st
     typedSearchAttributes: [
       { key: SA_OFFLINE_EXPORT_ID, value: e.exportId },
       { key: SA_GITLAB_USER_ID, value: e.userId },
-      { key: SA_WORKFLOW_KIND, value: OFFLINE_EXPORT_WORKFLOW_KIND },
+      { key: SA_WORKFLOW_KIND, value: WORKFLOW_KIND_EXPORT },
     ],
   });
   return workflowId;
