@@ -1,0 +1,87 @@
+import { seedToken } from '../../db/seed/generate';
+import { startTestApi, type TestApi } from '../helpers/api';
+import { startTestWorker, type TestWorker } from '../helpers/worker';
+
+// The bulk-update endpoints against the real stack, with a real worker running the workflows.
+describe('security attribute bulk update API', () => {
+  let tw: TestWorker;
+  let api: TestApi;
+  let projectIds: number[];
+  let attributeId: number;
+  beforeAll(async () => {
+    tw = await startTestWorker('api-bulk');
+    api = await startTestApi({ bulkUpdate: tw.taskQueue });
+    const projects = await api.deps.sql<{ id: number }[]>`
+      select p.id from projects p join namespaces n on n.id = p.namespace_id
+      join routes r on r.source_type = 'Namespace' and r.source_id = n.traversal_ids[1]
+      where r.path = 'gitlab-org' order by p.id limit 3`;
+    projectIds = projects.map((p) => p.id);
+    const [attribute] = await api.deps.sql<{ id: number }[]>`
+      select a.id from security_attributes a join routes r on r.source_type = 'Namespace' and r.source_id = a.namespace_id
+      where r.path = 'gitlab-org' and a.name = 'Payments'`;
+    attributeId = attribute!.id;
+  });
+  afterAll(async () => {
+    await api?.close();
+    await tw?.close();
+  });
+
+  it('starts an update and reports its progress until the workflow has the last word', async () => {
+    const token = seedToken('alice');
+    const started = await api.request('POST', '/api/v4/security/attributes/bulk_update', {
+      token,
+      body: { project_ids: projectIds, attribute_ids: [attributeId], mode: 'ADD' },
+    });
+    expect(started).toEqual({
+      status: 202,
+      body: {
+        message: 'Bulk update operation initiated',
+        operation_id: expect.stringMatching(/^attribute_update_2_\d+_[0-9a-f]{8}$/),
+        workflow_id: expect.stringMatching(/^bulk-update:attribute_update_2_/),
+        errors: [],
+      },
+    });
+    const operationId = (started.body as { operation_id: string }).operation_id;
+
+    const final = await tw.run(async () => {
+      for (let i = 0; i < 120; i++) {
+        const res = await api.request('GET', `/api/v4/security/background_operations/${operationId}`, { token });
+        expect(res.status).toBe(200);
+        const body = res.body as { source: string; status: string };
+        if (body.source === 'workflow' && body.status === 'finished') return body;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error('the operation did not finish');
+    });
+    expect(final).toMatchObject({ id: operationId, total_items: 3, successful_items: 3, failed_items: 0, notification: 'not_needed' });
+    const links = await api.deps.sql<{ n: number }[]>`
+      select count(*)::int as n from project_to_security_attributes
+      where security_attribute_id = ${attributeId} and project_id = any(${projectIds}::bigint[])`;
+    expect(links[0]?.n).toBe(3);
+
+    // Another user cannot read it.
+    expect(await api.request('GET', `/api/v4/security/background_operations/${operationId}`, { token: seedToken('bob') })).toEqual({
+      status: 404,
+      body: { message: '404 Background Operation Not Found' },
+    });
+  });
+
+  it('refuses bad requests with 422 or 400 and starts nothing', async () => {
+    const token = seedToken('alice');
+    const [before] = await api.deps.sql<{ n: number }[]>`select count(*)::int as n from background_operations`;
+    const tooMany = await api.request('POST', '/api/v4/security/attributes/bulk_update', {
+      token,
+      body: { project_ids: Array.from({ length: 101 }, (_, i) => i + 1), attribute_ids: [attributeId], mode: 'ADD' },
+    });
+    expect(tooMany).toEqual({ status: 422, body: { message: expect.stringMatching(/at most 100/) } });
+    const badMode = await api.request('POST', '/api/v4/security/attributes/bulk_update', {
+      token,
+      body: { project_ids: projectIds, attribute_ids: [attributeId], mode: 'MERGE' },
+    });
+    expect(badMode).toEqual({ status: 422, body: { message: expect.stringMatching(/mode must be one of ADD, REMOVE, REPLACE/) } });
+    expect((await api.request('POST', '/api/v4/security/attributes/bulk_update', { token, rawBody: '[1,2' })).status).toBe(400);
+    expect((await api.request('GET', '/api/v4/security/background_operations/nope', { token })).status).toBe(400);
+    const [after] = await api.deps.sql<{ n: number }[]>`select count(*)::int as n from background_operations`;
+    expect(after?.n).toBe(before?.n);
+  });
+});
