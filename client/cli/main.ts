@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { StackError } from '../../scripts/stack/index';
 import { CliError, ExitCode } from './context';
+import { registerBulkUpdateCommands } from './commands/bulk-update';
+import { registerExportCommands } from './commands/export';
 import { registerOperatorCommands } from './commands/operator';
 
 const program = new Command('gitlab-temporal')
@@ -12,6 +14,8 @@ const program = new Command('gitlab-temporal')
 Exit codes: 0 done, 1 failed, 2 bad arguments or rejected request, 3 not found, 4 cancelled,
 5 a server did not answer, 78 bad configuration.`,
   );
+registerExportCommands(program);
+registerBulkUpdateCommands(program);
 registerOperatorCommands(program);
 
 program.parseAsync().catch((err: unknown) => {

@@ -14,7 +14,7 @@ export interface TestWorker {
   client: Client;
   taskQueue: string;
   worker: Worker;
-  /** Runs the worker until fn settles, then shuts it down. */
+  /** Makes sure the worker is polling (it keeps polling until close()), then awaits fn. Callable many times. */
   run<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -32,14 +32,23 @@ export async function startTestWorker(name: string, configOverrides: Partial<Con
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const [worker] = await createWorkers({ deps, connection: nativeConnection, taskQueues: [taskQueue] });
+  let running: Promise<void> | undefined;
   return {
     config,
     deps,
     client,
     taskQueue,
     worker: worker!,
-    run: (fn) => worker!.runUntil(fn),
+    async run(fn) {
+      running ??= worker!.run();
+      // A worker that dies makes fn's wait pointless: fail with the worker's error instead of hanging.
+      return Promise.race([fn(), running.then(() => Promise.reject(new Error('the test worker stopped')))]);
+    },
     async close() {
+      if (running) {
+        worker!.shutdown();
+        await running.catch(() => undefined);
+      }
       await connection.close();
       await nativeConnection.close();
       await closeDeps(deps);

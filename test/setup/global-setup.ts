@@ -26,6 +26,10 @@ export default async function globalSetup(): Promise<void> {
   try {
     await migrate(sql);
     await seedInstance(sql, SHARED_SEED);
+    // Workflow ids derive from export ids; every test database starts its exports somewhere else, so a run never
+    // collides with a workflow that an earlier run (or another test database) left on the shared dev server.
+    const start = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
+    await sql.unsafe(`select setval(pg_get_serial_sequence('import_offline_exports', 'id'), ${start})`);
   } finally {
     await sql.end({ timeout: 5 });
   }

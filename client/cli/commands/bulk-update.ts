@@ -1,0 +1,159 @@
+import type { Command } from 'commander';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { findOperation } from '../../../db/bulk-update/operations';
+import { userByUsername } from '../../../db/users';
+import { webUiLink } from '../../../worker/temporal';
+import {
+  bulkUpdateProgressQuery,
+  BULK_UPDATE_MODES,
+  type BulkUpdateProgress,
+  type BulkUpdateWorkflowResult,
+} from '../../../workflows/bulk-update/definitions';
+import { BulkUpdateRequestError } from '../../bulk-update/request';
+import { startBulkUpdate } from '../../bulk-update/start-bulk-update';
+import { CliError, ExitCode, printJson, withContext, type CliContext } from '../context';
+import { watch } from '../progress';
+
+const ids = (value: string, previous: number[] = []) => {
+  const parsed = value.split(',').map((v) => Number(v.trim()));
+  if (parsed.some((n) => !Number.isInteger(n) || n < 1)) throw new CliError(`${value} is not a list of ids`, ExitCode.USAGE);
+  return [...previous, ...parsed];
+};
+
+interface OperationView {
+  operationId: string;
+  workflowId: string;
+  state: string;
+  totalItems: number;
+  successfulItems: number;
+  failedItems: number;
+  batchesDone?: number;
+  notification?: string;
+}
+
+async function view(ctx: CliContext, operationId: string, userId: number): Promise<{ view: OperationView; done: boolean }> {
+  const record = await findOperation(ctx.sql, operationId);
+  if (!record || record.userId !== userId) throw new CliError(`operation ${operationId} not found`, ExitCode.NOT_FOUND);
+  const handle = ctx.temporal.workflow.getHandle(record.workflowId);
+  try {
+    const description = await handle.describe();
+    if (description.status.name === 'RUNNING') {
+      const p: BulkUpdateProgress = await handle.query(bulkUpdateProgressQuery);
+      return {
+        done: false,
+        view: { operationId, workflowId: record.workflowId, state: p.phase, totalItems: p.totalItems, successfulItems: p.successfulItems, failedItems: p.failedItems, batchesDone: p.batchesDone },
+      };
+    }
+    const result = description.status.name === 'COMPLETED' ? ((await handle.result()) as BulkUpdateWorkflowResult) : undefined;
+    return {
+      done: true,
+      view: {
+        operationId,
+        workflowId: record.workflowId,
+        state: description.status.name === 'COMPLETED' ? 'finished' : description.status.name.toLowerCase(),
+        totalItems: result?.totalItems ?? record.totalItems ?? 0,
+        successfulItems: result?.successfulItems ?? 0,
+        failedItems: result?.failedItems ?? 0,
+        notification: result?.notification,
+      },
+    };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`the workflow of ${operationId} no longer exists`, ExitCode.NOT_FOUND);
+    throw err;
+  }
+}
+
+function exitCodeOf(v: OperationView): number {
+  if (v.state === 'cancelled' || v.state === 'terminated') return ExitCode.CANCELLED;
+  if (v.state === 'finished') return v.failedItems > 0 ? ExitCode.FAILED : ExitCode.OK;
+  return v.state === 'failed' || v.state === 'timed_out' ? ExitCode.FAILED : ExitCode.OK;
+}
+
+async function follow(ctx: CliContext, operationId: string, userId: number): Promise<OperationView> {
+  return watch(
+    async () => {
+      const { view: v, done } = await view(ctx, operationId, userId);
+      if (done) return { final: v };
+      return {
+        frame: { done: v.successfulItems + v.failedItems, total: v.totalItems, label: `${v.state}${v.failedItems ? `, ${v.failedItems} failed` : ''}` },
+      };
+    },
+    { unit: 'projects', intervalMs: 500 },
+  );
+}
+
+function print(ctx: CliContext, v: OperationView): void {
+  process.stdout.write(
+    `operation ${v.operationId}: ${v.state}\n` +
+      `  ${v.successfulItems} successful, ${v.failedItems} failed of ${v.totalItems} projects` +
+      (v.notification ? `; email: ${v.notification}` : '') +
+      `\n  ${webUiLink(ctx.config, v.workflowId)}\n`,
+  );
+}
+
+export function registerBulkUpdateCommands(program: Command): void {
+  const bulk = program.command('bulk-update').description('security-attribute bulk updates');
+
+  bulk
+    .command('start')
+    .description('add, remove or replace security attributes on projects (groups expand to all their projects)')
+    .requiredOption('--user <username>', 'the user who runs the update')
+    .option('--group <ids>', 'group ids, comma separated (repeatable)', ids)
+    .option('--project <ids>', 'project ids, comma separated (repeatable)', ids)
+    .requiredOption('--attribute <ids>', 'security attribute ids, comma separated (repeatable)', ids)
+    .requiredOption('--mode <mode>', `one of ${BULK_UPDATE_MODES.join(', ')}`)
+    .option('--wait', 'follow the operation until it is done')
+    .option('--json', 'print JSON')
+    .action(async (opts: { user: string; group?: number[]; project?: number[]; attribute: number[]; mode: string; wait?: boolean; json?: boolean }) =>
+      withContext(async (ctx) => {
+        const user = await userByUsername(ctx.sql, opts.user);
+        if (!user) throw new CliError(`user ${opts.user} does not exist or is not active`, ExitCode.NOT_FOUND);
+        let started;
+        try {
+          started = await startBulkUpdate(
+            { sql: ctx.sql, client: ctx.temporal, taskQueue: ctx.config.TEMPORAL_TASK_QUEUE_BULK_UPDATE },
+            { userId: user.id, groupIds: opts.group ?? [], projectIds: opts.project ?? [], attributeIds: opts.attribute, mode: opts.mode },
+          );
+        } catch (err) {
+          if (err instanceof BulkUpdateRequestError) throw new CliError(err.problems.join('\n'), ExitCode.USAGE);
+          throw err;
+        }
+        const v = opts.wait ? await follow(ctx, started.operationId, user.id) : (await view(ctx, started.operationId, user.id)).view;
+        if (opts.json) printJson({ ...v, webUi: webUiLink(ctx.config, v.workflowId) });
+        else print(ctx, v);
+        process.exitCode = exitCodeOf(v);
+      }),
+    );
+
+  bulk
+    .command('status <operationId>')
+    .description('show an operation; --watch follows it with a progress bar')
+    .requiredOption('--user <username>', 'the user who started it')
+    .option('--watch', 'follow until done')
+    .option('--json', 'print JSON')
+    .action(async (operationId: string, opts: { user: string; watch?: boolean; json?: boolean }) =>
+      withContext(async (ctx) => {
+        const user = await userByUsername(ctx.sql, opts.user);
+        if (!user) throw new CliError(`user ${opts.user} does not exist or is not active`, ExitCode.NOT_FOUND);
+        const v = opts.watch ? await follow(ctx, operationId, user.id) : (await view(ctx, operationId, user.id)).view;
+        if (opts.json) printJson({ ...v, webUi: webUiLink(ctx.config, v.workflowId) });
+        else print(ctx, v);
+        process.exitCode = exitCodeOf(v);
+      }),
+    );
+
+  bulk
+    .command('cancel <operationId>')
+    .description('cancel a running operation (projects already updated stay updated)')
+    .requiredOption('--user <username>', 'the user who started it')
+    .action(async (operationId: string, opts: { user: string }) =>
+      withContext(async (ctx) => {
+        const user = await userByUsername(ctx.sql, opts.user);
+        const record = await findOperation(ctx.sql, operationId);
+        if (!user || !record || record.userId !== user.id) throw new CliError(`operation ${operationId} not found`, ExitCode.NOT_FOUND);
+        await ctx.temporal.workflow.getHandle(record.workflowId).cancel();
+        process.stdout.write(`cancellation requested for ${operationId}\n`);
+        process.exitCode = ExitCode.CANCELLED;
+      }),
+    );
+}

@@ -1,0 +1,86 @@
+import { runCli } from './helpers/cli';
+import { startTestWorker, type TestWorker } from './helpers/worker';
+
+// The command-line client against the real stack; a worker started by the test serves the CLI's task queues.
+describe('command-line client', () => {
+  let tw: TestWorker;
+  let env: Record<string, string>;
+  let projectId: number;
+  let attributeId: number;
+  beforeAll(async () => {
+    tw = await startTestWorker('cli');
+    env = { TEMPORAL_TASK_QUEUE_EXPORT: tw.taskQueue, TEMPORAL_TASK_QUEUE_BULK_UPDATE: tw.taskQueue };
+    const [project] = await tw.deps.sql<{ id: number }[]>`select source_id as id from routes where path = 'flightjs/Flight'`;
+    projectId = project!.id;
+    const [attribute] = await tw.deps.sql<{ id: number }[]>`
+      select a.id from security_attributes a join routes r on r.source_type = 'Namespace' and r.source_id = a.namespace_id
+      where r.path = 'flightjs' and a.name = 'Search'`;
+    attributeId = attribute!.id;
+  });
+  afterAll(async () => tw?.close());
+
+  it('explains itself and its exit codes', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/export/);
+    expect(help.stdout).toMatch(/bulk-update/);
+    expect(help.stdout).toMatch(/Exit codes: 0 done, 1 failed, 2 bad arguments/);
+  });
+
+  it('runs a bulk update to the end and reports it as JSON', async () => {
+    const result = await tw.run(() =>
+      runCli(['bulk-update', 'start', '--user', 'alice', '--project', String(projectId), '--attribute', String(attributeId), '--mode', 'ADD', '--wait', '--json'], env),
+    );
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout) as { operationId: string; state: string; totalItems: number; successfulItems: number };
+    expect(out).toMatchObject({ state: 'finished', totalItems: 1, successfulItems: 1 });
+
+    const status = await runCli(['bulk-update', 'status', out.operationId, '--user', 'alice', '--json'], env);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ operationId: out.operationId, state: 'finished' });
+    // Someone else's operation does not exist for them.
+    expect((await runCli(['bulk-update', 'status', out.operationId, '--user', 'bob'], env)).code).toBe(3);
+  });
+
+  it('runs an export to the end, then shows and lists it', async () => {
+    const result = await tw.run(() =>
+      runCli(['export', 'start', '--user', 'alice', '--dev-bucket', '--entity', 'flightjs/Flight', '--wait', '--json'], env),
+    );
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.code).toBe(0);
+    // Without a terminal the progress is written as plain lines on stderr.
+    expect(result.stderr).toMatch(/groups and projects/);
+    const out = JSON.parse(result.stdout) as { id: number; status: string; web_ui: string };
+    expect(out).toMatchObject({ status: 'finished' });
+    expect(out.web_ui).toContain(`offline-export%3A${out.id}`);
+
+    const status = await runCli(['export', 'status', String(out.id), '--user', 'alice', '--json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ id: out.id, status: 'finished' });
+    const list = await runCli(['export', 'list', '--user', 'alice', '--json'], env);
+    expect((JSON.parse(list.stdout) as { exports: { id: number }[] }).exports.map((e) => e.id)).toContain(out.id);
+  });
+
+  it('cancels a running export', async () => {
+    const started = await runCli(['export', 'start', '--user', 'alice', '--dev-bucket', '--entity', 'gitlab-org', '--json'], env);
+    expect({ code: started.code, stderr: started.stderr }).toEqual({ code: 0, stderr: '' });
+    const { id } = JSON.parse(started.stdout) as { id: number };
+    const final = await tw.run(async () => {
+      const cancel = await runCli(['export', 'cancel', String(id), '--user', 'alice'], env);
+      expect(cancel.code).toBe(4);
+      return runCli(['export', 'status', String(id), '--user', 'alice', '--watch', '--json'], env);
+    });
+    expect(JSON.parse(final.stdout)).toMatchObject({ id, status: 'failed' });
+    expect(final.code).toBe(1);
+  });
+
+  it('rejects bad requests with exit code 2 and a message, and unknown users with 3', async () => {
+    const badMode = await runCli(['bulk-update', 'start', '--user', 'alice', '--project', '1', '--attribute', String(attributeId), '--mode', 'MERGE'], env);
+    expect(badMode.code).toBe(2);
+    expect(badMode.stderr).toMatch(/mode must be one of ADD, REMOVE, REPLACE/);
+    const noEntities = await runCli(['export', 'start', '--user', 'alice', '--dev-bucket'], env);
+    expect(noEntities.code).toBe(2);
+    expect(noEntities.stderr).toMatch(/Entity full paths must be provided/);
+    expect((await runCli(['export', 'list', '--user', 'nobody-here'], env)).code).toBe(3);
+  });
+});
