@@ -8,18 +8,18 @@ import {
   GITLAB_USER_ID,
   WORKFLOW_KIND,
 } from '../../workflows/bulk-update/definitions';
-import { startTestWorker, type TestWorker } from '../helpers/worker';
+import { startRunningWorker, type RunningWorker } from './support/running-worker';
 import { attributeId, createUser, groupId, linksOf, outcomesOf, projectsUnder, redisKeysOf } from './support/instance';
 import { waitForOperationMail } from './support/mail';
 
 // An operation over the shared 60-project instance, end to end, with what an operator sees of it.
 
 describe('a small bulk update, end to end and as the Web UI shows it', () => {
-  let tw: TestWorker;
+  let tw: RunningWorker;
   beforeAll(async () => {
-    tw = await startTestWorker('bulk-small');
+    tw = await startRunningWorker('bulk-small');
   });
-  afterAll(async () => tw?.close());
+  afterAll(async () => tw?.stop());
 
   it('updates a group and a project, reports the failures by email once, and cleans up Redis', async () => {
     const { sql } = tw.deps;
@@ -42,13 +42,9 @@ describe('a small bulk update, end to end and as the Web UI shows it', () => {
     );
     expect(started.operationId).toMatch(new RegExp(`^attribute_update_${userId}_\\d+_[a-f0-9]{8}$`));
     const handle = tw.client.workflow.getHandle<typeof BulkUpdateWorkflow>(started.workflowId);
-    // The worker keeps running after the result, so the completed workflow still answers queries.
-    const { result, progress, metadata } = await tw.run(async () => {
-      const result = await handle.result();
-      const progress = await handle.query(bulkUpdateProgressQuery);
-      const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-      return { result, progress, metadata };
-    });
+    const result = await handle.result();
+    const progress = await handle.query(bulkUpdateProgressQuery);
+    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
 
     const withInternal = org2Projects.filter((id) => before.get(id)!.includes(internal));
     expect(withInternal.length).toBeGreaterThan(0);

@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -79,6 +80,17 @@ function describe(state: BulkUpdateRunState, running: number): string {
   }
 }
 
+/**
+ * A permanent refusal from an activity (unknown operation, finished operation) becomes the workflow's own
+ * failure with the same type and message, so `temporal workflow show` and the Web UI say why at the top level.
+ */
+function surfacePermanent(err: unknown): unknown {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) {
+    return ApplicationFailure.create({ type: err.cause.type ?? undefined, message: err.cause.message, nonRetryable: true });
+  }
+  return err;
+}
+
 // --- Workflow ---
 
 /**
@@ -130,7 +142,9 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
   show();
 
   if (state.phase === 'starting') {
-    const start = await dbShort.startBulkUpdateRun({ operationId, workflowId: workflowInfo().workflowId });
+    const start = await dbShort
+      .startBulkUpdateRun({ operationId, workflowId: workflowInfo().workflowId })
+      .catch((err: unknown) => Promise.reject(surfacePermanent(err)));
     state.userId = start.userId;
     state.batchSize = start.batchSize;
     state.maxConcurrentBatches = start.maxConcurrentBatches;

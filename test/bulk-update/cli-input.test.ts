@@ -1,0 +1,70 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { BulkUpdateErrorType } from '../../workflows/bulk-update/definitions';
+import { startRunningWorker, type RunningWorker } from './support/running-worker';
+
+// What an operator gets who starts the workflow by hand with the Temporal CLI and a wrong input: a failed
+// workflow with a typed, non-retryable error that says what to pass, not a workflow task retried forever.
+
+const run = promisify(execFile);
+const TEMPORAL = join(__dirname, '..', '..', '.tools', 'bin', 'temporal');
+
+describe('BulkUpdateWorkflow started from the Temporal CLI', () => {
+  let tw: RunningWorker;
+  beforeAll(async () => {
+    tw = await startRunningWorker('bulk-cli');
+  });
+  afterAll(async () => tw?.stop());
+
+  const startFromCli = async (type: string, input: string) => {
+    const workflowId = `bulk-cli-${randomBytes(4).toString('hex')}`;
+    await run(TEMPORAL, [
+      'workflow', 'start',
+      '--address', tw.config.TEMPORAL_ADDRESS,
+      '--namespace', tw.config.TEMPORAL_NAMESPACE,
+      '--task-queue', tw.taskQueue,
+      '--type', type,
+      '--workflow-id', workflowId,
+      '--input', input,
+    ]);
+    return workflowId;
+  };
+
+  const failureOf = async (workflowId: string): Promise<ApplicationFailure> => {
+    const error = await tw.client.workflow.getHandle(workflowId).result().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const cause = (error as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    return cause as ApplicationFailure;
+  };
+
+  it.each([
+    ['a number for the id', '{"operationId": 42}'],
+    ['a string instead of an object', '"attribute_update_2_1_deadbeef"'],
+    ['a made-up id', '{"operationId": "my-operation"}'],
+  ])('fails at once on %s', async (_case, input) => {
+    const failure = await failureOf(await startFromCli('BulkUpdateWorkflow', input));
+    expect(failure.type).toBe(BulkUpdateErrorType.InvalidWorkflowInput);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toMatch(/startBulkUpdate|operationId/);
+  });
+
+  it('fails with OperationNotFound for a well-formed id nobody recorded', async () => {
+    const failure = await failureOf(await startFromCli('BulkUpdateWorkflow', '{"operationId": "attribute_update_2_1712345678_a1b2c3d4"}'));
+    expect(failure.type).toBe(BulkUpdateErrorType.OperationNotFound);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('attribute_update_2_1712345678_a1b2c3d4 does not exist');
+  });
+
+  it('fails a batch workflow started by hand without a batch number', async () => {
+    const failure = await failureOf(await startFromCli('BulkUpdateBatchWorkflow', '{"operationId": "attribute_update_2_1712345678_a1b2c3d4"}'));
+    expect(failure.type).toBe(BulkUpdateErrorType.InvalidWorkflowInput);
+    expect(failure.message).toBe('batchNumber must be a whole number of at least 0');
+  });
+});
