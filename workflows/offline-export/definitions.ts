@@ -181,6 +181,11 @@ export function validateExportInput(input: unknown): string | undefined {
   if (typeof exportId !== 'number' || !Number.isSafeInteger(exportId) || exportId < 1) {
     return `exportId must be a positive whole number (got ${JSON.stringify(exportId) ?? 'nothing'})`;
   }
+  // Anything else a caller passes (credentials, entity lists, ...) would sit in the history: refuse it.
+  const unknown = Object.keys(input).filter((key) => key !== 'exportId' && key !== 'resume');
+  if (unknown.length > 0) {
+    return `OfflineExportWorkflow takes only {"exportId": <id>}; remove ${unknown.map((k) => JSON.stringify(k)).join(', ')}`;
+  }
   return undefined;
 }
 
