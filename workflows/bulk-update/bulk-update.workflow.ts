@@ -84,11 +84,11 @@ function describe(state: BulkUpdateRunState, running: number): string {
  * A permanent refusal from an activity (unknown operation, finished operation) becomes the workflow's own
  * failure with the same type and message, so `temporal workflow show` and the Web UI say why at the top level.
  */
-function surfacePermanent(err: unknown): unknown {
+function surfacePermanent(err: unknown): Error {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) {
     return ApplicationFailure.create({ type: err.cause.type ?? undefined, message: err.cause.message, nonRetryable: true });
   }
-  return err;
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 // --- Workflow ---
@@ -142,9 +142,12 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
   show();
 
   if (state.phase === 'starting') {
-    const start = await dbShort
-      .startBulkUpdateRun({ operationId, workflowId: workflowInfo().workflowId })
-      .catch((err: unknown) => Promise.reject(surfacePermanent(err)));
+    let start;
+    try {
+      start = await dbShort.startBulkUpdateRun({ operationId, workflowId: workflowInfo().workflowId });
+    } catch (err) {
+      throw surfacePermanent(err);
+    }
     state.userId = start.userId;
     state.batchSize = start.batchSize;
     state.maxConcurrentBatches = start.maxConcurrentBatches;
