@@ -1,42 +1,78 @@
-import { Client, Connection } from '@temporalio/client';
+import { ListObjectsV2Command, type _Object } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { migrate } from '../db/migrate';
-import { seedInstance } from '../db/seed/generate';
-import { createSql } from '../db/sql';
+import { seedInstance, seedToken } from '../db/seed/generate';
+import { createSql, type Sql } from '../db/sql';
 import { stackUp } from '../scripts/stack/index';
 import { loadConfigOrExit, type Config } from '../worker/config';
+import { createStackS3Client } from '../worker/deps';
 import { loadEnvFile } from '../worker/env-file';
-import { temporalConnectionOptions, webUiLink } from '../worker/temporal';
-import type { StackCheckWorkflow } from '../workflows/stack-check/workflow';
-import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../workflows/stack-check/definitions';
+import { webUiLink } from '../worker/temporal';
+import { offlineExportWorkflowId } from '../workflows/offline-export/definitions';
 
+// The main job in one command (npm run demo): the local stack, a seeded instance, a worker and the API, then an
+// offline export and a bulk update with some failures, both through the REST API as a user would run them.
+
+const ROOT = join(__dirname, '..');
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
-function startWorker(): ChildProcess {
-  const child = spawn(process.execPath, [join(__dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(__dirname, '..', 'worker', 'main.ts')], {
+function startProcess(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, script)], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: process.env,
+    env: { ...env, LOG_LEVEL: 'warn', EXPORT_CREDENTIALS_PURGE_DELAY_MS: '5000' },
+  });
+  child.once('exit', (code, signal) => {
+    if (code !== 0 && signal === null) process.stderr.write(`demo: the ${name} exited with code ${code}\n`);
   });
   return child;
 }
 
-async function stopWorker(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
 }
 
-async function seed(config: Config): Promise<void> {
-  const sql = createSql(config.DATABASE_URL, { max: 2 });
-  try {
-    await migrate(sql);
-    const summary = await seedInstance(sql, { projects: 120, issues: 6000, reset: true });
-    say(`Seeded ${summary.groups} groups, ${summary.projects} projects, ${summary.issues} issues, ${summary.notes} notes in ${(summary.ms / 1000).toFixed(1)} s`);
-  } finally {
-    await sql.end({ timeout: 5 });
+async function api<T>(config: Config, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`http://127.0.0.1:${config.API_PORT}/api/v4${path}`, {
+    method,
+    headers: { 'PRIVATE-TOKEN': token, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+async function waitFor<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 300_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+async function attributeId(sql: Sql, root: string, name: string): Promise<number> {
+  const [row] = await sql<{ id: number }[]>`
+    select a.id from security_attributes a join routes r on r.source_type = 'Namespace' and r.source_id = a.namespace_id
+    where r.path = ${root} and a.name = ${name}`;
+  if (!row) throw new Error(`no attribute ${name} in ${root}`);
+  return row.id;
+}
+
+async function listObjects(config: Config, prefix: string): Promise<_Object[]> {
+  const s3 = createStackS3Client(config);
+  const objects: _Object[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: config.S3_BUCKET, Prefix: `${prefix}/`, ContinuationToken: token }));
+    objects.push(...(page.Contents ?? []));
+    token = page.NextContinuationToken;
+  } while (token);
+  s3.destroy();
+  return objects;
 }
 
 async function main(): Promise<void> {
@@ -44,28 +80,98 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   say('== Local stack');
   await stackUp(config);
-  say('\n== Source instance');
-  await seed(config);
 
-  say('\n== Worker');
-  const worker = startWorker();
-  const connection = await Connection.connect(temporalConnectionOptions(config));
+  say('\n== Source instance');
+  const sql = createSql(config.DATABASE_URL, { max: 2 });
+  const children: ChildProcess[] = [];
   try {
-    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-    const workflowId = stackCheckWorkflowId(`demo-${Date.now()}`);
-    const check = await client.workflow.execute<typeof StackCheckWorkflow>(STACK_CHECK_WORKFLOW, {
-      workflowId,
-      taskQueue: config.TEMPORAL_TASK_QUEUE_EXPORT,
-      args: [{ requestedBy: 'demo' }],
-      staticSummary: 'Demo: worker dependency check',
+    await migrate(sql);
+    const seeded = await seedInstance(sql, { projects: 120, issues: 6000, reset: true });
+    // Export ids name their workflows; after a reseed, continue from the clock so a new export never meets the
+    // workflow of an earlier demo's export with the same id on the (persistent) dev server.
+    await sql`select setval(pg_get_serial_sequence('import_offline_exports', 'id'), extract(epoch from now())::bigint)`;
+    say(`Seeded ${seeded.groups} groups, ${seeded.projects} projects, ${seeded.issues} issues, ${seeded.mergeRequests} merge requests, ${seeded.notes} notes in ${(seeded.ms / 1000).toFixed(1)} s`);
+
+    say('\n== Worker and API');
+    children.push(startProcess('worker', 'worker/main.ts', process.env));
+    children.push(startProcess('API', 'client/api/main.ts', process.env));
+    await waitFor('the API answering', async () => ((await fetch(`http://127.0.0.1:${config.API_PORT}/-/readiness`)).ok ? true : undefined), 60_000);
+    say(`API on http://127.0.0.1:${config.API_PORT}, worker polling ${config.TEMPORAL_TASK_QUEUE_EXPORT} and ${config.TEMPORAL_TASK_QUEUE_BULK_UPDATE}`);
+
+    const alice = seedToken('alice');
+    say('\n== Offline export of gitlab-org and flightjs/Flight (POST /api/v4/offline_exports as alice)');
+    const created = await api<{ id: number; export_prefix: string; message?: string }>(config, 'POST', '/offline_exports', alice, {
+      bucket: config.S3_BUCKET,
+      s3_compatible_configuration: {
+        aws_access_key_id: config.S3_ACCESS_KEY_ID,
+        aws_secret_access_key: config.S3_SECRET_ACCESS_KEY,
+        region: config.S3_REGION,
+        path_style: true,
+        endpoint: config.S3_ENDPOINT,
+      },
+      entities: [{ full_path: 'gitlab-org' }, { full_path: 'flightjs/Flight' }],
     });
-    for (const d of check.dependencies) say(`  ${d.name.padEnd(10)} ${d.ok ? 'ok    ' : 'FAILED'} ${d.detail}`);
-    say(`  Web UI: ${webUiLink(config, workflowId)}`);
+    if (created.status !== 201) throw new Error(`export refused (${created.status}): ${created.body.message}`);
+    const exportId = created.body.id;
+    const finished = await waitFor('the export to finish', async () => {
+      const res = await api<{ status: string; has_failures: boolean }>(config, 'GET', `/offline_exports/${exportId}`, alice);
+      return res.body.status === 'finished' || res.body.status === 'failed' ? res.body : undefined;
+    });
+    const objects = await listObjects(config, created.body.export_prefix);
+    const bytes = objects.reduce((sum, o) => sum + (o.Size ?? 0), 0);
+    const [counts] = await sql<{ portables: number; relations: number; records: number }[]>`
+      select count(*) filter (where relation = 'self')::int as portables, count(*)::int as relations,
+             coalesce(sum(total_objects_count), 0)::int as records
+      from bulk_import_exports where offline_export_id = ${exportId}`;
+    say(`Export ${exportId}: ${finished.status}${finished.has_failures ? ' (with failures)' : ''}`);
+    say(`  ${counts?.portables} groups and projects, ${counts?.relations} relation exports, ${counts?.records} records`);
+    say(`  ${objects.length} objects, ${(bytes / 1024).toFixed(0)} KiB in s3://${config.S3_BUCKET}/${created.body.export_prefix}/`);
+    for (const pattern of [/\/metadata\.json\.gz$/, /\/group_\d+\/self\.json\.gz$/, /\/project_\d+\/issues\/batch_1\.ndjson\.gz$/]) {
+      const o = objects.find((x) => pattern.test(x.Key ?? ''));
+      if (o) say(`    ${o.Key} (${o.Size} bytes)`);
+    }
+    say(`  Web UI: ${webUiLink(config, offlineExportWorkflowId(exportId))}`);
+
+    say('\n== Bulk update: ADD "Internet facing" to every project of gitlab-org (as alice)');
+    say('   Every fourth project already has "Internal" from the same single-selection category, so those fail.');
+    const [group] = await sql<{ id: number }[]>`select source_id as id from routes where path = 'gitlab-org'`;
+    const started = await api<{ operation_id: string; workflow_id: string; message: string }>(config, 'POST', '/security/attributes/bulk_update', alice, {
+      group_ids: [group!.id],
+      attribute_ids: [await attributeId(sql, 'gitlab-org', 'Internet facing')],
+      mode: 'ADD',
+    });
+    if (started.status !== 202) throw new Error(`bulk update refused (${started.status}): ${started.body.message}`);
+    const operationId = started.body.operation_id;
+    const operation = await waitFor('the bulk update to finish', async () => {
+      const res = await api<{ source: string; status: string; total_items: number; successful_items: number; failed_items: number; notification?: string }>(
+        config, 'GET', `/security/background_operations/${operationId}`, alice);
+      return res.body.source === 'workflow' && res.body.status === 'finished' ? res.body : undefined;
+    });
+    say(`Operation ${operationId}: ${operation.total_items} projects, ${operation.successful_items} successful, ${operation.failed_items} failed; email ${operation.notification}`);
+    say(`  Redis keys background_operation:${operationId}* deleted: ${(await redisKeysGone(config, operationId)) ? 'yes' : 'no'}`);
+    say(`  Web UI: ${webUiLink(config, started.body.workflow_id)}`);
+
+    say('\n== Mail');
+    const mails = (await (await fetch(`http://127.0.0.1:${config.MAILDEV_WEB_PORT}/api/email`)).json()) as { subject: string; to: { address: string }[] }[];
+    for (const m of mails.filter((m) => m.to.some((t) => t.address === 'alice@example.test')).slice(-2)) {
+      say(`  to alice@example.test: "${m.subject}"`);
+    }
+    say(`  Read them at http://127.0.0.1:${config.MAILDEV_WEB_PORT}`);
+    say(`\nTemporal Web UI: http://127.0.0.1:${config.TEMPORAL_UI_PORT} (filter with: GitlabUserId = 2)`);
   } finally {
-    await connection.close();
-    await stopWorker(worker);
+    await Promise.all(children.map(stopProcess));
+    await sql.end({ timeout: 5 });
   }
-  say(`\nTemporal Web UI: http://127.0.0.1:${config.TEMPORAL_UI_PORT}   Mail: http://127.0.0.1:${config.MAILDEV_WEB_PORT}`);
+}
+
+async function redisKeysGone(config: Config, operationId: string): Promise<boolean> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(config.REDIS_URL);
+  try {
+    return (await redis.exists(`background_operation:${operationId}`, `background_operation:${operationId}:failed_items`)) === 0;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 main().catch((err: unknown) => {
