@@ -1,5 +1,6 @@
 import { inRange, labelJson, labelLinksJson, milestoneJson, notesJson } from './shared';
-import type { RelationSource } from './types';
+import type { Sql } from '../../sql';
+import type { LineQuery, RelationSource } from './types';
 
 // Project relations (lib/gitlab/import_export/project/import_export.yml), allow-listed attributes and nested
 // sub-relations. Records are ordered by id, not by GitLab's relative_position for issues: batches are id ranges
@@ -43,14 +44,9 @@ const milestones: RelationSource = {
     from milestones m where m.project_id = ${projectId} ${inRange(sql, 'm.id', range)} order by m.id`,
 };
 
-/** issues -> notes (-> author), label_links (-> label), issue_assignees, milestone; state from state_id. */
-const issues: RelationSource = {
-  portable: 'project',
-  relation: 'issues',
-  batched: true,
-  ids: (sql, projectId) => sql`select id from issues where project_id = ${projectId}`,
-  lines: (sql, projectId, range) => sql`
-    select json_build_object(
+/** One issue (alias `i`) as GitLab exports it; shared by the relation and the benchmark's instance-wide query. */
+const issueJson = (sql: Sql) => sql`
+    json_build_object(
       'iid', i.iid, 'title', i.title, 'author_id', i.author_id, 'description', i.description,
       'state', case i.state_id when 1 then 'opened' when 2 then 'closed' else i.state_id::text end,
       'confidential', i.confidential, 'due_date', i.due_date, 'weight', i.weight,
@@ -62,7 +58,22 @@ const issues: RelationSource = {
       'label_links', ${labelLinksJson(sql, 'Issue', 'i.id')},
       'issue_assignees', coalesce((
         select json_agg(json_build_object('user_id', ia.user_id) order by ia.user_id)
-        from issue_assignees ia where ia.issue_id = i.id), '[]'::json))::text as line
+        from issue_assignees ia where ia.issue_id = i.id), '[]'::json))`;
+
+/**
+ * Every issue of the instance as the issues relation exports it, in id order: the benchmark's "practical limit"
+ * (psql COPY of the same JSON through gzip) runs this text.
+ */
+export const instanceIssueLines = (sql: Sql): LineQuery => sql`select ${issueJson(sql)}::text as line from issues i order by i.id`;
+
+/** issues -> notes (-> author), label_links (-> label), issue_assignees, milestone; state from state_id. */
+const issues: RelationSource = {
+  portable: 'project',
+  relation: 'issues',
+  batched: true,
+  ids: (sql, projectId) => sql`select id from issues where project_id = ${projectId}`,
+  lines: (sql, projectId, range) => sql`
+    select ${issueJson(sql)}::text as line
     from issues i where i.project_id = ${projectId} ${inRange(sql, 'i.id', range)} order by i.id`,
 };
 

@@ -1,0 +1,339 @@
+import { Client, Connection } from '@temporalio/client';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { createBucketClient } from '../../activities/offline-export/object-storage';
+import { createOfflineExport } from '../../client/offline-export/create-service';
+import { createSql, type Sql } from '../../db/sql';
+import { loadConfig, type Config } from '../../worker/config';
+import { loadEnvFile } from '../../worker/env-file';
+import { temporalConnectionOptions } from '../../worker/temporal';
+import { offlineExportWorkflowId } from '../../workflows/offline-export/definitions';
+import type { BaselineOptions, BaselineResult } from './baseline';
+import { compareDigests, deletePrefix, objectDigests } from './bucket';
+import { historyStats, type HistoryStats } from './histories';
+import { instanceIssuesSqlText, practicalLimit, type LimitResult } from './limit';
+import { printReport, type SizeReport, type WorkflowFigures } from './report';
+import { ensureSeeded, SIZES, type BenchSize } from './seed';
+import { startBenchWorker, type BenchWorker } from './worker-process';
+
+// npm run bench:export -- [--size small|medium|large|all] [--projects N --issues M] [--workers 2] [--profile]
+// For each size, in one run: the full workflow with real worker processes, the same work as a plain script (the
+// baseline), and the machine's practical limit on the largest relation; then a table of figures and ratios.
+// Prints figures only: there are no thresholds here and nothing in the test suite is timed.
+
+const ALICE = 2; // Owner of every seeded root group
+
+interface Options {
+  size: string[];
+  projects?: number;
+  issues?: number;
+  workers: number;
+  profile: boolean;
+  keep: boolean;
+  baseline: boolean;
+  limit: boolean;
+  verify: boolean;
+  histories: number;
+  env: string[];
+  out: string;
+}
+
+const int = (name: string) => (value: string) => {
+  const n = Number(value.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive whole number`);
+  return n;
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function transactions(sql: Sql): Promise<number> {
+  // Every autocommit statement is a transaction: the database's count of them is a round-trip counter for free.
+  const [row] = await sql<{ n: number }[]>`
+    select (xact_commit + xact_rollback)::float8 as n from pg_stat_database where datname = current_database()`;
+  return row?.n ?? 0;
+}
+
+function runNodeScript(script: string, arg: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, arg], { cwd: join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`${script} exited ${code}: ${err.slice(-2000)}`))));
+  });
+}
+
+async function runBaselineProcess(options: BaselineOptions, outDir: string): Promise<BaselineResult> {
+  const file = join(outDir, `baseline-options-${randomUUID().slice(0, 8)}.json`);
+  writeFileSync(file, JSON.stringify(options));
+  const out = await runNodeScript(join(__dirname, 'baseline.ts'), `@${file}`);
+  return JSON.parse(out.trim().split('\n').pop()!) as BaselineResult;
+}
+
+async function rootGroupPaths(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ path: string }[]>`
+    select r.path from namespaces n join routes r on r.source_type = 'Namespace' and r.source_id = n.id
+    where n.parent_id is null order by n.id`;
+  return rows.map((r) => r.path);
+}
+
+async function runWorkflow(
+  config: Config,
+  sql: Sql,
+  client: Client,
+  size: BenchSize,
+  opts: Options,
+  workerEnv: Record<string, string>,
+  outDir: string,
+  log: (line: string) => void,
+): Promise<{ figures: WorkflowFigures; prefix: string; history: HistoryStats; workerOutput: string[] }> {
+  const taskQueue = `bench-export-${size.name}-${randomUUID().slice(0, 8)}`;
+  const env = {
+    ...workerEnv,
+    TEMPORAL_TASK_QUEUE_EXPORT: taskQueue,
+    // The same queue twice: the worker then runs one Worker, for this queue only.
+    TEMPORAL_TASK_QUEUE_BULK_UPDATE: taskQueue,
+  };
+  const profileDir = join(outDir, `cpu-profile-${size.name}-${Date.now()}`);
+  const flags = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const workers: BenchWorker[] = [];
+  for (let i = 0; i < opts.workers; i++) workers.push(startBenchWorker(env, flags));
+  await Promise.all(workers.map((w) => w.ready));
+  log(`workers ready (${workers.map((w) => w.pid).join(', ')}) on ${taskQueue}`);
+
+  // Export ids name workflows, and the Temporal server outlives this database: start somewhere unused.
+  await sql`select setval(pg_get_serial_sequence('import_offline_exports', 'id'), ${1_000_000 + Math.floor(Math.random() * 1e9)})`;
+  const entities = (await rootGroupPaths(sql)).map((full_path) => ({ full_path }));
+  const body = {
+    bucket: config.S3_BUCKET,
+    s3_compatible_configuration: {
+      aws_access_key_id: config.S3_ACCESS_KEY_ID,
+      aws_secret_access_key: config.S3_SECRET_ACCESS_KEY,
+      region: config.S3_REGION,
+      endpoint: config.S3_ENDPOINT,
+      path_style: true,
+    },
+    entities,
+  };
+  const xactBefore = await transactions(sql);
+  const stopSampling = workers.map((w) => w.sample());
+  const started = Date.now();
+  const created = await createOfflineExport({ sql, temporal: client, config, taskQueue }, { id: ALICE }, body);
+  const exportId = created.export.id;
+  log(`export ${exportId} started (${entities.length} root groups), workflow ${created.workflowId}`);
+  let status = 0;
+  for (;;) {
+    const [row] = await sql<{ status: number }[]>`select status from import_offline_exports where id = ${exportId}`;
+    status = row?.status ?? 0;
+    if (status === 2 || status === -1) break;
+    await sleep(100);
+  }
+  const wallMs = Date.now() - started;
+  const peaks = stopSampling.map((stop) => stop());
+  const xactAfter = await transactions(sql);
+  // The workflow still sends its email and purges the credentials after the (shortened) delay: wait for the end.
+  await client.workflow.getHandle(offlineExportWorkflowId(exportId)).result().catch(() => undefined);
+  const workerOutput: string[] = [];
+  const hwms = workers.map((w) => w.peakSinceStart());
+  for (const w of workers) workerOutput.push(await w.stop());
+  log(`export ${exportId} ${status === 2 ? 'finished' : 'FAILED'} in ${(wallMs / 1000).toFixed(1)} s; reading histories`);
+
+  const [totals] = await sql<{ records: number; bytes: number; objects: number; relations: number; failed: number }[]>`
+    select coalesce(sum(e.total_objects_count), 0)::float8 as records, coalesce(sum(e.bytes), 0)::float8 as bytes,
+           (count(*) filter (where not e.batched) + coalesce(sum(e.batches_count) filter (where e.batched), 0))::float8 as objects,
+           count(*)::int as relations, count(*) filter (where e.status = -1)::int as failed
+    from bulk_import_exports e where e.offline_export_id = ${exportId}`;
+  const [issueTotals] = await sql<{ records: number; bytes: number }[]>`
+    select coalesce(sum(total_objects_count), 0)::float8 as records, coalesce(sum(bytes), 0)::float8 as bytes
+    from bulk_import_exports where offline_export_id = ${exportId} and relation = 'issues'`;
+  const [cfg] = await sql<{ prefix: string }[]>`select export_prefix as prefix from import_offline_configurations where offline_export_id = ${exportId}`;
+  const history = await historyStats(client, exportId, opts.histories);
+  return {
+    prefix: cfg!.prefix,
+    history,
+    workerOutput,
+    figures: {
+      exportId,
+      status: status === 2 ? 'finished' : 'failed',
+      wallMs,
+      records: totals!.records,
+      bytes: totals!.bytes,
+      objects: totals!.objects + 1, // + metadata.json.gz
+      relations: totals!.relations,
+      failedRelations: totals!.failed,
+      issuesRecords: issueTotals!.records,
+      issuesBytes: issueTotals!.bytes,
+      transactions: xactAfter - xactBefore,
+      workerPeakRss: peaks,
+      workerHwm: hwms,
+      workerPids: workers.map((w) => w.pid),
+      profileDir: opts.profile ? profileDir : undefined,
+    },
+  };
+}
+
+async function benchSize(size: BenchSize, opts: Options, outDir: string): Promise<SizeReport> {
+  const log = (line: string) => process.stdout.write(`[${size.name}] ${line}\n`);
+  loadEnvFile();
+  const base = loadConfig();
+  const seeded = await ensureSeeded(base.DATABASE_URL, size, log);
+  const overrides = Object.fromEntries(
+    opts.env.map((kv) => {
+      const at = kv.indexOf('=');
+      if (at < 1) throw new InvalidArgumentError(`--env takes KEY=VALUE (got ${kv})`);
+      return [kv.slice(0, at), kv.slice(at + 1)];
+    }),
+  );
+  const workerEnv: Record<string, string> = {
+    DATABASE_URL: seeded.url,
+    EXPORT_CREDENTIALS_PURGE_DELAY_MS: '1000',
+    ...overrides,
+  };
+  const config = loadConfig({ ...process.env, ...workerEnv });
+  const sql = createSql(seeded.url, { max: 4, applicationName: 'bench-export' });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const s3 = createBucketClient({
+    aws_access_key_id: config.S3_ACCESS_KEY_ID,
+    aws_secret_access_key: config.S3_SECRET_ACCESS_KEY,
+    region: config.S3_REGION,
+    endpoint: config.S3_ENDPOINT,
+    path_style: true,
+  });
+  const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const cleanup: string[] = [];
+  try {
+    const [counts] = await sql<{ projects: number; groups: number; issues: number }[]>`
+      select (select count(*)::int from projects) as projects, (select count(*)::int from namespaces) as groups,
+             (select count(*)::int from issues) as issues`;
+
+    // 1. The practical limit on the largest relation (also warms PostgreSQL's cache for what follows).
+    let limit: LimitResult | undefined;
+    let issuesPipeline: BaselineResult | undefined;
+    const lanes = config.EXPORT_MAX_CONCURRENT_PORTABLES * config.EXPORT_MAX_CONCURRENT_RELATIONS;
+    if (opts.limit) {
+      log('practical limit: psql copy (issues as JSON) | gzip -6 ...');
+      limit = await practicalLimit(seeded.url, await instanceIssuesSqlText(sql));
+      log(`practical limit: ${(limit.ms / 1000).toFixed(1)} s`);
+      const prefix = `bench-issues-only-${size.name}-${stamp}`;
+      cleanup.push(prefix);
+      issuesPipeline = await runBaselineProcess(
+        { databaseUrl: seeded.url, prefix, batchSize: config.EXPORT_BATCH_SIZE, lanes: config.EXPORT_MAX_CONCURRENT_PORTABLES, relations: ['issues'] },
+        outDir,
+      );
+      log(`export pipeline, issues only: ${(issuesPipeline.ms / 1000).toFixed(1)} s`);
+    }
+
+    // 2. The baseline: the same objects from a plain script.
+    let baseline: BaselineResult | undefined;
+    let baselinePrefix: string | undefined;
+    if (opts.baseline) {
+      baselinePrefix = `bench-baseline-${size.name}-${stamp}`;
+      cleanup.push(baselinePrefix);
+      log(`baseline (plain script, ${lanes} relations in flight) ...`);
+      baseline = await runBaselineProcess(
+        { databaseUrl: seeded.url, prefix: baselinePrefix, batchSize: config.EXPORT_BATCH_SIZE, lanes },
+        outDir,
+      );
+      log(`baseline: ${(baseline.ms / 1000).toFixed(1)} s`);
+    }
+
+    // 3. The full workflow.
+    log(`workflow with ${opts.workers} worker process(es) ...`);
+    const wf = await runWorkflow(config, sql, client, size, opts, workerEnv, outDir, log);
+    cleanup.push(wf.prefix);
+
+    // 4. The objects: identical to the baseline's (and to an earlier run's, by path relative to the prefix).
+    let verification: SizeReport['verification'];
+    if (opts.verify) {
+      log('verifying objects (sha256 of every object) ...');
+      const mine = await objectDigests(s3, config.S3_BUCKET, wf.prefix);
+      const manifestFile = join(outDir, `manifest-${size.name}-${opts.workers}w.json`);
+      writeFileSync(manifestFile, JSON.stringify(Object.fromEntries([...mine].sort())));
+      const isMetadata = (k: string) => k === 'metadata.json.gz';
+      verification = { objects: mine.size, manifestFile };
+      if (baselinePrefix) {
+        const theirs = await objectDigests(s3, config.S3_BUCKET, baselinePrefix);
+        verification.vsBaseline = compareDigests(mine, theirs, isMetadata);
+      }
+      const otherWorkers = opts.workers === 1 ? 2 : 1;
+      const otherFile = join(outDir, `manifest-${size.name}-${otherWorkers}w.json`);
+      if (existsSync(otherFile)) {
+        const other = new Map(Object.entries(JSON.parse(readFileSync(otherFile, 'utf8')) as Record<string, string>));
+        verification.vsOtherWorkerCount = { workers: otherWorkers, ...compareDigests(mine, other, isMetadata) };
+      }
+    }
+
+    return {
+      size,
+      seeded,
+      counts: counts!,
+      config: {
+        batchSize: config.EXPORT_BATCH_SIZE,
+        maxConcurrentPortables: config.EXPORT_MAX_CONCURRENT_PORTABLES,
+        maxConcurrentRelations: config.EXPORT_MAX_CONCURRENT_RELATIONS,
+        portablesPerRun: config.EXPORT_PORTABLES_PER_RUN,
+        overrides,
+      },
+      workers: opts.workers,
+      workflow: wf.figures,
+      history: wf.history,
+      baseline,
+      limit,
+      issuesPipeline,
+      verification,
+    };
+  } finally {
+    if (!opts.keep) {
+      for (const prefix of cleanup) await deletePrefix(s3, config.S3_BUCKET, prefix).catch(() => 0);
+    }
+    s3.destroy();
+    await connection.close();
+    await sql.end({ timeout: 5 });
+  }
+}
+
+const program = new Command('bench:export')
+  .description('Benchmark the offline export: full workflow vs a plain-script baseline vs psql|gzip, in one run')
+  .option('--size <names>', 'small, medium, large, or a comma list (default small)', (v) => v.split(','), ['small'])
+  .option('--projects <n>', 'a custom size: projects', int('--projects'))
+  .option('--issues <n>', 'a custom size: issues', int('--issues'))
+  .option('--workers <n>', 'worker processes on the bench task queue', int('--workers'), 1)
+  .option('--profile', 'run the workers with node --cpu-prof (profiles in the output directory)', false)
+  .option('--keep', 'keep the objects in the bucket', false)
+  .option('--no-baseline', 'skip the plain-script baseline')
+  .option('--no-limit', 'skip the psql | gzip practical limit')
+  .option('--no-verify', 'skip the sha256 comparison of the objects')
+  .option('--histories <n>', 'read at most this many histories for per-worker counts', int('--histories'), 400)
+  .option('--env <KEY=VALUE...>', 'worker settings, e.g. --env EXPORT_BATCH_SIZE=5000', [])
+  .option('--out <dir>', 'where results, manifests and profiles go', '/tmp/bench-export')
+  .action(async (opts: Options) => {
+    const outDir = resolve(opts.out);
+    mkdirSync(outDir, { recursive: true });
+    const sizes: BenchSize[] =
+      opts.projects !== undefined || opts.issues !== undefined
+        ? [{ name: `p${opts.projects ?? 100}-i${opts.issues ?? 20_000}`, projects: opts.projects ?? 100, issues: opts.issues ?? 20_000 }]
+        : (opts.size.includes('all') ? Object.keys(SIZES) : opts.size).map((name) => {
+            const s = SIZES[name];
+            if (!s) throw new InvalidArgumentError(`unknown size ${name} (small, medium, large)`);
+            return s;
+          });
+    process.stdout.write(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}\n`);
+    for (const size of sizes) {
+      const report = await benchSize(size, opts, outDir);
+      printReport(report);
+      const file = join(outDir, `result-${size.name}-${opts.workers}w-${Date.now()}.json`);
+      writeFileSync(file, JSON.stringify(report, null, 2));
+      process.stdout.write(`results: ${file}\n\n`);
+    }
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`bench:export: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
