@@ -18,7 +18,9 @@ describe('replay of recorded histories', () => {
   const histories = loadHistories();
 
   it('has a committed history for every recording scenario', () => {
-    expect(histories.map((h) => h.name)).toEqual(expect.arrayContaining(Object.keys(scenarios)));
+    for (const scenario of Object.keys(scenarios)) {
+      expect({ scenario, recorded: histories.some((h) => h.name.startsWith(scenario)) }).toEqual({ scenario, recorded: true });
+    }
   });
 
   it('replays every committed history against the current workflow code', async () => {

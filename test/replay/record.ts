@@ -21,25 +21,27 @@ async function main(): Promise<void> {
   const unknown = wanted.filter((name) => !(name in scenarios));
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
   mkdirSync(HISTORIES_DIR, { recursive: true });
-  const tw = await startTestWorker('history-recorder');
-  try {
-    for (const [name, scenario] of Object.entries(scenarios)) {
-      if (wanted.length > 0 && !wanted.includes(name)) continue;
-      const workflowId = await tw.run(() => scenario(tw));
-      // The CLI's JSON is the format users keep in CI, and what Worker.runReplayHistories accepts.
-      const json = execFileSync(
-        TEMPORAL_CLI,
-        ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', tw.config.TEMPORAL_ADDRESS,
-          '--namespace', tw.config.TEMPORAL_NAMESPACE],
-        { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 },
-      );
-      const events = (JSON.parse(json) as { events: unknown[] }).events.length;
-      const file = join(HISTORIES_DIR, `${name}.json`);
-      writeFileSync(file, json.endsWith('\n') ? json : `${json}\n`);
-      process.stdout.write(`recorded ${name}: ${events} events -> ${file}\n`);
+  for (const [name, scenario] of Object.entries(scenarios)) {
+    if (wanted.length > 0 && !wanted.includes(name)) continue;
+    const tw = await startTestWorker(`history-${name}`, scenario.config);
+    try {
+      const recordings = await tw.run(() => scenario.run(tw));
+      for (const recording of recordings) {
+        // The CLI's JSON is the format users keep in CI, and what Worker.runReplayHistories accepts.
+        const json = execFileSync(
+          TEMPORAL_CLI,
+          ['workflow', 'show', '--workflow-id', recording.workflowId, ...(recording.runId ? ['--run-id', recording.runId] : []),
+            '--output', 'json', '--address', tw.config.TEMPORAL_ADDRESS, '--namespace', tw.config.TEMPORAL_NAMESPACE],
+          { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 },
+        );
+        const events = (JSON.parse(json) as { events: unknown[] }).events.length;
+        const file = join(HISTORIES_DIR, `${recording.name}.json`);
+        writeFileSync(file, json.endsWith('\n') ? json : `${json}\n`);
+        process.stdout.write(`recorded ${recording.name}: ${events} events -> ${file}\n`);
+      }
+    } finally {
+      await tw.close();
     }
-  } finally {
-    await tw.close();
   }
 }
 
