@@ -5,7 +5,9 @@ import { createActivities } from '../activities';
 import type { Deps } from './deps';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
-export const WORKFLOW_BUNDLE_PATH = join(__dirname, '..', 'dist', 'workflow-bundle.js');
+// The same place whether this file runs from worker/ (tsx) or from the compiled dist/worker/.
+const ROOT = __dirname.endsWith(join('dist', 'worker')) ? join(__dirname, '..', '..') : join(__dirname, '..');
+export const WORKFLOW_BUNDLE_PATH = join(ROOT, 'dist', 'workflow-bundle.js');
 
 export interface CreateWorkersOptions {
   deps: Deps;
