@@ -15,6 +15,7 @@ const ROOT = join(__dirname, '..');
 describe('production worker', () => {
   const config = loadConfig();
   const taskQueue = `test-production-${randomUUID().slice(0, 8)}`;
+  const metricsPort = 19_000 + Math.floor(Math.random() * 1000);
   let worker: ChildProcess;
   let output = '';
 
@@ -28,6 +29,7 @@ describe('production worker', () => {
         TEMPORAL_TASK_QUEUE_EXPORT: taskQueue,
         TEMPORAL_TASK_QUEUE_BULK_UPDATE: `${taskQueue}-bulk`,
         LOG_LEVEL: 'info',
+        METRICS_PORT: String(metricsPort),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -58,6 +60,14 @@ describe('production worker', () => {
     } finally {
       await connection.close();
     }
+  });
+
+  it('serves Prometheus metrics of the Temporal runtime on METRICS_PORT', async () => {
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(/^temporal_/m);
+    expect(text).toContain(`task_queue="${taskQueue}"`);
   });
 
   it('logs structured lines without secrets and stops cleanly on SIGTERM', async () => {
