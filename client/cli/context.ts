@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { createSql, type Sql } from '../../db/sql';
+import { userByUsername, type AuthenticatedUser } from '../../db/users';
 import { loadConfigOrExit, type Config } from '../../worker/config';
 import { loadEnvFile } from '../../worker/env-file';
 import { temporalConnectionOptions } from '../../worker/temporal';
@@ -67,4 +68,11 @@ export async function withContext<T>(run: (ctx: CliContext) => Promise<T>): Prom
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The active user a command acts as (--user); exit code 3 when there is none. */
+export async function actingUser(ctx: CliContext, username: string): Promise<AuthenticatedUser> {
+  const user = await userByUsername(ctx.sql, username);
+  if (!user) throw new CliError(`user ${username} does not exist or is not active`, ExitCode.NOT_FOUND);
+  return user;
 }

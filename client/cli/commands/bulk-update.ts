@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { findOperation } from '../../../db/bulk-update/operations';
-import { userByUsername } from '../../../db/users';
 import { webUiLink } from '../../../worker/temporal';
 import {
   bulkUpdateProgressQuery,
@@ -11,7 +10,7 @@ import {
 } from '../../../workflows/bulk-update/definitions';
 import { BulkUpdateRequestError } from '../../bulk-update/request';
 import { startBulkUpdate } from '../../bulk-update/start-bulk-update';
-import { CliError, ExitCode, printJson, withContext, type CliContext } from '../context';
+import { actingUser, CliError, ExitCode, printJson, withContext, type CliContext } from '../context';
 import { watch } from '../progress';
 
 const ids = (value: string, previous: number[] = []) => {
@@ -82,7 +81,12 @@ async function follow(ctx: CliContext, operationId: string, userId: number): Pro
   );
 }
 
-function print(ctx: CliContext, v: OperationView): void {
+function report(ctx: CliContext, v: OperationView, json?: boolean): void {
+  process.exitCode = exitCodeOf(v);
+  if (json) {
+    printJson({ ...v, webUi: webUiLink(ctx.config, v.workflowId) });
+    return;
+  }
   process.stdout.write(
     `operation ${v.operationId}: ${v.state}\n` +
       `  ${v.successfulItems} successful, ${v.failedItems} failed of ${v.totalItems} projects` +
@@ -106,8 +110,7 @@ export function registerBulkUpdateCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { user: string; group?: number[]; project?: number[]; attribute: number[]; mode: string; wait?: boolean; json?: boolean }) =>
       withContext(async (ctx) => {
-        const user = await userByUsername(ctx.sql, opts.user);
-        if (!user) throw new CliError(`user ${opts.user} does not exist or is not active`, ExitCode.NOT_FOUND);
+        const user = await actingUser(ctx, opts.user);
         let started;
         try {
           started = await startBulkUpdate(
@@ -119,9 +122,7 @@ export function registerBulkUpdateCommands(program: Command): void {
           throw err;
         }
         const v = opts.wait ? await follow(ctx, started.operationId, user.id) : (await view(ctx, started.operationId, user.id)).view;
-        if (opts.json) printJson({ ...v, webUi: webUiLink(ctx.config, v.workflowId) });
-        else print(ctx, v);
-        process.exitCode = exitCodeOf(v);
+        report(ctx, v, opts.json);
       }),
     );
 
@@ -133,12 +134,9 @@ export function registerBulkUpdateCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (operationId: string, opts: { user: string; watch?: boolean; json?: boolean }) =>
       withContext(async (ctx) => {
-        const user = await userByUsername(ctx.sql, opts.user);
-        if (!user) throw new CliError(`user ${opts.user} does not exist or is not active`, ExitCode.NOT_FOUND);
+        const user = await actingUser(ctx, opts.user);
         const v = opts.watch ? await follow(ctx, operationId, user.id) : (await view(ctx, operationId, user.id)).view;
-        if (opts.json) printJson({ ...v, webUi: webUiLink(ctx.config, v.workflowId) });
-        else print(ctx, v);
-        process.exitCode = exitCodeOf(v);
+        report(ctx, v, opts.json);
       }),
     );
 
@@ -148,9 +146,9 @@ export function registerBulkUpdateCommands(program: Command): void {
     .requiredOption('--user <username>', 'the user who started it')
     .action(async (operationId: string, opts: { user: string }) =>
       withContext(async (ctx) => {
-        const user = await userByUsername(ctx.sql, opts.user);
+        const user = await actingUser(ctx, opts.user);
         const record = await findOperation(ctx.sql, operationId);
-        if (!user || !record || record.userId !== user.id) throw new CliError(`operation ${operationId} not found`, ExitCode.NOT_FOUND);
+        if (!record || record.userId !== user.id) throw new CliError(`operation ${operationId} not found`, ExitCode.NOT_FOUND);
         await ctx.temporal.workflow.getHandle(record.workflowId).cancel();
         process.stdout.write(`cancellation requested for ${operationId}\n`);
         process.exitCode = ExitCode.CANCELLED;

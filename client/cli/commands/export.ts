@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { findOfflineExportForUser, listOfflineExportsForUser } from '../../../db/offline-export/exports-read';
-import { userByUsername, type AuthenticatedUser } from '../../../db/users';
+import type { AuthenticatedUser } from '../../../db/users';
 import { webUiLink } from '../../../worker/temporal';
 import {
   EXPORT_STATUS_NAMES,
@@ -11,14 +11,8 @@ import {
   type OfflineExportProgress,
 } from '../../../workflows/offline-export/definitions';
 import { createOfflineExport, OfflineExportRequestError, toEntity, type OfflineExportEntity } from '../../offline-export/create-service';
-import { CliError, ExitCode, printJson, withContext, type CliContext } from '../context';
+import { actingUser, CliError, ExitCode, printJson, withContext, type CliContext } from '../context';
 import { watch } from '../progress';
-
-async function actingUser(ctx: CliContext, username: string): Promise<AuthenticatedUser> {
-  const user = await userByUsername(ctx.sql, username);
-  if (!user) throw new CliError(`user ${username} does not exist or is not active`, ExitCode.NOT_FOUND);
-  return user;
-}
 
 function exitCodeOf(entity: OfflineExportEntity): number {
   return entity.status === 'finished' ? ExitCode.OK : entity.status === 'failed' ? ExitCode.FAILED : ExitCode.OK;
