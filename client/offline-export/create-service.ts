@@ -58,7 +58,9 @@ export async function createOfflineExport(
 
   // 2-3. Entities given; each path exists and the user may administer it. Every failing path is named at once.
   const paths = parseEntityPaths(body);
-  const portables = await resolvePortables(sql, paths);
+  // A path PostgreSQL cannot even hold (a NUL character) names nothing: it is reported missing, never queried.
+  const resolved = await resolvePortables(sql, paths.filter((p) => !p.includes('\u0000')));
+  const portables = { ...resolved, missing: paths.filter((p) => p.includes('\u0000') || resolved.missing.includes(p)) };
   const [groupLevels, projectLevels] = await Promise.all([
     groupAccessLevels(sql, user.id, portables.groups.map((g) => g.id)),
     projectAccessLevels(sql, user.id, portables.projects.map((p) => p.id)),
