@@ -1,9 +1,7 @@
-import { randomInt, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../workflows/stack-check/definitions';
-import type { StackCheckWorkflow } from '../workflows/stack-check/workflow';
-import { SA_GITLAB_USER_ID, SA_WORKFLOW_KIND } from '../workflows/search-attributes';
+import { createOfflineExport } from '../client/offline-export/create-service';
+import { SEED_USERS } from '../db/seed/generate';
 import { ARTIFACTS_DIR, launchBrowser } from './helpers/browser';
 import { startTestWorker, type TestWorker } from './helpers/worker';
 
@@ -12,7 +10,7 @@ describe('Temporal Web UI', () => {
   let tw: TestWorker;
   let browser: Browser;
   beforeAll(async () => {
-    tw = await startTestWorker('web-ui');
+    tw = await startTestWorker('web-ui', { EXPORT_CREDENTIALS_PURGE_DELAY_MS: 200 });
     browser = await launchBrowser();
   });
   afterAll(async () => {
@@ -20,36 +18,44 @@ describe('Temporal Web UI', () => {
     await tw?.close();
   });
 
-  it('filters workflows by a custom search attribute and shows the summary', async () => {
-    const userId = randomInt(100_000, 900_000);
-    const workflowId = stackCheckWorkflowId(`ui-${randomUUID()}`);
-    const summary = `Stack check requested by user ${userId}`;
-    await tw.run(() =>
-      tw.client.workflow.execute<typeof StackCheckWorkflow>(STACK_CHECK_WORKFLOW, {
-        workflowId,
-        taskQueue: tw.taskQueue,
-        args: [{ requestedBy: `user ${userId}` }],
-        staticSummary: summary,
-        typedSearchAttributes: [
-          { key: SA_WORKFLOW_KIND, value: 'stack-check' },
-          { key: SA_GITLAB_USER_ID, value: userId },
-        ],
-      }),
+  it("finds a user's export by custom search attributes and shows its summary and children", async () => {
+    const { export: created, workflowId } = await createOfflineExport(
+      { sql: tw.deps.sql, temporal: tw.client, config: tw.config, taskQueue: tw.taskQueue },
+      { id: SEED_USERS.owner.id },
+      {
+        bucket: tw.config.S3_BUCKET,
+        s3_compatible_configuration: {
+          aws_access_key_id: tw.config.S3_ACCESS_KEY_ID,
+          aws_secret_access_key: tw.config.S3_SECRET_ACCESS_KEY,
+          region: tw.config.S3_REGION,
+          path_style: true,
+          endpoint: tw.config.S3_ENDPOINT,
+        },
+        entities: [{ full_path: 'flightjs' }],
+      },
     );
+    await tw.run(() => tw.client.workflow.getHandle(workflowId).result());
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const base = `http://127.0.0.1:${tw.config.TEMPORAL_UI_PORT}/namespaces/${tw.config.TEMPORAL_NAMESPACE}`;
-    await page.goto(`${base}/workflows?query=${encodeURIComponent(`GitlabUserId = ${userId}`)}`);
+    // "All exports of user 2", narrowed to this export so other tests' exports do not crowd the page.
+    const query = `GitlabUserId = ${SEED_USERS.owner.id} AND WorkflowKind = "offline-export" AND OfflineExportId = ${created.id}`;
+    await page.goto(`${base}/workflows?query=${encodeURIComponent(query)}`);
     await page.getByRole('link', { name: workflowId }).waitFor({ timeout: 30_000 });
-    await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-filtered-list.png'), fullPage: true });
-    // Only the one workflow of that user is listed.
     await page.getByRole('heading', { name: /^1 Workflow$/ }).waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-filtered-list.png'), fullPage: true });
 
     await page.getByRole('link', { name: workflowId }).click();
     await page.getByText('User Metadata').first().click();
     // The UI renders the summary's markdown in a sandboxed iframe.
+    const summary = `Offline export ${created.id} of flightjs to ${tw.config.S3_BUCKET}`;
     await page.frameLocator('iframe').first().getByText(summary).waitFor({ state: 'visible', timeout: 30_000 });
-    await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-workflow-summary.png'), fullPage: true });
+    await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-export-summary.png'), fullPage: true });
+
+    // The portable children are listed under the parent, each with an id that says what it exports.
+    await page.getByText('Relationships').first().click();
+    await page.getByText(`${workflowId}/project:`).first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-export-children.png'), fullPage: true });
     await page.close();
   });
 });
