@@ -26,6 +26,7 @@ export function createBulkUpdateActivities(deps: Deps) {
     store,
     batchSize: deps.config.BULK_UPDATE_BATCH_SIZE,
     maxConcurrentBatches: deps.config.BULK_UPDATE_MAX_CONCURRENT_BATCHES,
+    maxBatchesPerRun: deps.config.BULK_UPDATE_BATCHES_PER_RUN,
   };
   const notify = {
     sql: deps.sql,

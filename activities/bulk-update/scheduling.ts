@@ -23,6 +23,7 @@ export interface SchedulingDeps {
   store: RedisStore;
   batchSize: number;
   maxConcurrentBatches: number;
+  maxBatchesPerRun: number;
 }
 
 async function requireOperation(sql: Sql, operationId: string): Promise<OperationRecord> {
@@ -47,6 +48,7 @@ export interface StartRunResult {
   /** Settings travel to the workflow through this result: workflow code cannot read configuration. */
   batchSize: number;
   maxConcurrentBatches: number;
+  maxBatchesPerRun: number;
 }
 
 export async function startRun(deps: SchedulingDeps, input: StartRunInput): Promise<StartRunResult> {
@@ -66,7 +68,12 @@ export async function startRun(deps: SchedulingDeps, input: StartRunInput): Prom
     });
   }
   await markCollecting(deps.sql, op.id);
-  return { userId: op.userId, batchSize: op.batchSize ?? deps.batchSize, maxConcurrentBatches: deps.maxConcurrentBatches };
+  return {
+    userId: op.userId,
+    batchSize: op.batchSize ?? deps.batchSize,
+    maxConcurrentBatches: deps.maxConcurrentBatches,
+    maxBatchesPerRun: deps.maxBatchesPerRun,
+  };
 }
 
 export interface CollectInput {

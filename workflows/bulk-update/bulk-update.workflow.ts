@@ -71,7 +71,7 @@ function describe(state: BulkUpdateRunState, running: number): string {
         `**Updating ${fmt(state.totalItems)} projects** (${state.tracked ? 'tracked in Redis, failure email on' : 'legacy path: no tracking, no email'})\n\n` +
         `- batches: ${state.batchesDone} of ${state.batchCount} done, ${running} running\n` +
         `- successful: ${fmt(state.successfulItems)}, failed: ${fmt(state.failedItems)}\n` +
-        `- run ${state.runs + 1} of this workflow (continues as new every ${MAX_BATCHES_PER_RUN} batches)`
+        `- run ${state.runs + 1} of this workflow (continues as new every ${state.maxBatchesPerRun ?? MAX_BATCHES_PER_RUN} batches)`
       );
     case 'notifying':
       return `All ${state.batchCount} batches done (${fmt(state.successfulItems)} successful, ${fmt(state.failedItems)} failed); sending the report and cleaning up`;
@@ -151,6 +151,7 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
     state.userId = start.userId;
     state.batchSize = start.batchSize;
     state.maxConcurrentBatches = start.maxConcurrentBatches;
+    state.maxBatchesPerRun = start.maxBatchesPerRun;
     state.phase = 'collecting';
   }
   // Started by startBulkUpdate they are set already; from the CLI they are not.
@@ -220,7 +221,7 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
     };
 
     while (state.nextBatch < state.batchCount && batchFailure === undefined) {
-      if (startedThisRun >= MAX_BATCHES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      if (startedThisRun >= (state.maxBatchesPerRun ?? MAX_BATCHES_PER_RUN) || workflowInfo().continueAsNewSuggested) {
         // Drain the window first, so the next run starts with no children in flight and every batch below
         // nextBatch is finished.
         await condition(() => running === 0);

@@ -23,8 +23,9 @@ export const LIMITS = {
 export const COLLECT_PAGE_SIZE = 2000;
 
 /**
- * Batches started per run before the scheduler continues as new. Each batch costs about eight history events, so
- * a run stays near 2,500 events, far below the 10,240 warning, whatever the size of the operation.
+ * Batches started per run before the scheduler continues as new, unless BULK_UPDATE_BATCHES_PER_RUN says
+ * otherwise. Each batch costs about eight history events, so a run stays near 2,500 events, far below the
+ * 10,240 warning, whatever the size of the operation.
  */
 export const MAX_BATCHES_PER_RUN = 300;
 
@@ -75,6 +76,8 @@ export interface BulkUpdateRunState {
   userId: number;
   batchSize: number;
   maxConcurrentBatches: number;
+  /** Absent in states written before the setting existed. */
+  maxBatchesPerRun?: number;
   /** Collection cursor: projects with a greater id are still to be looked at. */
   afterProjectId: number;
   collected: number;
