@@ -122,12 +122,12 @@ const schema = z.object({
   // --- bulk update (add bulk-update settings below this line) ---
   BULK_UPDATE_BATCH_SIZE: positiveInt(1000).default(50),
   BULK_UPDATE_MAX_CONCURRENT_BATCHES: positiveInt(500).default(10),
+  // Batches BulkUpdateWorkflow starts per run before it continues as new (about eight history events each).
+  BULK_UPDATE_BATCHES_PER_RUN: positiveInt(1000).default(300),
 
   // --- API and process ---
   API_HOST: z.string().trim().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
-  // Batches BulkUpdateWorkflow starts per run before it continues as new (about eight history events each).
-  BULK_UPDATE_BATCHES_PER_RUN: positiveInt(1000).default(300),
   METRICS_PORT: port.optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { message: 'must be debug, info, warn or error' }).default('info'),
 
