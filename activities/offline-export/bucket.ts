@@ -4,7 +4,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/activity';
-import { CredentialsUnavailableError, decryptCredentials } from '../../db/offline-export/credentials';
+import { createHash } from 'node:crypto';
+import { CredentialsUnavailableError, decryptCredentials, type StorageCredentials } from '../../db/offline-export/credentials';
 import { findStorageConfiguration } from '../../db/offline-export/export-state';
 import type { Sql } from '../../db/sql';
 import { ExportErrorType } from '../../workflows/offline-export/definitions';
@@ -20,7 +21,12 @@ export interface OpenBucket {
  * The user's bucket for one export. Credentials are read and decrypted here, inside the activity, and never leave
  * it: no workflow input, result, heartbeat or log carries them. Purged or undecryptable credentials are permanent.
  */
-export async function openBucket(sql: Sql, encryptionKey: Buffer, exportId: number): Promise<OpenBucket> {
+export async function openBucket(
+  sql: Sql,
+  encryptionKey: Buffer,
+  exportId: number,
+  clients: BucketClients = uncachedClients,
+): Promise<OpenBucket> {
   const configuration = await findStorageConfiguration(sql, exportId);
   if (!configuration) {
     throw ApplicationFailure.create({
@@ -31,13 +37,45 @@ export async function openBucket(sql: Sql, encryptionKey: Buffer, exportId: numb
   }
   try {
     const credentials = decryptCredentials(configuration.encryptedCredentials, encryptionKey);
-    return { client: createBucketClient(credentials), bucket: configuration.bucket, exportPrefix: configuration.exportPrefix };
+    return { client: clients.get(credentials), bucket: configuration.bucket, exportPrefix: configuration.exportPrefix };
   } catch (err) {
     if (err instanceof CredentialsUnavailableError) {
       throw ApplicationFailure.create({ type: ExportErrorType.CredentialsUnavailable, message: err.message, nonRetryable: true });
     }
     throw err;
   }
+}
+
+/** Where openBucket gets its S3 client for a set of credentials. */
+export interface BucketClients {
+  get(credentials: StorageCredentials): S3Client;
+}
+
+const uncachedClients: BucketClients = { get: createBucketClient };
+
+/**
+ * S3 clients kept per set of credentials (keyed by their digest, never by their text), so the hundreds of relation
+ * exports of one export share one client and its keep-alive connections instead of building a client and opening
+ * new sockets each. The credentials are still read and decrypted from the database on every openBucket: purged
+ * credentials fail as before. Clients are not destroyed on eviction (another activity may still be using one);
+ * their idle sockets close on their own.
+ */
+export function createBucketClientCache(max = 32): BucketClients {
+  const cache = new Map<string, S3Client>();
+  return {
+    get(credentials) {
+      const key = createHash('sha256').update(JSON.stringify(credentials)).digest('hex');
+      let client = cache.get(key);
+      if (client) {
+        cache.delete(key);
+      } else {
+        client = createBucketClient(credentials);
+        if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(key, client);
+      return client;
+    },
+  };
 }
 
 /** Aborts one multipart upload a crashed or cancelled attempt left behind; a missing upload is fine. */

@@ -1,10 +1,10 @@
 import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { relationSource, type IdRange, type RelationSource } from '../../db/offline-export/relations/index';
 import {
-  batchTotals,
   createBatches,
   findRelationRow,
   finishBatch,
+  finishBatchedRelation,
   finishRelation,
   startBatch,
   startRelation,
@@ -16,7 +16,7 @@ import {
   RelationStatus,
   type PortableType,
 } from '../../workflows/offline-export/definitions';
-import { abortUpload, openBucket, type OpenBucket } from './bucket';
+import { abortUpload, createBucketClientCache, openBucket, type OpenBucket } from './bucket';
 import { batchKey, relationKey } from './object-keys';
 import { GzipObjectWriter, type WrittenObject } from './object-writer';
 
@@ -58,6 +58,7 @@ const BATCH_PAGE = 100;
 
 export function createRelationExportActivities(deps: RelationExportDeps) {
   const cursorRows = deps.cursorRows ?? 500;
+  const clients = createBucketClientCache();
 
   /** Streams one query's lines into one object; returns the object and its record count. */
   async function writeLines(
@@ -142,7 +143,7 @@ export function createRelationExportActivities(deps: RelationExportDeps) {
         });
       }
 
-      const bucket = await openBucket(deps.sql, deps.encryptionKey, exportId);
+      const bucket = await openBucket(deps.sql, deps.encryptionKey, exportId, clients);
       const previous = activityInfo().heartbeatDetails as RelationHeartbeat | undefined;
       if (previous?.uploadId && previous.key) await abortUpload(bucket, previous.key, previous.uploadId);
       const beat = (details: RelationHeartbeat) => heartbeat(details);
@@ -172,10 +173,10 @@ export function createRelationExportActivities(deps: RelationExportDeps) {
           await finishBatch(deps.sql, batch.id, { objectsCount: records, bytes: object.bytes, objectKey: key, sha256: object.sha256 });
           after = batch.batchNumber;
         }
+        if (page.length < BATCH_PAGE) break; // the last page: no need to ask again
       }
-      const totals = await batchTotals(deps.sql, row.id);
+      const totals = await finishBatchedRelation(deps.sql, row.id);
       if (totals.unfinished > 0) throw new Error(`${totals.unfinished} batches of ${relation} did not finish`);
-      await finishRelation(deps.sql, row.id, { totalObjectsCount: totals.objects, bytes: totals.bytes });
       return { relation, batched: true, batches: batchesCount, records: totals.objects, objects: batchesCount, bytes: totals.bytes };
     },
   };

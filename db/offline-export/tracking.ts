@@ -215,16 +215,15 @@ export async function createBatches(
   return sql.begin(async (tx) => {
     // Serialises two attempts of the same relation (a retry racing a slow, abandoned one).
     await tx`select id from bulk_import_exports where id = ${rowId} for update`;
-    const [existing] = await tx<{ n: number }[]>`select count(*)::int as n from bulk_import_export_batches where export_id = ${rowId}`;
-    if ((existing?.n ?? 0) === 0) {
-      await tx`
-        insert into bulk_import_export_batches (export_id, batch_number, first_id, last_id, objects_count, status)
-        select ${rowId}, b.batch_number, min(b.id), max(b.id), count(*), ${BatchStatus.CREATED}
-        from (select s.id, ((row_number() over (order by s.id) - 1) / ${batchSize})::int + 1 as batch_number
-              from (${ids}) s) b
-        group by b.batch_number
-        on conflict do nothing`;
-    }
+    // The ranges are cut only when the relation has none yet (one statement: no separate count round trip).
+    await tx`
+      insert into bulk_import_export_batches (export_id, batch_number, first_id, last_id, objects_count, status)
+      select ${rowId}, b.batch_number, min(b.id), max(b.id), count(*), ${BatchStatus.CREATED}
+      from (select s.id, ((row_number() over (order by s.id) - 1) / ${batchSize})::int + 1 as batch_number
+            from (${ids}) s) b
+      where not exists (select 1 from bulk_import_export_batches x where x.export_id = ${rowId})
+      group by b.batch_number
+      on conflict do nothing`;
     const [totals] = await tx<{ batchesCount: number; totalObjectsCount: number }[]>`
       update bulk_import_exports e
       set batched = true,
@@ -258,15 +257,15 @@ export async function finishBatch(
   batchId: number,
   outcome: { objectsCount: number; bytes: number; objectKey: string; sha256: string },
 ): Promise<void> {
-  await sql.begin(async (tx) => {
-    const [row] = await tx<{ exportId: number }[]>`
+  // One statement: the batch, and the parent's updated_at as GitLab's RelationBatchExportService touches it (the
+  // relation is alive).
+  await sql`
+    with b as (
       update bulk_import_export_batches
       set status = ${BatchStatus.FINISHED}, objects_count = ${outcome.objectsCount}, bytes = ${outcome.bytes},
           object_key = ${outcome.objectKey}, sha256 = ${outcome.sha256}, error = null, updated_at = now()
-      where id = ${batchId} returning export_id as "exportId"`;
-    // Touch the parent as GitLab's RelationBatchExportService does: updated_at shows the relation is alive.
-    if (row) await tx`update bulk_import_exports set updated_at = now() where id = ${row.exportId}`;
-  });
+      where id = ${batchId} returning export_id)
+    update bulk_import_exports set updated_at = now() where id in (select export_id from b)`;
 }
 
 /** Sums of the finished batches: what the relation row records when it finishes. */
@@ -277,6 +276,30 @@ export async function batchTotals(sql: Sql, rowId: number): Promise<{ objects: n
            count(*) filter (where status <> ${BatchStatus.FINISHED})::int as unfinished
     from bulk_import_export_batches where export_id = ${rowId}`;
   return row ?? { objects: 0, bytes: 0, unfinished: 0 };
+}
+
+/**
+ * A batched relation STARTED -> FINISHED with the sums of its finished batches, in one statement, only when every
+ * batch finished. Returns the totals, or the number of unfinished batches when it could not finish.
+ */
+export async function finishBatchedRelation(
+  sql: Sql,
+  rowId: number,
+): Promise<{ finished: boolean; objects: number; bytes: number; unfinished: number }> {
+  const [row] = await sql<{ finished: boolean; objects: number; bytes: number; unfinished: number }[]>`
+    with t as (
+      select coalesce(sum(objects_count) filter (where status = ${BatchStatus.FINISHED}), 0)::int as objects,
+             coalesce(sum(bytes) filter (where status = ${BatchStatus.FINISHED}), 0)::bigint as bytes,
+             count(*) filter (where status <> ${BatchStatus.FINISHED})::int as unfinished
+      from bulk_import_export_batches where export_id = ${rowId}),
+    u as (
+      update bulk_import_exports e
+      set status = ${RelationStatus.FINISHED}, total_objects_count = t.objects, bytes = t.bytes,
+          object_key = null, sha256 = null, error = null, updated_at = now()
+      from t where e.id = ${rowId} and e.status = ${RelationStatus.STARTED} and t.unfinished = 0
+      returning e.id)
+    select exists (select 1 from u) as finished, t.objects, t.bytes, t.unfinished from t`;
+  return row ?? { finished: false, objects: 0, bytes: 0, unfinished: 0 };
 }
 
 // --- completion and cancellation ---

@@ -13,6 +13,7 @@ import { loadEnvFile } from '../../worker/env-file';
 import { temporalConnectionOptions } from '../../worker/temporal';
 import { offlineExportWorkflowId } from '../../workflows/offline-export/definitions';
 import type { BaselineOptions, BaselineResult } from './baseline';
+import { cpuSnapshot, cpuUsage } from './cpu';
 import { compareDigests, deletePrefix, objectDigests } from './bucket';
 import { historyStats, type HistoryStats } from './histories';
 import { instanceIssuesSqlText, practicalLimit, type LimitResult } from './limit';
@@ -38,6 +39,8 @@ interface Options {
   limit: boolean;
   verify: boolean;
   histories: number;
+  baselineLanes?: number;
+  nodeOptions?: string;
   env: string[];
   out: string;
 }
@@ -100,7 +103,10 @@ async function runWorkflow(
     TEMPORAL_TASK_QUEUE_BULK_UPDATE: taskQueue,
   };
   const profileDir = join(outDir, `cpu-profile-${size.name}-${Date.now()}`);
-  const flags = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const flags = [
+    ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    ...(opts.nodeOptions ? opts.nodeOptions.split(/\s+/).filter(Boolean) : []),
+  ];
   const workers: BenchWorker[] = [];
   for (let i = 0; i < opts.workers; i++) workers.push(startBenchWorker(env, flags));
   await Promise.all(workers.map((w) => w.ready));
@@ -122,6 +128,7 @@ async function runWorkflow(
   };
   const xactBefore = await transactions(sql);
   const stopSampling = workers.map((w) => w.sample());
+  const cpuBefore = cpuSnapshot();
   const started = Date.now();
   const created = await createOfflineExport({ sql, temporal: client, config, taskQueue }, { id: ALICE }, body);
   const exportId = created.export.id;
@@ -134,12 +141,14 @@ async function runWorkflow(
     await sleep(100);
   }
   const wallMs = Date.now() - started;
+  const cpu = cpuUsage(cpuBefore, cpuSnapshot(), workers.map((w) => w.pid));
   const peaks = stopSampling.map((stop) => stop());
   const xactAfter = await transactions(sql);
   // The workflow still sends its email and purges the credentials after the (shortened) delay: wait for the end.
   await client.workflow.getHandle(offlineExportWorkflowId(exportId)).result().catch(() => undefined);
   const workerOutput: string[] = [];
   const hwms = workers.map((w) => w.peakSinceStart());
+  const atReady = workers.map((w) => w.rssAtReady());
   for (const w of workers) workerOutput.push(await w.stop());
   log(`export ${exportId} ${status === 2 ? 'finished' : 'FAILED'} in ${(wallMs / 1000).toFixed(1)} s; reading histories`);
 
@@ -171,7 +180,9 @@ async function runWorkflow(
       transactions: xactAfter - xactBefore,
       workerPeakRss: peaks,
       workerHwm: hwms,
+      workerRssAtReady: atReady,
       workerPids: workers.map((w) => w.pid),
+      cpuSeconds: cpu,
       profileDir: opts.profile ? profileDir : undefined,
     },
   };
@@ -215,7 +226,9 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
     // 1. The practical limit on the largest relation (also warms PostgreSQL's cache for what follows).
     let limit: LimitResult | undefined;
     let issuesPipeline: BaselineResult | undefined;
-    const lanes = config.EXPORT_MAX_CONCURRENT_PORTABLES * config.EXPORT_MAX_CONCURRENT_RELATIONS;
+    // As many relations in flight as the worker can run at once (the window x relations, capped by the worker's
+    // 20 concurrent activities), unless --baseline-lanes says otherwise.
+    const lanes = opts.baselineLanes ?? Math.min(20, config.EXPORT_MAX_CONCURRENT_PORTABLES * config.EXPORT_MAX_CONCURRENT_RELATIONS);
     if (opts.limit) {
       log('practical limit: psql copy (issues as JSON) | gzip -6 ...');
       limit = await practicalLimit(seeded.url, await instanceIssuesSqlText(sql));
@@ -309,6 +322,8 @@ const program = new Command('bench:export')
   .option('--no-baseline', 'skip the plain-script baseline')
   .option('--no-limit', 'skip the psql | gzip practical limit')
   .option('--no-verify', 'skip the sha256 comparison of the objects')
+  .option('--baseline-lanes <n>', 'relations the baseline runs at once (default: as many as the worker can)', int('--baseline-lanes'))
+  .option('--node-options <flags>', 'extra node flags for the worker processes, e.g. "--max-old-space-size=256"')
   .option('--histories <n>', 'read at most this many histories for per-worker counts', int('--histories'), 400)
   .option('--env <KEY=VALUE...>', 'worker settings, e.g. --env EXPORT_BATCH_SIZE=5000', [])
   .option('--out <dir>', 'where results, manifests and profiles go', '/tmp/bench-export')

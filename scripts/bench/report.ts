@@ -23,7 +23,11 @@ export interface WorkflowFigures {
   workerPeakRss: number[];
   /** Per worker process: VmHWM, the peak since the process started (includes bundling the workflows). */
   workerHwm: number[];
+  /** Per worker process: the resident set when it started polling (workflows bundled, nothing exported yet). */
+  workerRssAtReady: number[];
   workerPids: number[];
+  /** CPU seconds per process role during the export (Temporal server, PostgreSQL, MinIO, worker, whole machine). */
+  cpuSeconds: Record<string, number>;
   profileDir?: string;
 }
 
@@ -71,7 +75,9 @@ export function printReport(r: SizeReport): void {
   rows.push(['workflow: compressed', `${mb(w.bytes)} (${mb(w.bytes / (w.wallMs / 1000))}/s)`]);
   rows.push(['workflow: objects', `${w.objects.toLocaleString('en-US')} (${rate(w.objects, w.wallMs)}/s)`]);
   rows.push(['workflow: db transactions', `${w.transactions.toLocaleString('en-US')} (${(w.transactions / Math.max(1, w.relations)).toFixed(1)} per relation)`]);
+  rows.push(['cpu seconds during the export', Object.entries(w.cpuSeconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')]);
   rows.push(['worker peak RSS (export)', w.workerPeakRss.map(mb).join(', ')]);
+  rows.push(['worker RSS when ready (bundled)', w.workerRssAtReady.map(mb).join(', ')]);
   rows.push(['worker VmHWM (incl. start-up)', w.workerHwm.map(mb).join(', ')]);
   const h = r.history;
   rows.push(['histories', `${h.parentRuns} parent runs (largest ${h.largestParentRun} events), ${h.children} children (largest ${h.largestChild} events), ${h.totalEvents.toLocaleString('en-US')} events in all`]);

@@ -11,6 +11,8 @@ export interface BenchWorker {
   ready: Promise<void>;
   /** Starts sampling VmRSS (the export window); the returned function stops and gives the peak in bytes. */
   sample(): () => number;
+  /** Resident set when the worker started polling (after bundling the workflows, before any export work). */
+  rssAtReady(): number;
   /** VmHWM: peak resident set since the process started (includes start-up, e.g. bundling the workflows). */
   peakSinceStart(): number;
   stop(): Promise<string>;
@@ -35,6 +37,7 @@ export function startBenchWorker(env: Record<string, string>, nodeFlags: string[
   });
   const pid = child.pid ?? 0;
   let out = '';
+  let atReady = 0;
   const keep = (d: Buffer) => {
     out += d.toString();
     if (out.length > 200_000) out = out.slice(-100_000);
@@ -46,6 +49,7 @@ export function startBenchWorker(env: Record<string, string>, nodeFlags: string[
     const timer = setInterval(() => {
       if (out.includes('worker polling')) {
         clearInterval(timer);
+        atReady = procStatusKb(pid, 'VmRSS') * 1024;
         resolve();
       } else if (child.exitCode !== null) {
         clearInterval(timer);
@@ -55,6 +59,7 @@ export function startBenchWorker(env: Record<string, string>, nodeFlags: string[
   });
   let hwm = 0;
   return {
+    rssAtReady: () => atReady,
     pid,
     identity: `${pid}@`,
     ready,
