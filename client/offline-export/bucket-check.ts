@@ -1,6 +1,8 @@
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { createBucketClient } from '../../activities/offline-export/object-storage';
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { StorageCredentials } from '../../db/offline-export/credentials';
+import { BlockedEndpointError, guardedLookup } from './endpoint-guard';
 import { unprocessable } from './errors';
 
 // GitLab's test_connection!: a HEAD on the bucket with the user's credentials, so an export with a wrong bucket,
@@ -14,8 +16,9 @@ export async function assertBucketReachable(
   bucket: string,
   credentials: StorageCredentials,
   timeoutMs = DEFAULT_BUCKET_CHECK_TIMEOUT_MS,
+  guard: { allowLocalNetwork: boolean } = { allowLocalNetwork: false },
 ): Promise<void> {
-  const client = createBucketClient(credentials);
+  const client = guardedBucketClient(credentials, guard);
   try {
     await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
@@ -25,7 +28,27 @@ export async function assertBucketReachable(
   }
 }
 
+/**
+ * The S3 client of activities/offline-export/object-storage.ts (same options), but every connection's addresses go
+ * through the SSRF guard again: the name checked a moment ago may now resolve elsewhere (DNS rebinding).
+ */
+function guardedBucketClient(credentials: StorageCredentials, guard: { allowLocalNetwork: boolean }): S3Client {
+  const lookup = guardedLookup(guard);
+  return new S3Client({
+    region: credentials.region,
+    endpoint: 'endpoint' in credentials ? credentials.endpoint : undefined,
+    forcePathStyle: credentials.path_style,
+    credentials: { accessKeyId: credentials.aws_access_key_id, secretAccessKey: credentials.aws_secret_access_key },
+    maxAttempts: 3,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { httpAgent: new HttpAgent({ lookup }), httpsAgent: new HttpsAgent({ lookup }) },
+  });
+}
+
 function reason(err: unknown, timeoutMs: number): string {
+  const blocked = findBlocked(err);
+  if (blocked) return `The endpoint is blocked: ${blocked.message}`;
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
   if (e.name === 'TimeoutError' || e.name === 'AbortError') {
@@ -36,4 +59,11 @@ function reason(err: unknown, timeoutMs: number): string {
   if (status === 301 || status === 400) return `The bucket is not in this region, or the request was refused (status ${status}).`;
   if (status !== undefined) return `Object storage request responded with status ${status}`;
   return 'The endpoint could not be reached.';
+}
+
+function findBlocked(err: unknown): BlockedEndpointError | undefined {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof BlockedEndpointError) return e;
+  }
+  return undefined;
 }

@@ -90,7 +90,9 @@ export async function createOfflineExport(
       throw err;
     }
   }
-  await assertBucketReachable(configuration.bucket, credentials, deps.bucketCheckTimeoutMs);
+  await assertBucketReachable(configuration.bucket, credentials, deps.bucketCheckTimeoutMs, {
+    allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS,
+  });
 
   // 6. One transaction: the export, its configuration (credentials encrypted) and the requested 'self' rows.
   const sourceHostname = new URL(config.INSTANCE_BASE_URL).origin; // scheme and host only, no credentials

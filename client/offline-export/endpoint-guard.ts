@@ -1,13 +1,16 @@
+import { lookup as lookupCallback, type LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
 // SSRF guard for a user-supplied S3 endpoint, after GitLab's Gitlab::HTTP_V2::UrlBlocker (same checks, same
 // messages), plus one rule GitLab does not have: cloud metadata services are refused even when local networks are
 // allowed, because the dev stack allows them (MinIO on 127.0.0.1) and a metadata service hands out credentials.
 // Host names are resolved and every address is checked, so a name pointing at a private address is refused too.
-// This runs when the export is created; the worker connects later and resolves again, so the uploading activity
-// should re-check (as GitLab re-checks request_url before each upload).
+// This runs when the export is created. A name can resolve differently a moment later (DNS rebinding), so every
+// connection the API makes to the endpoint (the bucket check) goes through guardedLookup, which applies the same
+// rules to the addresses it actually connects to. The worker resolves again when it uploads: its S3 client should
+// use guardedLookup too (activities/offline-export/object-storage.ts).
 
 export type LookupHost = (host: string) => Promise<string[]>;
 
@@ -95,16 +98,78 @@ export async function assertEndpointAllowed(
   if (host === '') throw new BlockedEndpointError('Host cannot be resolved or invalid');
   if (METADATA_HOSTS.has(host)) throw new BlockedEndpointError(METADATA_MESSAGE);
 
-  const addresses = (isIP(host) ? [host] : await resolve(host, options.lookupHost ?? defaultLookupHost)).map(unmapIpv4);
+  if (!options.allowLocalNetwork && (host === 'localhost' || host.endsWith('.localhost'))) {
+    throw new BlockedEndpointError('Requests to localhost are not allowed');
+  }
 
-  if (!options.allowLocalNetwork) {
+  const addresses = (isIP(host) ? [host] : await resolve(host, options.lookupHost ?? defaultLookupHost)).map(unmapIpv4);
+  assertAddressesAllowed(addresses, options.allowLocalNetwork);
+  return addresses;
+}
+
+/** The address rules alone, for addresses already resolved (throws BlockedEndpointError). */
+export function assertAddressesAllowed(resolved: string[], allowLocalNetwork: boolean): void {
+  const unmapped = resolved.map(unmapIpv4);
+  // An IPv6 address can carry an IPv4 one (NAT64, 6to4, IPv4-compatible): both must pass.
+  const addresses = [...unmapped, ...unmapped.map(embeddedIpv4).filter((a): a is string => a !== undefined)];
+  if (!allowLocalNetwork) {
     if (addresses.some((a) => ownAddresses().has(a))) throw new BlockedEndpointError('Requests to localhost are not allowed');
     for (const rule of LOCAL_RULES) {
       if (addresses.some((a) => rule.list.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4'))) throw new BlockedEndpointError(rule.message);
     }
   }
   if (addresses.some((a) => METADATA_ADDRESSES.has(a))) throw new BlockedEndpointError(METADATA_MESSAGE);
-  return addresses;
+}
+
+/**
+ * A `lookup` for http(s).Agent: resolves as Node does, then refuses the connection (with BlockedEndpointError) when
+ * an address breaks the rules, so a name that was harmless when checked cannot be rebound to a private address
+ * before the connection is made.
+ */
+export function guardedLookup(options: { allowLocalNetwork: boolean }): LookupFunction {
+  return (hostname, lookupOptions, callback) => {
+    lookupCallback(hostname, { ...lookupOptions, all: true }, (err, found: LookupAddress[]) => {
+      if (err) return callback(err, '', 0);
+      try {
+        if (found.length === 0) throw new BlockedEndpointError('Host cannot be resolved or invalid');
+        if (METADATA_HOSTS.has(hostname.toLowerCase().replace(/\.$/, ''))) throw new BlockedEndpointError(METADATA_MESSAGE);
+        assertAddressesAllowed(found.map((a) => a.address), options.allowLocalNetwork);
+      } catch (blocked) {
+        return callback(blocked as NodeJS.ErrnoException, '', 0);
+      }
+      if (lookupOptions.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, found);
+      return callback(null, found[0]!.address, found[0]!.family);
+    });
+  };
+}
+
+/** The IPv4 address inside an IPv6 one, for the forms that route to it. */
+function embeddedIpv4(address: string): string | undefined {
+  if (isIP(address) !== 6) return undefined;
+  const g = ipv6Groups(address);
+  if (!g) return undefined;
+  const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const zeros = (n: number) => g.slice(0, n).every((x) => x === 0);
+  if (zeros(6) && !(g[6] === 0 && g[7]! <= 1)) return v4(g[6]!, g[7]!); // IPv4-compatible ::a.b.c.d
+  if (zeros(4) && g[4] === 0xffff && g[5] === 0) return v4(g[6]!, g[7]!); // IPv4-translated ::ffff:0:a.b.c.d
+  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return v4(g[6]!, g[7]!); // NAT64 64:ff9b::/96
+  if (g[0] === 0x2002) return v4(g[1]!, g[2]!); // 6to4 2002:aabb:ccdd::/48
+  return undefined;
+}
+
+function ipv6Groups(address: string): number[] | undefined {
+  let text = address.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  if (groups.length !== 8) return undefined;
+  return groups.map((x) => parseInt(x, 16));
 }
 
 async function resolve(host: string, lookupHost: LookupHost): Promise<string[]> {

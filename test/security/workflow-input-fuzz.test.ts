@@ -88,7 +88,7 @@ function exportInputs(r: Rng, n: number): unknown[][] {
     [{ exportId: 1, __proto__: { exportId: 2 } }],
     [JSON.parse('{"exportId": 1, "__proto__": {"admin": true}}')],
     [{ exportId: 1, constructor: { prototype: { admin: true } } }],
-    [{ exportId: 1 }, { exportId: 2 }].slice(0, 1).concat([{ extra: true }]),
+    [{ exportId: 1 }, { extra: true }],
   ];
   const generated = Array.from({ length: n }, () =>
     r.pick<() => unknown[]>([
