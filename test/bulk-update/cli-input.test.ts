@@ -48,11 +48,13 @@ describe('BulkUpdateWorkflow started from the Temporal CLI', () => {
     ['a number for the id', '{"operationId": 42}'],
     ['a string instead of an object', '"attribute_update_2_1_deadbeef"'],
     ['a made-up id', '{"operationId": "my-operation"}'],
+    ['a hand-made continue-as-new state', '{"operationId": "attribute_update_2_1712345678_a1b2c3d4", "state": "garbage"}'],
+    ['a state with a missing counter', '{"operationId": "attribute_update_2_1712345678_a1b2c3d4", "state": {"phase": "processing", "tracked": true}}'],
   ])('fails at once on %s', async (_case, input) => {
     const failure = await failureOf(await startFromCli('BulkUpdateWorkflow', input));
     expect(failure.type).toBe(BulkUpdateErrorType.InvalidWorkflowInput);
     expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toMatch(/startBulkUpdate|operationId/);
+    expect(failure.message).toMatch(/startBulkUpdate|operationId|continues as new/);
   });
 
   it('fails with OperationNotFound for a well-formed id nobody recorded', async () => {

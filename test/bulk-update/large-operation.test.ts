@@ -143,7 +143,7 @@ describe('a bulk update of more than a thousand projects', () => {
             failedIds,
           });
         }
-        if (observations.length % 10 === 1) progressSeen.push(await handle.query(bulkUpdateProgressQuery));
+        if (observations.length % 25 === 1) progressSeen.push(await handle.query(bulkUpdateProgressQuery));
         await new Promise((r) => setTimeout(r, 15));
       }
     })();

@@ -143,13 +143,44 @@ export function checkBulkUpdateWorkflowInput(input: unknown): string | undefined
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return 'BulkUpdateWorkflow expects one object argument such as {"operationId": "attribute_update_2_1712345678_a1b2c3d4"}';
   }
-  const { operationId } = input as { operationId?: unknown };
+  const { operationId, state } = input as { operationId?: unknown; state?: unknown };
   if (typeof operationId !== 'string' || !OPERATION_ID_PATTERN.test(operationId)) {
     return (
       `operationId must be an id returned by startBulkUpdate, like attribute_update_2_1712345678_a1b2c3d4 ` +
       `(got ${JSON.stringify(operationId)?.slice(0, 80) ?? 'nothing'})`
     );
   }
+  if (state !== undefined) return checkRunState(state);
+  return undefined;
+}
+
+const PHASES: readonly BulkUpdatePhase[] = ['starting', 'collecting', 'planning', 'processing', 'notifying', 'finished'];
+const COUNTERS = [
+  'userId', 'batchSize', 'maxConcurrentBatches', 'afterProjectId', 'collected', 'totalItems', 'batchCount',
+  'nextBatch', 'batchesDone', 'successfulItems', 'failedItems', 'runs',
+] as const;
+
+/**
+ * `state` is only ever written by the workflow itself when it continues as new; anyone passing one by hand gets
+ * told so rather than a run that fails its workflow task forever.
+ */
+function checkRunState(state: unknown): string | undefined {
+  const refuse = (why: string) =>
+    `state is written by BulkUpdateWorkflow when it continues as new; leave it out when starting one (${why})`;
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) return refuse('not an object');
+  const s = state as Record<string, unknown>;
+  if (!PHASES.includes(s.phase as BulkUpdatePhase)) return refuse('unknown phase');
+  for (const key of COUNTERS) {
+    const v = s[key];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return refuse(`${key} is not a whole number`);
+  }
+  if (s.phase !== 'starting' && ((s.userId as number) < 1 || (s.batchSize as number) < 1 || (s.maxConcurrentBatches as number) < 1)) {
+    return refuse('userId, batchSize and maxConcurrentBatches must be positive');
+  }
+  if (s.maxBatchesPerRun !== undefined && (typeof s.maxBatchesPerRun !== 'number' || !Number.isSafeInteger(s.maxBatchesPerRun) || s.maxBatchesPerRun < 1)) {
+    return refuse('maxBatchesPerRun is not a positive whole number');
+  }
+  if (typeof s.tracked !== 'boolean') return refuse('tracked is not true or false');
   return undefined;
 }
 
