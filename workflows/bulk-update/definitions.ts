@@ -1,6 +1,5 @@
 // The bulk update's Temporal contract, shared by workflows, activities, the service and tests. No I/O and no
 // runtime dependencies beyond Temporal's pure helpers, so the workflow sandbox can load it.
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
 
 export const BULK_UPDATE_WORKFLOW = 'BulkUpdateWorkflow';
@@ -40,9 +39,12 @@ export const bulkUpdateBatchWorkflowId = (operationId: string, batchNumber: numb
 
 // --- Search attributes (registered on the server by scripts/stack/search-attributes.ts) ---
 
-export const BULK_OPERATION_ID = defineSearchAttributeKey('BulkOperationId', SearchAttributeType.KEYWORD);
-export const GITLAB_USER_ID = defineSearchAttributeKey('GitlabUserId', SearchAttributeType.INT);
-export const WORKFLOW_KIND = defineSearchAttributeKey('WorkflowKind', SearchAttributeType.KEYWORD);
+// One definition of the project's search attributes, shared with the export and the stack scripts.
+export {
+  SA_BULK_OPERATION_ID as BULK_OPERATION_ID,
+  SA_GITLAB_USER_ID as GITLAB_USER_ID,
+  SA_WORKFLOW_KIND as WORKFLOW_KIND,
+} from '../search-attributes';
 export const WORKFLOW_KIND_BULK_UPDATE = 'bulk-update';
 export const WORKFLOW_KIND_BULK_UPDATE_BATCH = 'bulk-update-batch';
 

@@ -1,6 +1,5 @@
 // Shared by the offline-export workflows, activities, worker and clients: no I/O. defineQuery and the search
 // attribute keys are plain definitions, safe both in the workflow sandbox and in clients.
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
 
 export const OFFLINE_EXPORT_WORKFLOW = 'OfflineExportWorkflow';
@@ -149,11 +148,13 @@ export const portableExportProgressQuery = defineQuery<PortableExportProgress>('
 
 // --- Search attributes (registered on the dev server by the stack scripts) ---
 
-export const SA_OFFLINE_EXPORT_ID = defineSearchAttributeKey('OfflineExportId', SearchAttributeType.INT);
-export const SA_GITLAB_USER_ID = defineSearchAttributeKey('GitlabUserId', SearchAttributeType.INT);
-export const SA_WORKFLOW_KIND = defineSearchAttributeKey('WorkflowKind', SearchAttributeType.KEYWORD);
-export const SA_PORTABLE_FULL_PATH = defineSearchAttributeKey('PortableFullPath', SearchAttributeType.KEYWORD);
-export const SA_EXPORT_STATUS = defineSearchAttributeKey('ExportStatus', SearchAttributeType.KEYWORD);
+export {
+  SA_OFFLINE_EXPORT_ID,
+  SA_GITLAB_USER_ID,
+  SA_WORKFLOW_KIND,
+  SA_PORTABLE_FULL_PATH,
+  SA_EXPORT_STATUS,
+} from '../search-attributes';
 
 export const WORKFLOW_KIND_EXPORT = 'offline-export';
 export const WORKFLOW_KIND_PORTABLE = 'offline-export-portable';
