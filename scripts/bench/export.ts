@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { createBucketClient } from '../../activities/offline-export/object-storage';
@@ -74,7 +74,7 @@ function runNodeScript(script: string, arg: string): Promise<string> {
 async function runBaselineProcess(options: BaselineOptions, outDir: string): Promise<BaselineResult> {
   const file = join(outDir, `baseline-options-${randomUUID().slice(0, 8)}.json`);
   writeFileSync(file, JSON.stringify(options));
-  const out = await runNodeScript(join(__dirname, 'baseline.ts'), `@${file}`);
+  const out = await runNodeScript(join(__dirname, 'baseline.ts'), `@${file}`).finally(() => rmSync(file, { force: true }));
   return JSON.parse(out.trim().split('\n').pop()!) as BaselineResult;
 }
 

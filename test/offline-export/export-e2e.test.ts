@@ -45,6 +45,8 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
   beforeAll(async () => {
     tw = await startTestWorker('export-e2e', {
       EXPORT_BATCH_SIZE: BATCH_SIZE,
+      // GitLab's window of 5 (the default is 10): the samples below check the window is respected.
+      EXPORT_MAX_CONCURRENT_PORTABLES: 5,
       EXPORT_CREDENTIALS_PURGE_DELAY_MS: 2_000,
       // 40 portables in runs of 16: the export continues as new twice.
       EXPORT_PORTABLES_PER_RUN: 16,
