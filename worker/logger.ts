@@ -5,7 +5,9 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 export type LogMeta = Record<string, unknown>;
 
 const ORDER: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
-const SECRET_KEY = /(secret|password|passwd|token|api[_-]?key|authorization|credential|private[_-]?key|encryption[_-]?key)/i;
+// Whole-key matches too: nodemailer's auth is {user, pass}, S3 clients take accessKeyId / aws_access_key_id.
+const SECRET_KEY =
+  /(secret|password|passwd|token|api[_-]?key|authorization|credential|private[_-]?key|encryption[_-]?key|access[_-]?key|^pass$|^pwd$|cookie)/i;
 
 export interface Logger {
   log(level: LogLevel | Uppercase<LogLevel>, message: string, meta?: LogMeta): void;

@@ -18,8 +18,7 @@ let projectId: number;
 let attributeId: number;
 const workflows: string[] = [];
 
-const ROLES = ['root', 'alice', 'bob', 'carol', 'dave', 'erin', 'grace', 'frank'] as const;
-type Role = (typeof ROLES)[number];
+type Role = 'root' | 'alice' | 'bob' | 'carol' | 'dave' | 'erin' | 'grace' | 'frank';
 
 beforeAll(async () => {
   api = await startTestApi(taskQueues);
