@@ -64,6 +64,43 @@ export async function stackDown(config: Config, opts: { log?: Logger } = {}): Pr
   if (failures.length > 0) throw new StackError(failures);
 }
 
+export type StackServiceName = 'postgres' | 'redis' | 'minio' | 'maildev' | 'temporal';
+
+function serviceNamed(config: Config, paths: StackPaths, name: StackServiceName): Service {
+  const service = services(config, paths).find((s) => s.name === name);
+  if (!service) throw new StackError([`no stack service named ${name}`]);
+  return service;
+}
+
+/**
+ * Stops one service this stack started (as `down` would), leaving the others running; one it did not start is
+ * left alone. For fault-injection tests that take a server away mid-run. Throws StackError.
+ */
+export async function stopStackService(config: Config, name: StackServiceName, opts: { log?: Logger } = {}): Promise<void> {
+  const paths = stackPaths(config);
+  const service = serviceNamed(config, paths, name);
+  try {
+    await stopService(service, paths, opts.log ?? defaultLogger);
+  } catch (err) {
+    throw err instanceof StackError ? err : new StackError([`${name}: ${errorMessage(err)}`]);
+  }
+}
+
+/** Starts one service if it does not answer (as `up` would for it alone) and waits until it does. */
+export async function startStackService(
+  config: Config,
+  name: StackServiceName,
+  opts: StackUpOptions = {},
+): Promise<ServiceStatus> {
+  const paths = stackPaths(config);
+  const service = serviceNamed(config, paths, name);
+  try {
+    return await ensureUp(service, paths, opts.log ?? defaultLogger, opts.readyTimeoutMs);
+  } catch (err) {
+    throw err instanceof StackError ? err : new StackError([`${name}: ${errorMessage(err)}`]);
+  }
+}
+
 export async function stackStatus(config: Config): Promise<ServiceStatus[]> {
   const paths = stackPaths(config);
   return Promise.all(services(config, paths).map((s) => statusOf(s, paths)));
