@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     say(`  Web UI: ${webUiLink(config, offlineExportWorkflowId(exportId))}`);
 
     say('\n== Bulk update: ADD "Internet facing" to every project of gitlab-org (as alice)');
-    say('   Every fourth project already has "Internal" from the same single-selection category, so those fail.');
+    say('   About one project in four already has "Internal" from the same single-selection category: those fail.');
     const [group] = await sql<{ id: number }[]>`select source_id as id from routes where path = 'gitlab-org'`;
     const started = await api<{ operation_id: string; workflow_id: string; message: string }>(config, 'POST', '/security/attributes/bulk_update', alice, {
       group_ids: [group!.id],

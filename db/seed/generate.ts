@@ -313,13 +313,14 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
           ('Application', 'Reporting', '#6c757d'),
           ('Exposure', 'Internet facing', '#dc3545'), ('Exposure', 'Internal', '#17a2b8'),
           ('Exposure', 'Air-gapped', '#343a40')) t(category, name, color) on t.category = c.name`;
-      // Every fourth project starts with one attribute, so REMOVE and REPLACE have something to act on.
+      // About one project in four (picked by a hash of its id, so every root group gets some) starts with one
+      // attribute, so REMOVE and REPLACE have something to act on and ADD of a same-category attribute can fail.
       const l = await tx`
         insert into project_to_security_attributes (project_id, security_attribute_id, traversal_ids)
         select p.id, a.id, n.traversal_ids
         from projects p join namespaces n on n.id = p.namespace_id
         join security_attributes a on a.namespace_id = n.traversal_ids[1] and a.name = 'Internal'
-        where p.id % 4 = 0`;
+        where get_byte(decode(md5(p.id::text), 'hex'), 0) % 4 = 0`;
       return { count: c.count + a.count + l.count };
     });
 

@@ -7,6 +7,8 @@ import {
   offlineExportWorkflowId,
   portableWorkflowId,
 } from '../../workflows/offline-export/definitions';
+import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
+import { bulkUpdateBatchWorkflowId, bulkUpdateProgressQuery, type BulkUpdateMode } from '../../workflows/bulk-update/definitions';
 import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../../workflows/stack-check/definitions';
 import type { StackCheckWorkflow } from '../../workflows/stack-check/workflow';
 import type { TestWorker } from '../helpers/worker';
@@ -41,6 +43,23 @@ async function startExport(tw: TestWorker, userId: number, paths: string[]): Pro
   const workflowId = offlineExportWorkflowId(exportId);
   await tw.client.workflow.start(OFFLINE_EXPORT_WORKFLOW, { workflowId, taskQueue: tw.taskQueue, args: [{ exportId }] });
   return workflowId;
+}
+
+async function attributeId(tw: TestWorker, root: string, name: string): Promise<number> {
+  const [row] = await tw.deps.sql<{ id: number }[]>`
+    select a.id from security_attributes a join routes r on r.source_type = 'Namespace' and r.source_id = a.namespace_id
+    where r.path = ${root} and a.name = ${name}`;
+  if (!row) throw new Error(`no attribute ${name} in ${root}`);
+  return row.id;
+}
+
+async function startBulk(tw: TestWorker, groupPath: string, attribute: string, mode: BulkUpdateMode): Promise<{ workflowId: string; operationId: string }> {
+  const [group] = await tw.deps.sql<{ id: number }[]>`select source_id as id from routes where path = ${groupPath}`;
+  const root = groupPath.split('/')[0]!;
+  return startBulkUpdate(
+    { sql: tw.deps.sql, client: tw.client, taskQueue: tw.taskQueue },
+    { userId: SEED_USERS.owner.id, groupIds: [group!.id], attributeIds: [await attributeId(tw, root, attribute)], mode },
+  );
 }
 
 /** Run ids of a workflow id, oldest first. */
@@ -112,6 +131,57 @@ export const scenarios: Record<string, Scenario> = {
       return [
         { name: 'offline-export-continue-as-new-first-run', workflowId, runId: runs[0] },
         { name: 'offline-export-continue-as-new-last-run', workflowId, runId: runs[runs.length - 1] },
+      ];
+    },
+  },
+
+  'bulk-update-success': {
+    async run(tw) {
+      const { workflowId, operationId } = await startBulk(tw, 'flightjs', 'Search', 'ADD');
+      await tw.client.workflow.getHandle(workflowId).result();
+      return [
+        { name: 'bulk-update-success', workflowId },
+        { name: 'bulk-update-batch-success', workflowId: bulkUpdateBatchWorkflowId(operationId, 0) },
+      ];
+    },
+  },
+
+  // About one project in four already has "Internal" from the single-selection Exposure category: those fail.
+  'bulk-update-partial-failure': {
+    async run(tw) {
+      const { workflowId } = await startBulk(tw, 'gitlab-org', 'Internet facing', 'ADD');
+      await tw.client.workflow.getHandle(workflowId).result();
+      return [{ name: 'bulk-update-partial-failure', workflowId }];
+    },
+  },
+
+  'bulk-update-cancelled': {
+    config: { BULK_UPDATE_BATCH_SIZE: 2, BULK_UPDATE_MAX_CONCURRENT_BATCHES: 1 },
+    async run(tw) {
+      const { workflowId } = await startBulk(tw, 'gitlab-org', 'Payments', 'REPLACE');
+      const handle = tw.client.workflow.getHandle(workflowId);
+      // Cancel while batches run, so the history holds the cancellation of real work.
+      for (let i = 0; i < 200; i++) {
+        const progress = await handle.query(bulkUpdateProgressQuery).catch(() => undefined);
+        if (progress && progress.batchesRunning > 0 && progress.batchesDone > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+      return [{ name: 'bulk-update-cancelled', workflowId }];
+    },
+  },
+
+  'bulk-update-continue-as-new': {
+    config: { BULK_UPDATE_BATCH_SIZE: 5, BULK_UPDATE_BATCHES_PER_RUN: 3 },
+    async run(tw) {
+      const { workflowId } = await startBulk(tw, 'gitlab-org', 'Search', 'ADD');
+      await tw.client.workflow.getHandle(workflowId).result();
+      const runs = await runsOf(tw, workflowId);
+      if (runs.length < 2) throw new Error(`expected a chain of runs, got ${runs.length}`);
+      return [
+        { name: 'bulk-update-continue-as-new-first-run', workflowId, runId: runs[0] },
+        { name: 'bulk-update-continue-as-new-last-run', workflowId, runId: runs[runs.length - 1] },
       ];
     },
   },
