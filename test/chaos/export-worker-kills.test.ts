@@ -4,6 +4,17 @@ import { randomBytes } from 'node:crypto';
 import { temporalConnectionOptions } from '../../worker/temporal';
 import { stackBucketClient } from '../offline-export/fixture';
 import { EXPORT_BATCH_SIZE, finishedBatches, retriedActivities, startExport, verifyExport, type ExportOutcome } from './support/export';
+import { Redis } from 'ioredis';
+import {
+  addBulkProjects,
+  BULK_ENV,
+  expectMonotonic,
+  prepareBulkScenario,
+  projectsDone,
+  startOperation,
+  verifyOperation,
+  watchRedis,
+} from './support/bulk';
 import { chaosStackDown, chaosStackUp, type ChaosStack } from './support/private-stack';
 import { chaosSeed, note, pollUntil, seededRandom, startChaosWorker, type ChaosWorker } from './support/worker';
 
@@ -15,18 +26,21 @@ jest.setTimeout(300_000);
 
 const KILLS = 3;
 
-describe('chaos: worker SIGKILLed during an export', () => {
+describe('chaos: worker SIGKILLed at random moments', () => {
   let stack: ChaosStack;
   let connection: Connection;
   let client: Client;
   let s3: S3Client;
+  let redis: Redis;
   const workers: ChaosWorker[] = [];
   const taskQueue = `chaos-export-kill-${randomBytes(4).toString('hex')}`;
   let env: Record<string, string>;
 
   beforeAll(async () => {
     stack = await chaosStackUp('chaos_export_kills', { projects: 60, issues: 3000 });
-    env = { ...stack.env, TEMPORAL_TASK_QUEUE_EXPORT: taskQueue, TEMPORAL_TASK_QUEUE_BULK_UPDATE: `${taskQueue}-bulk`, EXPORT_BATCH_SIZE: String(EXPORT_BATCH_SIZE), EXPORT_CREDENTIALS_PURGE_DELAY_MS: '500' };
+    env = { ...stack.env, TEMPORAL_TASK_QUEUE_EXPORT: taskQueue, TEMPORAL_TASK_QUEUE_BULK_UPDATE: `${taskQueue}-bulk`, EXPORT_BATCH_SIZE: String(EXPORT_BATCH_SIZE), EXPORT_CREDENTIALS_PURGE_DELAY_MS: '500', ...BULK_ENV };
+    await addBulkProjects(stack.sql);
+    redis = new Redis(stack.config.REDIS_URL);
     connection = await Connection.connect(temporalConnectionOptions(stack.config));
     client = new Client({ connection, namespace: stack.config.TEMPORAL_NAMESPACE });
     s3 = stackBucketClient(stack.config);
@@ -35,10 +49,11 @@ describe('chaos: worker SIGKILLed during an export', () => {
     for (const w of workers) await w.stop();
     await connection?.close();
     s3?.destroy();
+    await redis?.quit();
     await chaosStackDown(stack);
   });
 
-  it('finishes after three kills with exactly the objects of a clean run', async () => {
+  it('an export finishes after three kills with exactly the objects of a clean run', async () => {
     const { sql, config } = stack;
     // The clean run: one worker, nothing happens to it.
     const cleanWorker = await startChaosWorker(env);
@@ -84,6 +99,46 @@ describe('chaos: worker SIGKILLed during an export', () => {
     process.stdout.write(
       `chaos export kills (seed ${seed}): killed at ${killedAt.join(', ')} of ${reference.batches} batches; ` +
         `${Object.keys(outcome.objects).length} objects identical to the clean run\n`,
+    );
+  });
+
+  it('a bulk update finishes after three kills with exact counts, no duplicate rows and one email', async () => {
+    const { sql, config } = stack;
+    const scenario = await prepareBulkScenario(sql);
+    const seed = chaosSeed() + 1;
+    const random = seededRandom(seed);
+    const total = scenario.projects.length;
+    const targets = Array.from({ length: KILLS }, () => 0.1 + random() * 0.75)
+      .sort((a, b) => a - b)
+      .map((share) => Math.floor(share * total));
+    const started = await startOperation(sql, client, `${taskQueue}-bulk`, scenario);
+    const watch = watchRedis(redis, started.operationId);
+    const killedAt: number[] = [];
+    for (const target of targets) {
+      const worker = await startChaosWorker(env);
+      workers.push(worker);
+      const done = await pollUntil(async () => {
+        const n = await projectsDone(sql, started.operationId);
+        return n >= target ? n : undefined;
+      }, 120_000, 10, `${target} projects done`);
+      await worker.kill();
+      note(`worker killed at ${done} of ${total} projects done (target ${target})`);
+      killedAt.push(done);
+      expect(done).toBeLessThan(total);
+    }
+    const last = await startChaosWorker(env);
+    workers.push(last);
+    const result = await verifyOperation(sql, redis, config, client, scenario, started);
+    await watch.stop();
+    // While it ran, Redis counted every project at most once: counters only grew and never passed the totals, and
+    // before the cleanup they reached them.
+    expectMonotonic(watch.samples, scenario);
+    const seen = watch.samples.filter((x) => x.exists);
+    expect(seen.length).toBeGreaterThan(0);
+    const lastSeen = seen[seen.length - 1]!;
+    process.stdout.write(
+      `chaos bulk kills (seed ${seed}): killed at ${killedAt.join(', ')} of ${total} projects; result ` +
+        `${result.successfulItems} successful / ${result.failedItems} failed; last Redis sample ${lastSeen.successful}/${lastSeen.failed}\n`,
     );
   });
 });
