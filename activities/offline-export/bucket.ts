@@ -9,7 +9,7 @@ import { CredentialsUnavailableError, decryptCredentials, type StorageCredential
 import { findStorageConfiguration } from '../../db/offline-export/export-state';
 import type { Sql } from '../../db/sql';
 import { ExportErrorType } from '../../workflows/offline-export/definitions';
-import { createBucketClient } from './object-storage';
+import { createBucketClient, type BucketClientOptions } from './object-storage';
 
 export interface OpenBucket {
   client: S3Client;
@@ -25,7 +25,7 @@ export async function openBucket(
   sql: Sql,
   encryptionKey: Buffer,
   exportId: number,
-  clients: BucketClients = uncachedClients,
+  clients: BucketClients,
 ): Promise<OpenBucket> {
   const configuration = await findStorageConfiguration(sql, exportId);
   if (!configuration) {
@@ -51,8 +51,6 @@ export interface BucketClients {
   get(credentials: StorageCredentials): S3Client;
 }
 
-const uncachedClients: BucketClients = { get: createBucketClient };
-
 /**
  * S3 clients kept per set of credentials (keyed by their digest, never by their text), so the hundreds of relation
  * exports of one export share one client and its keep-alive connections instead of building a client and opening
@@ -60,7 +58,7 @@ const uncachedClients: BucketClients = { get: createBucketClient };
  * credentials fail as before. Clients are not destroyed on eviction (another activity may still be using one);
  * their idle sockets close on their own.
  */
-export function createBucketClientCache(max = 32): BucketClients {
+export function createBucketClientCache(options: BucketClientOptions, max = 32): BucketClients {
   const cache = new Map<string, S3Client>();
   return {
     get(credentials) {
@@ -69,7 +67,7 @@ export function createBucketClientCache(max = 32): BucketClients {
       if (client) {
         cache.delete(key);
       } else {
-        client = createBucketClient(credentials);
+        client = createBucketClient(credentials, options);
         if (cache.size >= max) cache.delete(cache.keys().next().value!);
       }
       cache.set(key, client);

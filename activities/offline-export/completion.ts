@@ -15,12 +15,13 @@ import {
   CANCELLED_ERROR,
   ExportStatus,
 } from '../../workflows/offline-export/definitions';
-import { abortIncompleteUploads, openBucket } from './bucket';
+import { abortIncompleteUploads, openBucket, type BucketClients } from './bucket';
 import { metadataKey } from './object-keys';
 
 export interface CompletionDeps {
   sql: Sql;
   encryptionKey: Buffer;
+  clients: BucketClients;
   instanceVersion: string;
 }
 
@@ -39,7 +40,7 @@ export function createCompletionActivities(deps: CompletionDeps) {
   /** Best effort: leftovers of killed attempts are removed, but a bucket we cannot reach must not block the end. */
   async function sweepUploads(exportId: number): Promise<void> {
     try {
-      const aborted = await abortIncompleteUploads(await openBucket(sql, deps.encryptionKey, exportId));
+      const aborted = await abortIncompleteUploads(await openBucket(sql, deps.encryptionKey, exportId, deps.clients));
       if (aborted > 0) log.info('aborted unfinished multipart uploads', { exportId, aborted });
     } catch (err) {
       log.warn('could not sweep multipart uploads', { exportId, error: err instanceof Error ? err.message : String(err) });
@@ -67,7 +68,7 @@ export function createCompletionActivities(deps: CompletionDeps) {
         return { status: 'failed', hasFailures: true, portablesInMetadata: 0 };
       }
 
-      const bucket = await openBucket(sql, deps.encryptionKey, exportId);
+      const bucket = await openBucket(sql, deps.encryptionKey, exportId, deps.clients);
       const mapping = await entitiesMapping(sql, exportId);
       const key = metadataKey(bucket.exportPrefix);
       const metadata = {

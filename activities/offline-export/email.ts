@@ -46,7 +46,8 @@ export function renderExportEmail(input: {
       ];
   return {
     subject: input.finished ? 'Offline export complete' : 'Offline export failed',
-    text: [`Hi ${input.name}!`, ...paragraphs].join('\n\n') + '\n',
+    // A line break in a user's name must not start a line of its own in the text part.
+    text: [`Hi ${input.name.replace(/[\r\n]+/g, ' ')}!`, ...paragraphs].join('\n\n') + '\n',
     html:
       `<p>Hi ${escapeHtml(input.name)}!</p>\n<h1>${paragraphs[0]}</h1>\n` +
       paragraphs.slice(1).map((p) => `<p>${escapeHtml(p)}</p>`).join('\n'),

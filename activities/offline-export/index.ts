@@ -1,4 +1,5 @@
 import type { Deps } from '../../worker/deps';
+import { createBucketClientCache } from './bucket';
 import { createCompletionActivities } from './completion';
 import { createEmailActivities } from './email';
 import { createOrchestrationActivities } from './orchestration';
@@ -7,6 +8,8 @@ import { createRelationExportActivities } from './relation-export';
 /** Activities of the offline transfer export, each factory given only the dependencies it uses. */
 export function createOfflineExportActivities(deps: Deps) {
   const { config, sql } = deps;
+  // One set of S3 clients (per credentials, with keep-alive) shared by every activity that touches a user's bucket.
+  const clients = createBucketClientCache({ allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS });
   return {
     ...createOrchestrationActivities({
       sql,
@@ -17,8 +20,8 @@ export function createOfflineExportActivities(deps: Deps) {
         credentialsPurgeDelayMs: config.EXPORT_CREDENTIALS_PURGE_DELAY_MS,
       },
     }),
-    ...createRelationExportActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, batchSize: config.EXPORT_BATCH_SIZE }),
-    ...createCompletionActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, instanceVersion: config.INSTANCE_VERSION }),
+    ...createRelationExportActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, batchSize: config.EXPORT_BATCH_SIZE, clients }),
+    ...createCompletionActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, instanceVersion: config.INSTANCE_VERSION, clients }),
     ...createEmailActivities({ sql, mailer: deps.mailer, mailFrom: config.MAIL_FROM, instanceBaseUrl: config.INSTANCE_BASE_URL }),
   };
 }

@@ -16,13 +16,14 @@ import {
   RelationStatus,
   type PortableType,
 } from '../../workflows/offline-export/definitions';
-import { abortUpload, createBucketClientCache, openBucket, type OpenBucket } from './bucket';
+import { abortUpload, openBucket, type BucketClients, type OpenBucket } from './bucket';
 import { batchKey, relationKey } from './object-keys';
 import { GzipObjectWriter, type WrittenObject } from './object-writer';
 
 export interface RelationExportDeps {
   sql: Sql;
   encryptionKey: Buffer;
+  clients: BucketClients;
   batchSize: number;
   /** Rows fetched per cursor round trip and joined into one gzip write. */
   cursorRows?: number;
@@ -58,7 +59,7 @@ const BATCH_PAGE = 100;
 
 export function createRelationExportActivities(deps: RelationExportDeps) {
   const cursorRows = deps.cursorRows ?? 500;
-  const clients = createBucketClientCache();
+  const { clients } = deps;
 
   /** Streams one query's lines into one object; returns the object and its record count. */
   async function writeLines(

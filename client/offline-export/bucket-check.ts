@@ -1,8 +1,7 @@
-import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { createBucketClient } from '../../activities/offline-export/object-storage';
 import type { StorageCredentials } from '../../db/offline-export/credentials';
-import { BlockedEndpointError, guardedLookup } from './endpoint-guard';
+import { BlockedEndpointError } from './endpoint-guard';
 import { unprocessable } from './errors';
 
 // GitLab's test_connection!: a HEAD on the bucket with the user's credentials, so an export with a wrong bucket,
@@ -18,7 +17,8 @@ export async function assertBucketReachable(
   timeoutMs = DEFAULT_BUCKET_CHECK_TIMEOUT_MS,
   guard: { allowLocalNetwork: boolean } = { allowLocalNetwork: false },
 ): Promise<void> {
-  const client = guardedBucketClient(credentials, guard);
+  // The same client the worker uses, so its connections pass the SSRF guard again (DNS rebinding).
+  const client = createBucketClient(credentials, guard);
   try {
     await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
@@ -26,24 +26,6 @@ export async function assertBucketReachable(
   } finally {
     client.destroy();
   }
-}
-
-/**
- * The S3 client of activities/offline-export/object-storage.ts (same options), but every connection's addresses go
- * through the SSRF guard again: the name checked a moment ago may now resolve elsewhere (DNS rebinding).
- */
-function guardedBucketClient(credentials: StorageCredentials, guard: { allowLocalNetwork: boolean }): S3Client {
-  const lookup = guardedLookup(guard);
-  return new S3Client({
-    region: credentials.region,
-    endpoint: 'endpoint' in credentials ? credentials.endpoint : undefined,
-    forcePathStyle: credentials.path_style,
-    credentials: { accessKeyId: credentials.aws_access_key_id, secretAccessKey: credentials.aws_secret_access_key },
-    maxAttempts: 3,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { httpAgent: new HttpAgent({ lookup }), httpsAgent: new HttpsAgent({ lookup }) },
-  });
 }
 
 function reason(err: unknown, timeoutMs: number): string {

@@ -60,7 +60,7 @@ export async function runBaseline(options: BaselineOptions): Promise<BaselineRes
     region: config.S3_REGION,
     endpoint: config.S3_ENDPOINT,
     path_style: true,
-  });
+  }, { allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS });
   const bucket = { client, bucket: config.S3_BUCKET, exportPrefix: options.prefix };
   const cursorRows = options.cursorRows ?? 500;
   const manifest: Record<string, { bytes: number; sha256: string; records: number }> = {};

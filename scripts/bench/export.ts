@@ -215,7 +215,7 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
     region: config.S3_REGION,
     endpoint: config.S3_ENDPOINT,
     path_style: true,
-  });
+  }, { allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS });
   const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
   const cleanup: string[] = [];
   try {

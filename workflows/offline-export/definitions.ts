@@ -182,11 +182,39 @@ export function validateExportInput(input: unknown): string | undefined {
   if (typeof exportId !== 'number' || !Number.isSafeInteger(exportId) || exportId < 1) {
     return `exportId must be a positive whole number (got ${JSON.stringify(exportId) ?? 'nothing'})`;
   }
+  // resume is only ever written by the workflow's own continue-as-new; a hand-made one must still be well formed.
+  const { resume } = input as { resume?: unknown };
+  if (resume !== undefined && !isResume(resume)) {
+    return 'resume is set by the workflow itself when it continues as new; start an export with {"exportId": <id>} only';
+  }
   // Anything else a caller passes (credentials, entity lists, ...) would sit in the history: refuse it.
   const unknown = Object.keys(input).filter((key) => key !== 'exportId' && key !== 'resume');
   if (unknown.length > 0) {
     return `OfflineExportWorkflow takes only {"exportId": <id>}; remove ${unknown.map((k) => JSON.stringify(k)).join(', ')}`;
   }
+  return undefined;
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function isResume(value: unknown): value is OfflineExportResume {
+  if (!isRecord(value) || !isRecord(value.limits) || !isRecord(value.totals)) return false;
+  const { limits, totals } = value;
+  return (
+    isCount(value.afterSelfId) && isCount(value.userId) && isCount(value.run) && typeof value.exportPrefix === 'string' &&
+    ['maxConcurrentPortables', 'maxConcurrentRelations', 'portablesPerRun', 'credentialsPurgeDelayMs'].every((k) => isCount(limits[k])) &&
+    Object.keys(emptyTotals()).every((k) => isCount(totals[k]))
+  );
+}
+
+/** Pure check of a portable child's input (normally written by the parent; also reachable from the CLI). */
+export function validatePortableInput(input: unknown): string | undefined {
+  if (!isRecord(input)) return 'OfflineExportPortableWorkflow takes one object argument, as its parent starts it';
+  for (const key of ['exportId', 'selfExportId', 'portableId', 'maxConcurrentRelations'] as const) {
+    if (!isCount(input[key]) || input[key] < 1) return `${key} must be a positive whole number`;
+  }
+  if (input.portableType !== 'group' && input.portableType !== 'project') return 'portableType must be "group" or "project"';
   return undefined;
 }
 

@@ -9,8 +9,10 @@ import {
 } from '@temporalio/workflow';
 import type { OfflineExportActivities } from '../../activities/offline-export/index';
 import {
+  ExportErrorType,
   PORTABLE_RELATIONS,
   portableExportProgressQuery,
+  validatePortableInput,
   type PortableExportInput,
   type PortableExportProgress,
   type PortableExportResult,
@@ -47,11 +49,10 @@ function failureMessage(err: unknown): string {
  * and the others carry on, as in GitLab; the parent decides what the export's outcome is.
  */
 export async function OfflineExportPortableWorkflow(input: PortableExportInput): Promise<PortableExportResult> {
+  const problem = validatePortableInput(input);
+  if (problem) throw ApplicationFailure.create({ type: ExportErrorType.InvalidInput, message: problem, nonRetryable: true });
   const { exportId, portableType, portableId } = input;
   const relations = PORTABLE_RELATIONS[portableType];
-  if (!relations) {
-    throw ApplicationFailure.create({ type: 'InvalidInput', message: `unknown portable type ${String(portableType)}`, nonRetryable: true });
-  }
   const progress: PortableExportProgress = {
     relations: Object.fromEntries(relations.map((r) => [r, 'pending' as const])),
     objectsWritten: 0,
