@@ -1,13 +1,8 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { createRedisStore } from '../../../activities/bulk-update/redis-store';
 import { findOperation } from '../../../db/bulk-update/operations';
-import {
-  bulkUpdateProgressQuery,
-  type BulkUpdateProgress,
-  type BulkUpdateWorkflowResult,
-} from '../../../workflows/bulk-update/definitions';
 import { BulkUpdateRequestError } from '../../bulk-update/request';
+import { OperationNotFoundError, readOperationStatus } from '../../bulk-update/operation-status';
 import { startBulkUpdate } from '../../bulk-update/start-bulk-update';
 import { ApiError, notFound } from '../errors';
 import { parseQuery } from '../query';
@@ -74,38 +69,23 @@ export const bulkUpdateRoutes: RouteModule = async (api, deps) => {
         workflow_id: record.workflowId,
       };
     }
-    const handle = deps.temporal.workflow.getHandle(record.workflowId);
     try {
-      const description = await handle.describe();
-      if (description.status.name === 'RUNNING') {
-        const progress: BulkUpdateProgress = await handle.query(bulkUpdateProgressQuery);
-        return {
-          id,
-          operation_type: record.operationType,
-          status: 'running',
-          phase: progress.phase,
-          source: 'workflow',
-          total_items: progress.totalItems,
-          successful_items: progress.successfulItems,
-          failed_items: progress.failedItems,
-          batches_done: progress.batchesDone,
-          workflow_id: record.workflowId,
-        };
-      }
-      const finished = description.status.name === 'COMPLETED' ? await handle.result() as BulkUpdateWorkflowResult : undefined;
+      const status = await readOperationStatus({ sql: deps.sql, temporal: deps.temporal }, id, record.userId);
       return {
         id,
-        operation_type: record.operationType,
-        status: description.status.name === 'COMPLETED' ? 'finished' : description.status.name.toLowerCase(),
+        operation_type: status.operationType,
+        status: status.state,
+        ...(status.phase ? { phase: status.phase } : {}),
         source: 'workflow',
-        total_items: finished?.totalItems ?? record.totalItems,
-        successful_items: finished?.successfulItems ?? null,
-        failed_items: finished?.failedItems ?? null,
-        notification: finished?.notification ?? null,
-        workflow_id: record.workflowId,
+        total_items: status.totalItems,
+        successful_items: status.successfulItems,
+        failed_items: status.failedItems,
+        ...(status.batchesDone !== undefined ? { batches_done: status.batchesDone } : {}),
+        ...(status.done ? { notification: status.notification ?? null } : {}),
+        workflow_id: status.workflowId,
       };
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw notFound('Background Operation');
+      if (err instanceof OperationNotFoundError) throw notFound('Background Operation');
       throw err;
     }
   });

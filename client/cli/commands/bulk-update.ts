@@ -1,13 +1,8 @@
 import type { Command } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { findOperation } from '../../../db/bulk-update/operations';
 import { webUiLink } from '../../../worker/temporal';
-import {
-  bulkUpdateProgressQuery,
-  BULK_UPDATE_MODES,
-  type BulkUpdateProgress,
-  type BulkUpdateWorkflowResult,
-} from '../../../workflows/bulk-update/definitions';
+import { BULK_UPDATE_MODES } from '../../../workflows/bulk-update/definitions';
+import { OperationNotFoundError, readOperationStatus, type OperationStatus } from '../../bulk-update/operation-status';
 import { BulkUpdateRequestError } from '../../bulk-update/request';
 import { startBulkUpdate } from '../../bulk-update/start-bulk-update';
 import { actingUser, CliError, ExitCode, printJson, withContext, type CliContext } from '../context';
@@ -19,69 +14,35 @@ const ids = (value: string, previous: number[] = []) => {
   return [...previous, ...parsed];
 };
 
-interface OperationView {
-  operationId: string;
-  workflowId: string;
-  state: string;
-  totalItems: number;
-  successfulItems: number;
-  failedItems: number;
-  batchesDone?: number;
-  notification?: string;
-}
-
-async function view(ctx: CliContext, operationId: string, userId: number): Promise<{ view: OperationView; done: boolean }> {
-  const record = await findOperation(ctx.sql, operationId);
-  if (!record || record.userId !== userId) throw new CliError(`operation ${operationId} not found`, ExitCode.NOT_FOUND);
-  const handle = ctx.temporal.workflow.getHandle(record.workflowId);
+async function view(ctx: CliContext, operationId: string, userId: number): Promise<OperationStatus> {
   try {
-    const description = await handle.describe();
-    if (description.status.name === 'RUNNING') {
-      const p: BulkUpdateProgress = await handle.query(bulkUpdateProgressQuery);
-      return {
-        done: false,
-        view: { operationId, workflowId: record.workflowId, state: p.phase, totalItems: p.totalItems, successfulItems: p.successfulItems, failedItems: p.failedItems, batchesDone: p.batchesDone },
-      };
-    }
-    const result = description.status.name === 'COMPLETED' ? ((await handle.result()) as BulkUpdateWorkflowResult) : undefined;
-    return {
-      done: true,
-      view: {
-        operationId,
-        workflowId: record.workflowId,
-        state: description.status.name === 'COMPLETED' ? 'finished' : description.status.name.toLowerCase(),
-        totalItems: result?.totalItems ?? record.totalItems ?? 0,
-        successfulItems: result?.successfulItems ?? 0,
-        failedItems: result?.failedItems ?? 0,
-        notification: result?.notification,
-      },
-    };
+    return await readOperationStatus({ sql: ctx.sql, temporal: ctx.temporal }, operationId, userId);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CliError(`the workflow of ${operationId} no longer exists`, ExitCode.NOT_FOUND);
+    if (err instanceof OperationNotFoundError) throw new CliError(err.message, ExitCode.NOT_FOUND);
     throw err;
   }
 }
 
-function exitCodeOf(v: OperationView): number {
-  if (v.state === 'cancelled' || v.state === 'terminated') return ExitCode.CANCELLED;
+function exitCodeOf(v: OperationStatus): number {
+  if (v.state === 'canceled' || v.state === 'terminated') return ExitCode.CANCELLED;
   if (v.state === 'finished') return v.failedItems > 0 ? ExitCode.FAILED : ExitCode.OK;
   return v.state === 'failed' || v.state === 'timed_out' ? ExitCode.FAILED : ExitCode.OK;
 }
 
-async function follow(ctx: CliContext, operationId: string, userId: number): Promise<OperationView> {
+async function follow(ctx: CliContext, operationId: string, userId: number): Promise<OperationStatus> {
   return watch(
     async () => {
-      const { view: v, done } = await view(ctx, operationId, userId);
-      if (done) return { final: v };
+      const v = await view(ctx, operationId, userId);
+      if (v.done) return { final: v };
       return {
-        frame: { done: v.successfulItems + v.failedItems, total: v.totalItems, label: `${v.state}${v.failedItems ? `, ${v.failedItems} failed` : ''}` },
+        frame: { done: v.successfulItems + v.failedItems, total: v.totalItems, label: `${v.phase ?? v.state}${v.failedItems ? `, ${v.failedItems} failed` : ''}` },
       };
     },
     { unit: 'projects', intervalMs: 500 },
   );
 }
 
-function report(ctx: CliContext, v: OperationView, json?: boolean): void {
+function report(ctx: CliContext, v: OperationStatus, json?: boolean): void {
   process.exitCode = exitCodeOf(v);
   if (json) {
     printJson({ ...v, webUi: webUiLink(ctx.config, v.workflowId) });
@@ -121,7 +82,7 @@ export function registerBulkUpdateCommands(program: Command): void {
           if (err instanceof BulkUpdateRequestError) throw new CliError(err.problems.join('\n'), ExitCode.USAGE);
           throw err;
         }
-        const v = opts.wait ? await follow(ctx, started.operationId, user.id) : (await view(ctx, started.operationId, user.id)).view;
+        const v = opts.wait ? await follow(ctx, started.operationId, user.id) : await view(ctx, started.operationId, user.id);
         report(ctx, v, opts.json);
       }),
     );
@@ -135,7 +96,7 @@ export function registerBulkUpdateCommands(program: Command): void {
     .action(async (operationId: string, opts: { user: string; watch?: boolean; json?: boolean }) =>
       withContext(async (ctx) => {
         const user = await actingUser(ctx, opts.user);
-        const v = opts.watch ? await follow(ctx, operationId, user.id) : (await view(ctx, operationId, user.id)).view;
+        const v = opts.watch ? await follow(ctx, operationId, user.id) : await view(ctx, operationId, user.id);
         report(ctx, v, opts.json);
       }),
     );
