@@ -14,6 +14,8 @@ import type { RedisStore } from './redis-store';
 export interface ProcessBatchDeps {
   sql: Sql;
   store: RedisStore;
+  /** Defaults to the activity's heartbeat; a plain script (the benchmark's baseline) passes a no-op. */
+  heartbeat?: (details: unknown) => void;
 }
 
 /**
@@ -34,11 +36,12 @@ export async function processBatch(deps: ProcessBatchDeps, input: BulkUpdateBatc
   const projects = await batchProjects(deps.sql, op.id, input.batchNumber);
   if (op.tracked) await deps.store.markRunning(op.id);
 
+  const beat = deps.heartbeat ?? heartbeat;
   let appliedNow = 0;
   let successful = 0;
   let failed = 0;
   for (const project of projects) {
-    heartbeat({ batchNumber: input.batchNumber, projectId: project.projectId });
+    beat({ batchNumber: input.batchNumber, projectId: project.projectId });
     let outcome = project;
     if (!project.outcome) {
       const applied = await applyToProject(deps.sql, op, project.projectId);

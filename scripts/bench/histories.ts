@@ -12,8 +12,13 @@ export interface RunInfo {
 }
 
 export async function exportRuns(client: Client, exportId: number): Promise<RunInfo[]> {
+  return runsByQuery(client, `OfflineExportId = ${exportId}`);
+}
+
+/** Every run a visibility query finds (e.g. `BulkOperationId = "..."` for a bulk update's runs and batches). */
+export async function runsByQuery(client: Client, query: string): Promise<RunInfo[]> {
   const runs: RunInfo[] = [];
-  for await (const w of client.workflow.list({ query: `OfflineExportId = ${exportId}` })) {
+  for await (const w of client.workflow.list({ query })) {
     runs.push({ workflowId: w.workflowId, runId: w.runId, type: w.type, historyLength: w.historyLength, status: w.status.name });
   }
   return runs;
@@ -30,6 +35,8 @@ export interface HistoryStats {
   /** Scheduled activities by type over the histories read. */
   activitiesByType: Record<string, number>;
   totalEvents: number;
+  /** Activity tasks started per worker identity and activity type, over the histories read. */
+  perIdentityByType: Record<string, Record<string, number>>;
 }
 
 /**
@@ -37,15 +44,26 @@ export interface HistoryStats {
  * then the children; with more children than that, an even sample, said in the output).
  */
 export async function historyStats(client: Client, exportId: number, maxHistories: number): Promise<HistoryStats> {
+  return historyStatsByQuery(client, `OfflineExportId = ${exportId}`, 'OfflineExportWorkflow', maxHistories);
+}
+
+/** historyStats for any set of runs: `parentType` names the parent workflow type, every other run is a child. */
+export async function historyStatsByQuery(
+  client: Client,
+  query: string,
+  parentType: string,
+  maxHistories: number,
+  expectedRuns = 1,
+): Promise<HistoryStats> {
   // Visibility is eventually consistent: wait until the closed runs report their lengths.
   let runs: RunInfo[] = [];
-  for (let attempt = 0; attempt < 20; attempt++) {
-    runs = await exportRuns(client, exportId);
-    if (runs.length > 0 && runs.every((r) => r.status !== 'RUNNING' && r.historyLength > 0)) break;
+  for (let attempt = 0; attempt < 40; attempt++) {
+    runs = await runsByQuery(client, query);
+    if (runs.length >= expectedRuns && runs.every((r) => r.status !== 'RUNNING' && r.historyLength > 0)) break;
     await new Promise((r) => setTimeout(r, 500));
   }
-  const parents = runs.filter((r) => r.type === 'OfflineExportWorkflow');
-  const children = runs.filter((r) => r.type !== 'OfflineExportWorkflow');
+  const parents = runs.filter((r) => r.type === parentType);
+  const children = runs.filter((r) => r.type !== parentType);
   const stats: HistoryStats = {
     largestParentRun: Math.max(0, ...parents.map((r) => r.historyLength)),
     largestChild: Math.max(0, ...children.map((r) => r.historyLength)),
@@ -55,6 +73,7 @@ export async function historyStats(client: Client, exportId: number, maxHistorie
     historiesRead: 0,
     activitiesByType: {},
     totalEvents: runs.reduce((s, r) => s + r.historyLength, 0),
+    perIdentityByType: {},
   };
   const step = Math.max(1, Math.ceil(children.length / Math.max(1, maxHistories - parents.length)));
   const toRead = [...parents, ...children.filter((_, i) => i % step === 0)];
@@ -64,9 +83,17 @@ export async function historyStats(client: Client, exportId: number, maxHistorie
       const run = toRead[next++]!;
       const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
       stats.historiesRead++;
+      const scheduledTypes = new Map<string, string>();
       for (const e of history.events ?? []) {
+        const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+        if (name && e.eventId != null) scheduledTypes.set(String(e.eventId), name);
         const started = e.activityTaskStartedEventAttributes;
-        if (started?.identity) (stats.perIdentity[started.identity] ??= { activities: 0, workflowTasks: 0 }).activities++;
+        if (started?.identity) {
+          (stats.perIdentity[started.identity] ??= { activities: 0, workflowTasks: 0 }).activities++;
+          const type = scheduledTypes.get(String(started.scheduledEventId)) ?? '?';
+          const byType = (stats.perIdentityByType[started.identity] ??= {});
+          byType[type] = (byType[type] ?? 0) + 1;
+        }
         const wft = e.workflowTaskStartedEventAttributes;
         if (wft?.identity) (stats.perIdentity[wft.identity] ??= { activities: 0, workflowTasks: 0 }).workflowTasks++;
         const scheduled = e.activityTaskScheduledEventAttributes?.activityType?.name;

@@ -1,0 +1,103 @@
+import { migrate } from '../../db/migrate';
+import { seedInstance } from '../../db/seed/generate';
+import { createSql, withDatabase, type Sql } from '../../db/sql';
+
+// A dedicated database per bulk-update size whose first root group holds exactly `projects` projects. The seed
+// puts about 50 projects in each root group, and security attributes only apply within their root, so (like
+// test/bulk-update/support/big-instance.ts) the missing projects are created in the first root's groups, with
+// routes, and the seed's pre-set 'Internal' attribute on every tenth of them. Reused when it already matches.
+
+export interface BulkBenchDatabase {
+  url: string;
+  name: string;
+  reused: boolean;
+  seedMs: number;
+  rootId: number;
+  rootPath: string;
+  /** Projects under the root group (the operation's items). */
+  projects: number;
+}
+
+async function firstRoot(sql: Sql): Promise<{ id: number; path: string; projects: number } | undefined> {
+  try {
+    const [row] = await sql<{ id: number; path: string; projects: number }[]>`
+      select n.id, r.path,
+             (select count(*)::int from projects p join namespaces pn on pn.id = p.namespace_id
+              where pn.traversal_ids[1] = n.id) as projects
+      from namespaces n join routes r on r.source_type = 'Namespace' and r.source_id = n.id
+      where n.parent_id is null order by n.id limit 1`;
+    return row;
+  } catch {
+    return undefined; // not migrated or not seeded yet
+  }
+}
+
+export async function ensureBulkSeeded(baseUrl: string, projects: number, log: (line: string) => void): Promise<BulkBenchDatabase> {
+  const name = `gitlab_temporal_bench_bulk_${projects}`;
+  const admin = createSql(withDatabase(baseUrl, 'postgres'), { max: 1, applicationName: 'bench-admin' });
+  try {
+    const [exists] = await admin<{ n: number }[]>`select count(*)::int as n from pg_database where datname = ${name}`;
+    if (!exists?.n) await admin.unsafe(`create database "${name}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  const url = withDatabase(baseUrl, name);
+  const sql = createSql(url, { max: 2, applicationName: 'bench-seed' });
+  try {
+    await migrate(sql);
+    const found = await firstRoot(sql);
+    if (found && found.projects === projects) {
+      log(`database ${name}: reused (${found.projects} projects under ${found.path})`);
+      return { url, name, reused: true, seedMs: 0, rootId: found.id, rootPath: found.path, projects };
+    }
+    log(`database ${name}: seeding, then ${projects} projects under the first root group ...`);
+    const started = Date.now();
+    await seedInstance(sql, { projects: 150, issues: 0, reset: true });
+    const root = (await firstRoot(sql))!;
+    const extra = projects - root.projects;
+    if (extra < 0) throw new Error(`the first root group already holds ${root.projects} projects (> ${projects})`);
+    await sql.begin(async (tx) => {
+      await tx`
+        insert into projects (name, path, namespace_id, visibility_level)
+        select 'Bench project ' || i, 'bench-project-' || i, g.ids[1 + (i % cardinality(g.ids))], 0
+        from generate_series(1, ${extra}) i
+        cross join (select array_agg(id order by id) as ids from namespaces where traversal_ids[1] = ${root.id}) g`;
+      await tx`
+        insert into routes (source_id, source_type, path, name)
+        select p.id, 'Project', r.path || '/' || p.path, r.name || ' / ' || p.name
+        from projects p join routes r on r.source_type = 'Namespace' and r.source_id = p.namespace_id
+        where p.path like 'bench-project-%'`;
+      await tx`
+        insert into project_to_security_attributes (project_id, security_attribute_id, traversal_ids)
+        select p.id, a.id, n.traversal_ids
+        from projects p join namespaces n on n.id = p.namespace_id
+        join security_attributes a on a.namespace_id = ${root.id} and a.name = 'Internal'
+        where p.path like 'bench-project-%' and p.id % 10 = 0`;
+    });
+    await sql`analyze`;
+    return { url, name, reused: false, seedMs: Date.now() - started, rootId: root.id, rootPath: root.path, projects };
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** The attribute the benchmark ADDs: 'Air-gapped', in the single-selection category of the pre-set 'Internal'. */
+export async function benchAttribute(sql: Sql, rootId: number): Promise<number> {
+  const [row] = await sql<{ id: number }[]>`
+    select id from security_attributes where namespace_id = ${rootId} and name = 'Air-gapped'`;
+  if (!row) throw new Error(`no 'Air-gapped' attribute in root group ${rootId}`);
+  return row.id;
+}
+
+/**
+ * The same starting state before every measured run: no link to the benchmark's attribute, and no earlier
+ * operation's rows (the database is the benchmark's own).
+ */
+export async function resetBulkState(sql: Sql, attributeId: number): Promise<void> {
+  await sql`delete from project_to_security_attributes where security_attribute_id = ${attributeId}`;
+  await sql`delete from background_operation_projects`;
+  await sql`delete from background_operations`;
+  await sql`vacuum analyze project_to_security_attributes`;
+  await sql`vacuum analyze background_operation_projects`;
+  await sql`vacuum analyze background_operations`;
+}
