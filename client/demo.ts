@@ -1,6 +1,7 @@
 import { ListObjectsV2Command, type _Object } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { devBucketExportBody } from './offline-export/dev-bucket';
 import { migrate } from '../db/migrate';
 import { seedInstance, seedToken } from '../db/seed/generate';
 import { createSql, type Sql } from '../db/sql';
@@ -100,17 +101,8 @@ async function main(): Promise<void> {
 
     const alice = seedToken('alice');
     say('\n== Offline export of gitlab-org and flightjs/Flight (POST /api/v4/offline_exports as alice)');
-    const created = await api<{ id: number; export_prefix: string; message?: string }>(config, 'POST', '/offline_exports', alice, {
-      bucket: config.S3_BUCKET,
-      s3_compatible_configuration: {
-        aws_access_key_id: config.S3_ACCESS_KEY_ID,
-        aws_secret_access_key: config.S3_SECRET_ACCESS_KEY,
-        region: config.S3_REGION,
-        path_style: true,
-        endpoint: config.S3_ENDPOINT,
-      },
-      entities: [{ full_path: 'gitlab-org' }, { full_path: 'flightjs/Flight' }],
-    });
+    const created = await api<{ id: number; export_prefix: string; message?: string }>(
+      config, 'POST', '/offline_exports', alice, devBucketExportBody(config, ['gitlab-org', 'flightjs/Flight']));
     if (created.status !== 201) throw new Error(`export refused (${created.status}): ${created.body.message}`);
     const exportId = created.body.id;
     const finished = await waitFor('the export to finish', async () => {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { createOfflineExport } from '../client/offline-export/create-service';
+import { devBucketExportBody } from '../client/offline-export/dev-bucket';
 import { SEED_USERS } from '../db/seed/generate';
 import { ARTIFACTS_DIR, launchBrowser } from './helpers/browser';
 import { startTestWorker, type TestWorker } from './helpers/worker';
@@ -22,17 +23,7 @@ describe('Temporal Web UI', () => {
     const { export: created, workflowId } = await createOfflineExport(
       { sql: tw.deps.sql, temporal: tw.client, config: tw.config, taskQueue: tw.taskQueue },
       { id: SEED_USERS.owner.id },
-      {
-        bucket: tw.config.S3_BUCKET,
-        s3_compatible_configuration: {
-          aws_access_key_id: tw.config.S3_ACCESS_KEY_ID,
-          aws_secret_access_key: tw.config.S3_SECRET_ACCESS_KEY,
-          region: tw.config.S3_REGION,
-          path_style: true,
-          endpoint: tw.config.S3_ENDPOINT,
-        },
-        entities: [{ full_path: 'flightjs' }],
-      },
+      devBucketExportBody(tw.config, ['flightjs']),
     );
     await tw.run(() => tw.client.workflow.getHandle(workflowId).result());
 

@@ -10,6 +10,7 @@ import {
   offlineExportWorkflowId,
   type OfflineExportProgress,
 } from '../../../workflows/offline-export/definitions';
+import { devBucketExportBody } from '../../offline-export/dev-bucket';
 import { createOfflineExport, OfflineExportRequestError, toEntity, type OfflineExportEntity } from '../../offline-export/create-service';
 import { actingUser, CliError, ExitCode, printJson, withContext, type CliContext } from '../context';
 import { watch } from '../progress';
@@ -82,17 +83,7 @@ export function registerExportCommands(program: Command): void {
             throw new CliError(`cannot read the request body: ${(err as Error).message}`, ExitCode.USAGE);
           }
         } else if (opts.devBucket) {
-          body = {
-            bucket: ctx.config.S3_BUCKET,
-            s3_compatible_configuration: {
-              aws_access_key_id: ctx.config.S3_ACCESS_KEY_ID,
-              aws_secret_access_key: ctx.config.S3_SECRET_ACCESS_KEY,
-              region: ctx.config.S3_REGION,
-              path_style: true,
-              endpoint: ctx.config.S3_ENDPOINT,
-            },
-            entities: (opts.entity ?? []).map((full_path) => ({ full_path })),
-          };
+          body = devBucketExportBody(ctx.config, opts.entity ?? []);
         } else {
           throw new CliError('give --body <file> or --dev-bucket with --entity', ExitCode.USAGE);
         }
