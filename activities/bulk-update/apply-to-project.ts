@@ -4,9 +4,9 @@ import type { OperationRecord } from '../../db/bulk-update/operations';
 import {
   applyAttributeChanges,
   attributesOfRoot,
-  currentProjectAttributes,
-  lockProjectForUpdate,
+  lockProjectWithAttributes,
   projectLabel,
+  type AttributeRef,
 } from '../../db/bulk-update/project-attributes';
 import type { Sql } from '../../db/sql';
 import { PERMISSION_DENIED_MESSAGE, PROJECT_GONE_MESSAGE, planAttributeChange } from './attribute-rules';
@@ -19,11 +19,28 @@ export interface AppliedOutcome {
 }
 
 /**
+ * What one batch may share between its projects: the operation's attributes as found in a root group (read by
+ * the first project of that root in the batch, inside its transaction). An attribute deleted while a batch runs
+ * is therefore still applied to the rest of that batch (at most batch-size projects), as it would have been had
+ * the batch run a moment earlier; the next batch reads it afresh.
+ */
+export interface BatchCache {
+  attributesOfRoot: Map<number, AttributeRef[]>;
+}
+
+export const newBatchCache = (): BatchCache => ({ attributesOfRoot: new Map() });
+
+/**
  * Applies the operation to one project in one transaction that also writes the project's outcome row. The row is
  * locked first, so a project that already has an outcome (an earlier attempt committed it) is skipped: a retried
  * or concurrently re-run batch never changes or counts a project twice.
  */
-export async function applyToProject(sql: Sql, op: OperationRecord, projectId: number): Promise<AppliedOutcome> {
+export async function applyToProject(
+  sql: Sql,
+  op: OperationRecord,
+  projectId: number,
+  cache: BatchCache = newBatchCache(),
+): Promise<AppliedOutcome> {
   try {
     return await sql.begin(async (tx): Promise<AppliedOutcome> => {
       const existing = await lockProjectOutcome(tx, op.id, projectId);
@@ -42,18 +59,19 @@ export async function applyToProject(sql: Sql, op: OperationRecord, projectId: n
         appliedNow: true,
       });
 
-      const project = await lockProjectForUpdate(tx, projectId);
-      if (!project) return fail(PROJECT_GONE_MESSAGE);
+      const locked = await lockProjectWithAttributes(tx, projectId);
+      if (!locked) return fail(PROJECT_GONE_MESSAGE);
+      const { project } = locked;
       // access.ts only runs tagged queries, which a transaction provides just like the pool.
       const levels = await projectAccessLevels(tx as unknown as Sql, op.userId, [projectId]);
       if ((levels.get(projectId) ?? 0) < AccessLevel.MAINTAINER) return fail(PERMISSION_DENIED_MESSAGE, project);
 
-      const plan = planAttributeChange({
-        mode: op.mode,
-        requestedIds: op.attributeIds,
-        current: await currentProjectAttributes(tx, projectId),
-        available: await attributesOfRoot(tx, op.attributeIds, project.rootNamespaceId),
-      });
+      let available = cache.attributesOfRoot.get(project.rootNamespaceId);
+      if (!available) {
+        available = await attributesOfRoot(tx, op.attributeIds, project.rootNamespaceId);
+        cache.attributesOfRoot.set(project.rootNamespaceId, available);
+      }
+      const plan = planAttributeChange({ mode: op.mode, requestedIds: op.attributeIds, current: locked.current, available });
       if (!plan.ok) return fail(plan.message, project);
 
       await applyAttributeChanges(tx, project, plan);

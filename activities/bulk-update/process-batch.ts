@@ -8,7 +8,7 @@ import {
   type BulkUpdateBatchInput,
   type BulkUpdateBatchResult,
 } from '../../workflows/bulk-update/definitions';
-import { applyToProject } from './apply-to-project';
+import { applyToProject, newBatchCache } from './apply-to-project';
 import type { RedisStore } from './redis-store';
 
 export interface ProcessBatchDeps {
@@ -40,18 +40,34 @@ export async function processBatch(deps: ProcessBatchDeps, input: BulkUpdateBatc
   let appliedNow = 0;
   let successful = 0;
   let failed = 0;
-  for (const project of projects) {
-    beat({ batchNumber: input.batchNumber, projectId: project.projectId });
-    let outcome = project;
-    if (!project.outcome) {
-      const applied = await applyToProject(deps.sql, op, project.projectId);
-      outcome = applied.outcome;
-      if (applied.appliedNow) appliedNow++;
+  const cache = newBatchCache();
+  // Each outcome is mirrored right after its commit, without waiting for Redis's answer: the writes of the batch
+  // travel pipelined (the worker's Redis client auto-pipelines) while the next projects are updated, and the
+  // activity completes only once all of them are acknowledged. A write lost with a dying worker is repeated by
+  // the retry (outcomes already committed are mirrored again; the store counts each project once).
+  const mirrored: Promise<void>[] = [];
+  const mirrorErrors: unknown[] = [];
+  // A handler from the start: a rejected write must not become an unhandled rejection while the loop runs.
+  const settled = () => Promise.all(mirrored);
+  try {
+    for (const project of projects) {
+      beat({ batchNumber: input.batchNumber, projectId: project.projectId });
+      let outcome = project;
+      if (!project.outcome) {
+        const applied = await applyToProject(deps.sql, op, project.projectId, cache);
+        outcome = applied.outcome;
+        if (applied.appliedNow) appliedNow++;
+      }
+      if (op.tracked) mirrored.push(mirror(deps.store, op.id, outcome).catch((err: unknown) => void mirrorErrors.push(err)));
+      if (outcome.outcome === 'succeeded') successful++;
+      else if (outcome.outcome === 'failed') failed++;
     }
-    if (op.tracked) await mirror(deps.store, op.id, outcome);
-    if (outcome.outcome === 'succeeded') successful++;
-    else if (outcome.outcome === 'failed') failed++;
+  } catch (err) {
+    await settled();
+    throw err;
   }
+  await settled();
+  if (mirrorErrors.length > 0) throw mirrorErrors[0];
   return { batchNumber: input.batchNumber, projects: projects.length, successful, failed, appliedNow };
 }
 

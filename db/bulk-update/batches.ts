@@ -124,11 +124,15 @@ export async function recordProjectOutcome(
   operationId: string,
   outcome: Omit<ProjectOutcome, 'outcome'> & { outcome: Outcome },
 ): Promise<ProjectOutcome> {
-  await db`
+  // One round trip when the row had no outcome yet (always, inside applyToProject's transaction, which holds the
+  // row's lock); the read below only runs when another attempt had already written one.
+  const [updated] = await db<OutcomeRow[]>`
     update background_operation_projects
     set outcome = ${outcome.outcome}, error_code = ${outcome.errorCode}, error_message = ${outcome.errorMessage},
         entity_name = ${outcome.entityName}, entity_full_path = ${outcome.entityFullPath}, processed_at = now()
-    where operation_id = ${operationId} and project_id = ${outcome.projectId} and outcome is null`;
+    where operation_id = ${operationId} and project_id = ${outcome.projectId} and outcome is null
+    returning project_id, outcome, error_code, error_message, entity_name, entity_full_path`;
+  if (updated) return toOutcome(updated);
   const [row] = await db<OutcomeRow[]>`
     select project_id, outcome, error_code, error_message, entity_name, entity_full_path
     from background_operation_projects where operation_id = ${operationId} and project_id = ${outcome.projectId}`;

@@ -34,6 +34,35 @@ export async function lockProjectForUpdate(tx: Db, projectId: number): Promise<P
   };
 }
 
+/**
+ * lockProjectForUpdate and currentProjectAttributes in one round trip: the same row lock, and the project's
+ * current non-deleted attributes read in the same statement (so after the lock is granted).
+ */
+export async function lockProjectWithAttributes(
+  tx: Db,
+  projectId: number,
+): Promise<{ project: ProjectForUpdate; current: AttributeRef[] } | undefined> {
+  const [row] = await tx<{ id: number; name: string; full_path: string | null; traversal_ids: number[]; current: AttributeRow[] }[]>`
+    select p.id, p.name, r.path as full_path, n.traversal_ids,
+      coalesce((select json_agg(json_build_object('id', a.id, 'category_id', c.id, 'category_name', c.name,
+                                                  'multiple_selection', c.multiple_selection) order by a.id)
+                from project_to_security_attributes pa
+                join security_attributes a on a.id = pa.security_attribute_id
+                join security_categories c on c.id = a.security_category_id
+                where pa.project_id = p.id and a.deleted_at is null and c.deleted_at is null), '[]'::json) as current
+    from projects p
+    join namespaces n on n.id = p.namespace_id
+    left join routes r on r.source_type = 'Project' and r.source_id = p.id
+    where p.id = ${projectId}
+    for no key update of p`;
+  if (!row) return undefined;
+  const traversalIds = row.traversal_ids.map(Number);
+  return {
+    project: { id: row.id, name: row.name, fullPath: row.full_path ?? '', rootNamespaceId: traversalIds[0] ?? 0, traversalIds },
+    current: row.current.map((r) => toRef({ ...r, id: Number(r.id), category_id: Number(r.category_id) })),
+  };
+}
+
 /** Name and path for a failure report when the update itself could not run. */
 export async function projectLabel(db: Db, projectId: number): Promise<{ name: string; fullPath: string } | undefined> {
   const [row] = await db<{ name: string; full_path: string | null }[]>`

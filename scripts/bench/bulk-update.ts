@@ -340,6 +340,9 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
       rows.push([`${p}: histories`, `${h.parentRuns} parent runs (largest ${h.largestParentRun} events), ${h.children} batch children (largest ${h.largestChild} events), ${h.totalEvents.toLocaleString('en-US')} events in all; ${h.historiesRead} read`]);
       rows.push([`${p}: worker peak RSS`, `${run.workerPeakRss.map(mb).join(', ')} (when ready: ${run.workerRssAtReady.map(mb).join(', ')})`]);
       rows.push([`${p}: cpu seconds`, Object.entries(run.cpuSeconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')]);
+      for (const [key, t] of Object.entries(h.timings)) {
+        rows.push([`  ${key}`, `${t.count} x: mean wait ${(t.waitMs / t.count).toFixed(0)} ms, mean run ${(t.runMs / t.count).toFixed(0)} ms (summed run ${s1(t.runMs)})`]);
+      }
       for (const [identity, batches] of Object.entries(run.batchesPerWorker)) rows.push([`  worker ${identity}`, `${batches} batch activities`]);
       if (baseline) rows.push([`${p}: outcome vs baseline`, sameOutcome(run.outcome, baseline.outcome)]);
       if (runs.length > 1) rows.push([`${p}: outcome vs ${runs[0]!.workers}-worker run`, sameOutcome(run.outcome, runs[0]!.outcome)]);

@@ -37,7 +37,15 @@ export interface HistoryStats {
   totalEvents: number;
   /** Activity tasks started per worker identity and activity type, over the histories read. */
   perIdentityByType: Record<string, Record<string, number>>;
+  /**
+   * Where the time went, over the histories read: per activity type, per workflow task (parent or child) and per
+   * child start, how many, the summed wait (scheduled/initiated to started) and the summed run (started to done).
+   */
+  timings: Record<string, { count: number; waitMs: number; runMs: number }>;
 }
+
+type EventTime = { seconds?: unknown; nanos?: number | null } | null | undefined;
+const ms = (t: EventTime): number => (t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : 0);
 
 /**
  * History lengths of every run, and per-identity counts from at most `maxHistories` histories (every parent run,
@@ -74,6 +82,13 @@ export async function historyStatsByQuery(
     activitiesByType: {},
     totalEvents: runs.reduce((s, r) => s + r.historyLength, 0),
     perIdentityByType: {},
+    timings: {},
+  };
+  const time = (key: string, waitMs: number, runMs: number) => {
+    const t = (stats.timings[key] ??= { count: 0, waitMs: 0, runMs: 0 });
+    t.count++;
+    t.waitMs += waitMs;
+    t.runMs += runMs;
   };
   const step = Math.max(1, Math.ceil(children.length / Math.max(1, maxHistories - parents.length)));
   const toRead = [...parents, ...children.filter((_, i) => i % step === 0)];
@@ -84,7 +99,34 @@ export async function historyStatsByQuery(
       const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
       stats.historiesRead++;
       const scheduledTypes = new Map<string, string>();
+      const at = new Map<string, number>();
+      const role = run.type === parentType ? 'parent' : 'child';
       for (const e of history.events ?? []) {
+        const id = String(e.eventId);
+        const now = ms(e.eventTime as EventTime);
+        at.set(id, now);
+        const wfStarted = e.workflowTaskStartedEventAttributes;
+        if (wfStarted) at.set(`wft-wait:${id}`, now - (at.get(String(Number(e.eventId) - 1)) ?? now));
+        const wfDone = e.workflowTaskCompletedEventAttributes;
+        if (wfDone) {
+          const startedAt = at.get(String(wfDone.startedEventId)) ?? now;
+          time(`workflow task (${role})`, at.get(`wft-wait:${String(wfDone.startedEventId)}`) ?? 0, now - startedAt);
+        }
+        const actStarted = e.activityTaskStartedEventAttributes;
+        if (actStarted) at.set(`act-wait:${String(actStarted.scheduledEventId)}`, now - (at.get(String(actStarted.scheduledEventId)) ?? now));
+        const actDone = e.activityTaskCompletedEventAttributes;
+        if (actDone) {
+          const sched = String(actDone.scheduledEventId);
+          time(`activity ${scheduledTypes.get(sched) ?? '?'}`, at.get(`act-wait:${sched}`) ?? 0, now - (at.get(String(actDone.startedEventId)) ?? now));
+        }
+        const childStarted = e.childWorkflowExecutionStartedEventAttributes;
+        if (childStarted) at.set(`child-start:${String(childStarted.initiatedEventId)}`, now);
+        const childDone = e.childWorkflowExecutionCompletedEventAttributes;
+        if (childDone) {
+          const initiated = String(childDone.initiatedEventId);
+          const startedAt = at.get(`child-start:${initiated}`) ?? now;
+          time('child workflow (initiated -> started, started -> completed seen by parent)', startedAt - (at.get(initiated) ?? startedAt), now - startedAt);
+        }
         const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
         if (name && e.eventId != null) scheduledTypes.set(String(e.eventId), name);
         const started = e.activityTaskStartedEventAttributes;
