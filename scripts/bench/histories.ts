@@ -103,7 +103,7 @@ export async function historyStatsByQuery(
       const role = run.type === parentType ? 'parent' : 'child';
       for (const e of history.events ?? []) {
         const id = String(e.eventId);
-        const now = ms(e.eventTime as EventTime);
+        const now = ms(e.eventTime);
         at.set(id, now);
         const wfStarted = e.workflowTaskStartedEventAttributes;
         if (wfStarted) at.set(`wft-wait:${id}`, now - (at.get(String(Number(e.eventId) - 1)) ?? now));
