@@ -1,7 +1,7 @@
 import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { batchProjects, type ProjectOutcome } from '../../db/bulk-update/batches';
-import { findOperation } from '../../db/bulk-update/operations';
+import { batchProjects, recordedOutcomes, type ProjectOutcome } from '../../db/bulk-update/batches';
+import { findOperation, type OperationRecord } from '../../db/bulk-update/operations';
 import type { Sql } from '../../db/sql';
 import {
   BulkUpdateErrorType,
@@ -9,7 +9,7 @@ import {
   type BulkUpdateBatchResult,
 } from '../../workflows/bulk-update/definitions';
 import { applyToProject, newBatchCache } from './apply-to-project';
-import type { RedisStore } from './redis-store';
+import type { RedisStore, WriteResult } from './redis-store';
 
 export interface ProcessBatchDeps {
   sql: Sql;
@@ -34,7 +34,7 @@ export async function processBatch(deps: ProcessBatchDeps, input: BulkUpdateBatc
     });
   }
   const projects = await batchProjects(deps.sql, op.id, input.batchNumber);
-  if (op.tracked) await deps.store.markRunning(op.id);
+  if (op.tracked && (await deps.store.markRunning(op.id)) === 'missing') await rebuildTracking(deps, op);
 
   const beat = deps.heartbeat ?? heartbeat;
   let appliedNow = 0;
@@ -45,7 +45,7 @@ export async function processBatch(deps: ProcessBatchDeps, input: BulkUpdateBatc
   // travel pipelined (the worker's Redis client auto-pipelines) while the next projects are updated, and the
   // activity completes only once all of them are acknowledged. A write lost with a dying worker is repeated by
   // the retry (outcomes already committed are mirrored again; the store counts each project once).
-  const mirrored: Promise<void>[] = [];
+  const mirrored: Promise<WriteResult | undefined>[] = [];
   const mirrorErrors: unknown[] = [];
   // A handler from the start: a rejected write must not become an unhandled rejection while the loop runs.
   const settled = () => Promise.all(mirrored);
@@ -58,7 +58,14 @@ export async function processBatch(deps: ProcessBatchDeps, input: BulkUpdateBatc
         outcome = applied.outcome;
         if (applied.appliedNow) appliedNow++;
       }
-      if (op.tracked) mirrored.push(mirror(deps.store, op.id, outcome).catch((err: unknown) => void mirrorErrors.push(err)));
+      if (op.tracked) {
+        mirrored.push(
+          mirror(deps.store, op.id, outcome).catch((err: unknown) => {
+            mirrorErrors.push(err);
+            return undefined;
+          }),
+        );
+      }
       if (outcome.outcome === 'succeeded') successful++;
       else if (outcome.outcome === 'failed') failed++;
     }
@@ -66,16 +73,37 @@ export async function processBatch(deps: ProcessBatchDeps, input: BulkUpdateBatc
     await settled();
     throw err;
   }
-  await settled();
+  const results = await settled();
   if (mirrorErrors.length > 0) throw mirrorErrors[0];
+  // Redis lost the record while this batch ran (it keeps nothing on disk): rebuild it now, with this batch's outcomes.
+  if (results.includes('missing')) await rebuildTracking(deps, op);
   return { batchNumber: input.batchNumber, projects: projects.length, successful, failed, appliedNow };
 }
 
-async function mirror(store: RedisStore, operationId: string, outcome: ProjectOutcome): Promise<void> {
+/**
+ * Recreates an operation's Redis record from PostgreSQL, the source of truth, after Redis lost it (a restart, an
+ * eviction): the hash as createTracking writes it, then every outcome recorded so far. The store counts each project
+ * once, so batches that rebuild at the same time, or mirror their own outcomes meanwhile, never double-count. A
+ * finished operation is left alone: its record was deleted on purpose.
+ */
+async function rebuildTracking(deps: ProcessBatchDeps, op: OperationRecord): Promise<void> {
+  if (op.status === 'finished' || op.status === 'failed') return;
+  await deps.store.createOperation({
+    id: op.id,
+    operationType: op.operationType,
+    userId: op.userId,
+    totalItems: op.totalItems ?? 0,
+    parameters: { attribute_ids: op.attributeIds, mode: op.mode },
+  });
+  await deps.store.markRunning(op.id);
+  for (const outcome of await recordedOutcomes(deps.sql, op.id)) await mirror(deps.store, op.id, outcome);
+}
+
+async function mirror(store: RedisStore, operationId: string, outcome: ProjectOutcome): Promise<WriteResult | undefined> {
   if (outcome.outcome === 'succeeded') {
-    await store.incrementSuccessful(operationId, { entity: { type: 'Project', id: outcome.projectId } });
+    return store.incrementSuccessful(operationId, { entity: { type: 'Project', id: outcome.projectId } });
   } else if (outcome.outcome === 'failed') {
-    await store.addFailedItem(operationId, {
+    return store.addFailedItem(operationId, {
       entity_id: outcome.projectId,
       entity_type: 'Project',
       ...(outcome.entityName !== null ? { entity_name: outcome.entityName } : {}),
@@ -84,4 +112,5 @@ async function mirror(store: RedisStore, operationId: string, outcome: ProjectOu
       error_code: outcome.errorCode ?? 'unexpected_error',
     });
   }
+  return undefined;
 }

@@ -140,6 +140,16 @@ export async function recordProjectOutcome(
   return toOutcome(row);
 }
 
+/** Every project of the operation that has an outcome, in project-id order (to rebuild a lost Redis record). */
+export async function recordedOutcomes(db: Db, operationId: string): Promise<ProjectOutcome[]> {
+  const rows = await db<OutcomeRow[]>`
+    select project_id, outcome, error_code, error_message, entity_name, entity_full_path
+    from background_operation_projects
+    where operation_id = ${operationId} and outcome is not null
+    order by project_id`;
+  return rows.map(toOutcome);
+}
+
 /** Every failed project of the operation, in project-id order, for the report. */
 export async function failedProjects(sql: Sql, operationId: string): Promise<ProjectOutcome[]> {
   const rows = await sql<OutcomeRow[]>`
