@@ -34,7 +34,9 @@ const streamLong = proxyActivities<OfflineExportActivities>({
   startToCloseTimeout: '4 hours',
   heartbeatTimeout: '20 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+  // Rides out a few minutes of a bucket being unreachable (2, 4, ... 60 s between attempts: about 4 minutes), like
+  // GitLab's RelationExportWorker with its 6 Sidekiq retries; each attempt resumes from the finished batches.
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 9 },
 });
 
 /** The message a person should read in bulk_import_exports.error: the application failure's, not the wrapper's. */
