@@ -1,4 +1,4 @@
-import { inRange, labelJson } from './shared';
+import { inRange, labelJson, milestoneAttributesJson } from './shared';
 import type { RelationSource } from './types';
 
 // Group relations (lib/gitlab/import_export/group/import_export.yml, FOSS part). Attributes are allow-listed here;
@@ -31,9 +31,7 @@ const milestones: RelationSource = {
   batched: true,
   ids: (sql, groupId) => sql`select id from milestones where group_id = ${groupId}`,
   lines: (sql, groupId, range) => sql`
-    select json_build_object(
-      'iid', m.iid, 'title', m.title, 'description', m.description, 'state', m.state, 'start_date', m.start_date,
-      'due_date', m.due_date, 'created_at', m.created_at, 'updated_at', m.updated_at)::text as line
+    select ${milestoneAttributesJson(sql, 'm')}::text as line
     from milestones m where m.group_id = ${groupId} ${inRange(sql, 'm.id', range)} order by m.id`,
 };
 

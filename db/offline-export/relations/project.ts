@@ -1,4 +1,4 @@
-import { inRange, labelJson, labelLinksJson, milestoneJson, notesJson } from './shared';
+import { inRange, labelJson, labelLinksJson, milestoneAttributesJson, milestoneJson, notesJson } from './shared';
 import type { Sql } from '../../sql';
 import type { LineQuery, RelationSource } from './types';
 
@@ -38,9 +38,7 @@ const milestones: RelationSource = {
   batched: true,
   ids: (sql, projectId) => sql`select id from milestones where project_id = ${projectId}`,
   lines: (sql, projectId, range) => sql`
-    select json_build_object(
-      'iid', m.iid, 'title', m.title, 'description', m.description, 'state', m.state, 'start_date', m.start_date,
-      'due_date', m.due_date, 'created_at', m.created_at, 'updated_at', m.updated_at)::text as line
+    select ${milestoneAttributesJson(sql, 'm')}::text as line
     from milestones m where m.project_id = ${projectId} ${inRange(sql, 'm.id', range)} order by m.id`,
 };
 

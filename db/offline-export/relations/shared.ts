@@ -15,6 +15,13 @@ export const labelJson = (sql: Sql, alias: string) => sql`
     'title', ${sql(alias)}.title, 'color', ${sql(alias)}.color, 'description', ${sql(alias)}.description,
     'type', ${sql(alias)}.type, 'created_at', ${sql(alias)}.created_at, 'updated_at', ${sql(alias)}.updated_at)`;
 
+/** A milestone's allow-listed attributes, the same for group and project milestones. */
+export const milestoneAttributesJson = (sql: Sql, alias: string) => sql`
+  json_build_object(
+    'iid', ${sql(alias)}.iid, 'title', ${sql(alias)}.title, 'description', ${sql(alias)}.description,
+    'state', ${sql(alias)}.state, 'start_date', ${sql(alias)}.start_date, 'due_date', ${sql(alias)}.due_date,
+    'created_at', ${sql(alias)}.created_at, 'updated_at', ${sql(alias)}.updated_at)`;
+
 /** Notes of an issue or merge request, with the author's name (notes -> author in import_export.yml). */
 export const notesJson = (sql: Sql, noteableType: 'Issue' | 'MergeRequest', idColumn: string) => sql`
   coalesce((
