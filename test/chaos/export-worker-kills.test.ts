@@ -68,7 +68,9 @@ describe('chaos: worker SIGKILLed at random moments', () => {
     // The same export again, its worker killed when the seeded random share of the clean run's batches is written.
     const seed = chaosSeed();
     const random = seededRandom(seed);
-    const targets = Array.from({ length: KILLS }, () => 0.1 + random() * 0.75)
+    // Kills land in the first two thirds, leaving each new worker's start-up (several seconds of retries and
+    // heartbeat timeouts) room to happen before the operation could finish.
+    const targets = Array.from({ length: KILLS }, () => 0.1 + random() * 0.55)
       .sort((a, b) => a - b)
       .map((share) => Math.floor(share * reference.batches));
     const chaos = await startExport(sql, config, client, taskQueue);
@@ -108,14 +110,17 @@ describe('chaos: worker SIGKILLed at random moments', () => {
     const seed = chaosSeed() + 1;
     const random = seededRandom(seed);
     const total = scenario.projects.length;
-    const targets = Array.from({ length: KILLS }, () => 0.1 + random() * 0.75)
+    // Kills land in the first two thirds, leaving each new worker's start-up (several seconds of retries and
+    // heartbeat timeouts) room to happen before the operation could finish.
+    const targets = Array.from({ length: KILLS }, () => 0.1 + random() * 0.55)
       .sort((a, b) => a - b)
       .map((share) => Math.floor(share * total));
     const started = await startOperation(sql, client, `${taskQueue}-bulk`, scenario);
     const watch = watchRedis(redis, started.operationId);
     const killedAt: number[] = [];
     for (const target of targets) {
-      const worker = await startChaosWorker(env);
+      // One batch in flight at a time: the per-project pace stays well behind the poll, so the kill lands mid-run.
+      const worker = await startChaosWorker({ ...env, BULK_UPDATE_MAX_CONCURRENT_BATCHES: '1' });
       workers.push(worker);
       const done = await pollUntil(async () => {
         const n = await projectsDone(sql, started.operationId);
