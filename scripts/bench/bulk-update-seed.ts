@@ -1,6 +1,7 @@
 import { migrate } from '../../db/migrate';
 import { seedInstance } from '../../db/seed/generate';
-import { createSql, withDatabase, type Sql } from '../../db/sql';
+import { createSql, type Sql } from '../../db/sql';
+import { ensureDatabase } from './seed';
 
 // A dedicated database per bulk-update size whose first root group holds exactly `projects` projects. The seed
 // puts about 50 projects in each root group, and security attributes only apply within their root, so (like
@@ -34,14 +35,7 @@ async function firstRoot(sql: Sql): Promise<{ id: number; path: string; projects
 
 export async function ensureBulkSeeded(baseUrl: string, projects: number, log: (line: string) => void): Promise<BulkBenchDatabase> {
   const name = `gitlab_temporal_bench_bulk_${projects}`;
-  const admin = createSql(withDatabase(baseUrl, 'postgres'), { max: 1, applicationName: 'bench-admin' });
-  try {
-    const [exists] = await admin<{ n: number }[]>`select count(*)::int as n from pg_database where datname = ${name}`;
-    if (!exists?.n) await admin.unsafe(`create database "${name}"`);
-  } finally {
-    await admin.end({ timeout: 5 });
-  }
-  const url = withDatabase(baseUrl, name);
+  const url = await ensureDatabase(baseUrl, name);
   const sql = createSql(url, { max: 2, applicationName: 'bench-seed' });
   try {
     await migrate(sql);

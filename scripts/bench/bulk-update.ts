@@ -1,5 +1,4 @@
 import { Client, Connection } from '@temporalio/client';
-import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +10,7 @@ import { generateOperationId } from '../../activities/bulk-update/redis-store';
 import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
 import { insertOperation } from '../../db/bulk-update/operations';
 import { createSql, type Sql } from '../../db/sql';
+import { runNodeScript, transactions } from './common';
 import { mailForOperation } from '../../test/bulk-update/support/mail';
 import { loadConfig, type Config } from '../../worker/config';
 import { loadEnvFile } from '../../worker/env-file';
@@ -88,23 +88,6 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex').slice(0,
 const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const perSec = (n: number, ms: number) => `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}/s`;
-
-async function transactions(sql: Sql): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`
-    select (xact_commit + xact_rollback)::float8 as n from pg_stat_database where datname = current_database()`;
-  return row?.n ?? 0;
-}
-
-function runNodeScript(script: string, arg: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, arg], { cwd: join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`${script} exited ${code}: ${err.slice(-2000)}`))));
-  });
-}
 
 /** Follows the operation's Redis keys until they are deleted; keeps the last complete view (counters + list). */
 function watchRedis(redis: Redis, operationId: string): { stop: () => Promise<RedisSnapshot | undefined> } {

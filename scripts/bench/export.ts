@@ -1,5 +1,4 @@
 import { Client, Connection } from '@temporalio/client';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createBucketClient } from '../../activities/offline-export/object-storage';
 import { createOfflineExport } from '../../client/offline-export/create-service';
 import { createSql, type Sql } from '../../db/sql';
+import { runNodeScript, transactions } from './common';
 import { loadConfig, type Config } from '../../worker/config';
 import { loadEnvFile } from '../../worker/env-file';
 import { temporalConnectionOptions } from '../../worker/temporal';
@@ -52,24 +52,6 @@ const int = (name: string) => (value: string) => {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function transactions(sql: Sql): Promise<number> {
-  // Every autocommit statement is a transaction: the database's count of them is a round-trip counter for free.
-  const [row] = await sql<{ n: number }[]>`
-    select (xact_commit + xact_rollback)::float8 as n from pg_stat_database where datname = current_database()`;
-  return row?.n ?? 0;
-}
-
-function runNodeScript(script: string, arg: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, arg], { cwd: join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`${script} exited ${code}: ${err.slice(-2000)}`))));
-  });
-}
 
 async function runBaselineProcess(options: BaselineOptions, outDir: string): Promise<BaselineResult> {
   const file = join(outDir, `baseline-options-${randomUUID().slice(0, 8)}.json`);

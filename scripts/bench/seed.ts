@@ -34,8 +34,8 @@ async function counts(sql: Sql): Promise<{ projects: number; issues: number } | 
   }
 }
 
-export async function ensureSeeded(baseUrl: string, size: BenchSize, log: (line: string) => void): Promise<SeededDatabase> {
-  const name = `gitlab_temporal_bench_${size.name}`.replace(/[^a-z0-9_]/g, '_');
+/** Creates the benchmark's own database when it does not exist yet; returns its URL. */
+export async function ensureDatabase(baseUrl: string, name: string): Promise<string> {
   const admin = createSql(withDatabase(baseUrl, 'postgres'), { max: 1, applicationName: 'bench-admin' });
   try {
     const [exists] = await admin<{ n: number }[]>`select count(*)::int as n from pg_database where datname = ${name}`;
@@ -43,7 +43,12 @@ export async function ensureSeeded(baseUrl: string, size: BenchSize, log: (line:
   } finally {
     await admin.end({ timeout: 5 });
   }
-  const url = withDatabase(baseUrl, name);
+  return withDatabase(baseUrl, name);
+}
+
+export async function ensureSeeded(baseUrl: string, size: BenchSize, log: (line: string) => void): Promise<SeededDatabase> {
+  const name = `gitlab_temporal_bench_${size.name}`.replace(/[^a-z0-9_]/g, '_');
+  const url = await ensureDatabase(baseUrl, name);
   const sql = createSql(url, { max: 2, applicationName: 'bench-seed' });
   try {
     await migrate(sql);
