@@ -67,6 +67,10 @@ export function temporalService(config: Config, paths: StackPaths): Service {
         ...(namespace === 'default' ? [] : ['--namespace', namespace]),
         '--db-filename', join(dbDir, 'temporal.db'),
         '--log-level', 'warn',
+        // WAL with synchronous=normal: no fsync per history write (the default journal syncs several times per
+        // transaction), still durable when the server process is killed. Measured: 200 child workflows 61.6 s -> 11.3 s.
+        '--sqlite-pragma', 'journal_mode=wal',
+        '--sqlite-pragma', 'synchronous=normal',
         // The version check calls out to the internet; offline it only produces errors in the log.
         '--dynamic-config-value', 'frontend.enableServerVersionCheck=false',
         ...cliSearchAttributeFlags(),
