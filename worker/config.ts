@@ -123,6 +123,13 @@ const schema = z.object({
   EXPORT_CREDENTIALS_PURGE_DELAY_MS: millis.default(24 * 60 * 60 * 1000),
   // Portables handed to child workflows per run of OfflineExportWorkflow before it continues as new (history bound).
   EXPORT_PORTABLES_PER_RUN: positiveInt(2000).default(400),
+  // Exports started since chunks exist run one child workflow (one activity) per chunk of consecutive portables,
+  // EXPORT_MAX_CONCURRENT_RELATIONS relations at once in each, EXPORT_MAX_CONCURRENT_CHUNKS chunks at once; the two
+  // settings above apply to exports started before. See BENCHMARKS.md for how the sizes were chosen.
+  EXPORT_PORTABLES_PER_CHUNK: positiveInt(1000).default(50),
+  EXPORT_MAX_CONCURRENT_CHUNKS: positiveInt(100).default(3),
+  // Chunks per run of OfflineExportWorkflow before it continues as new (about a dozen history events each).
+  EXPORT_CHUNKS_PER_RUN: positiveInt(700).default(200),
   // --- bulk update (add bulk-update settings below this line) ---
   BULK_UPDATE_BATCH_SIZE: positiveInt(1000).default(50),
   BULK_UPDATE_MAX_CONCURRENT_BATCHES: positiveInt(500).default(10),

@@ -1,5 +1,6 @@
 import type { Deps } from '../../worker/deps';
 import { createBucketClientCache } from './bucket';
+import { createChunkExportActivities } from './chunk-export';
 import { createCompletionActivities } from './completion';
 import { createEmailActivities } from './email';
 import { createOrchestrationActivities } from './orchestration';
@@ -18,9 +19,13 @@ export function createOfflineExportActivities(deps: Deps) {
         maxConcurrentRelations: config.EXPORT_MAX_CONCURRENT_RELATIONS,
         portablesPerRun: config.EXPORT_PORTABLES_PER_RUN,
         credentialsPurgeDelayMs: config.EXPORT_CREDENTIALS_PURGE_DELAY_MS,
+        portablesPerChunk: config.EXPORT_PORTABLES_PER_CHUNK,
+        maxConcurrentChunks: config.EXPORT_MAX_CONCURRENT_CHUNKS,
+        chunksPerRun: config.EXPORT_CHUNKS_PER_RUN,
       },
     }),
     ...createRelationExportActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, batchSize: config.EXPORT_BATCH_SIZE, clients }),
+    ...createChunkExportActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, batchSize: config.EXPORT_BATCH_SIZE, clients }),
     ...createCompletionActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, instanceVersion: config.INSTANCE_VERSION, clients }),
     ...createEmailActivities({ sql, mailer: deps.mailer, mailFrom: config.MAIL_FROM, instanceBaseUrl: config.INSTANCE_BASE_URL }),
   };

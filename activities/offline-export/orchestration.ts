@@ -1,5 +1,4 @@
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
-import { groupAccessLevels, projectAccessLevels, AccessLevel } from '../../db/access';
 import { findExport, markExportFailed, markExportStarted } from '../../db/offline-export/export-state';
 import {
   countSelfRows,
@@ -11,6 +10,7 @@ import {
   type PortableRef,
 } from '../../db/offline-export/tracking';
 import type { Sql } from '../../db/sql';
+import { refusedPortables } from './permissions';
 import {
   EXPORT_STATUS_NAMES,
   ExportErrorType,
@@ -99,18 +99,9 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
       if (!found) {
         throw ApplicationFailure.create({ type: ExportErrorType.ExportNotFound, message: `offline export ${exportId} does not exist`, nonRetryable: true });
       }
-      const levels = portableType === 'group'
-        ? await groupAccessLevels(sql, found.userId, [portableId])
-        : await projectAccessLevels(sql, found.userId, [portableId]);
-      const required = portableType === 'group' ? AccessLevel.OWNER : AccessLevel.MAINTAINER;
-      if ((levels.get(portableId) ?? 0) < required) {
-        const [named] = await sql<{ name: string }[]>`
-          select name from ${sql(portableType === 'group' ? 'namespaces' : 'projects')} where id = ${portableId}`;
-        // Gitlab::ImportExport::Error.permission_error
-        const error = truncateError(
-          `User with ID: ${found.userId} does not have required permissions for ${portableType === 'group' ? 'Group' : 'Project'}: ` +
-            `${named?.name ?? '(deleted)'} with ID: ${portableId}`,
-        );
+      const refused = await refusedPortables(sql, found.userId, [{ portableType, portableId }]);
+      const error = refused.get(`${portableType}:${portableId}`);
+      if (error !== undefined) {
         await failRelation(sql, exportId, portableType, portableId, 'self', error);
         return { permitted: false, error };
       }

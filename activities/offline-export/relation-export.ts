@@ -1,14 +1,16 @@
 import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
 import { relationSource, type IdRange, type RelationSource } from '../../db/offline-export/relations/index';
 import {
-  createBatches,
+  beginBatchedRelation,
   findRelationRow,
   finishBatch,
   finishBatchedRelation,
+  finishBatchStartNext,
+  finishLastBatch,
   finishRelation,
   startBatch,
-  startRelation,
   unfinishedBatches,
+  type ExportRow,
 } from '../../db/offline-export/tracking';
 import type { Sql } from '../../db/sql';
 import {
@@ -47,7 +49,7 @@ export interface ExportRelationResult {
 }
 
 /** What a retry needs from the attempt before it: where it was, and which multipart upload it left open. */
-interface RelationHeartbeat {
+export interface RelationHeartbeat {
   batch?: number;
   key?: string;
   uploadId?: string;
@@ -58,47 +60,8 @@ interface RelationHeartbeat {
 const BATCH_PAGE = 100;
 
 export function createRelationExportActivities(deps: RelationExportDeps) {
-  const cursorRows = deps.cursorRows ?? 500;
   const { clients } = deps;
-
-  /** Streams one query's lines into one object; returns the object and its record count. */
-  async function writeLines(
-    bucket: OpenBucket,
-    key: string,
-    source: RelationSource,
-    portableId: number,
-    range: IdRange | undefined,
-    beat: (details: RelationHeartbeat) => void,
-  ): Promise<{ object: WrittenObject; records: number }> {
-    const signal = cancellationSignal();
-    let records = 0;
-    let uploadId: string | undefined;
-    let parts = 0;
-    const writer = new GzipObjectWriter(bucket, key, {
-      signal,
-      partSize: deps.partSize,
-      onProgress: (p) => {
-        uploadId = p.uploadId;
-        parts = p.parts;
-        beat({ key, uploadId, parts, records });
-      },
-    });
-    try {
-      for await (const rows of source.lines(deps.sql, portableId, range).cursor(cursorRows)) {
-        if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('activity cancelled');
-        // One string per page: gzip and the pipeline cost per write, not per row (performance-notes.md).
-        await writer.write(rows.map((r) => r.line).join('\n') + '\n');
-        records += rows.length;
-        beat({ key, uploadId, parts, records });
-      }
-      return { object: await writer.finish(), records };
-    } catch (err) {
-      await writer.abort().catch((abortErr: unknown) => {
-        log.warn('could not abort upload', { key, error: String(abortErr) });
-      });
-      throw err;
-    }
-  }
+  const exportRow = createRowExporter(deps);
 
   return {
     /**
@@ -147,38 +110,109 @@ export function createRelationExportActivities(deps: RelationExportDeps) {
       const bucket = await openBucket(deps.sql, deps.encryptionKey, exportId, clients);
       const previous = activityInfo().heartbeatDetails as RelationHeartbeat | undefined;
       if (previous?.uploadId && previous.key) await abortUpload(bucket, previous.key, previous.uploadId);
-      const beat = (details: RelationHeartbeat) => heartbeat(details);
-
-      await startRelation(deps.sql, row.id, source.batched);
-      if (!source.batched) {
-        const key = relationKey(bucket.exportPrefix, portableType, portableId, relation);
-        const { object, records } = await writeLines(bucket, key, source, portableId, undefined, beat);
-        await finishRelation(deps.sql, row.id, { totalObjectsCount: records, bytes: object.bytes, objectKey: key, sha256: object.sha256 });
-        return { relation, batched: false, batches: 0, records, objects: 1, bytes: object.bytes };
-      }
-
-      const ids = source.ids?.(deps.sql, portableId);
-      if (!ids) throw new Error(`batched relation ${relation} has no id query`);
-      const { batchesCount } = await createBatches(deps.sql, row.id, ids, deps.batchSize);
-      let after = 0;
-      for (;;) {
-        const page = await unfinishedBatches(deps.sql, row.id, after, BATCH_PAGE);
-        if (page.length === 0) break;
-        for (const batch of page) {
-          const key = batchKey(bucket.exportPrefix, portableType, portableId, relation, batch.batchNumber);
-          await startBatch(deps.sql, batch.id);
-          const batchBeat = (d: RelationHeartbeat) => beat({ ...d, batch: batch.batchNumber });
-          batchBeat({ key });
-          const range = { first: batch.firstId, last: batch.lastId };
-          const { object, records } = await writeLines(bucket, key, source, portableId, range, batchBeat);
-          await finishBatch(deps.sql, batch.id, { objectsCount: records, bytes: object.bytes, objectKey: key, sha256: object.sha256 });
-          after = batch.batchNumber;
-        }
-        if (page.length < BATCH_PAGE) break; // the last page: no need to ask again
-      }
-      const totals = await finishBatchedRelation(deps.sql, row.id);
-      if (totals.unfinished > 0) throw new Error(`${totals.unfinished} batches of ${relation} did not finish`);
-      return { relation, batched: true, batches: batchesCount, records: totals.objects, objects: batchesCount, bytes: totals.bytes };
+      return exportRow({ ...input, row, source, bucket, signal: cancellationSignal(), beat: (details) => heartbeat(details) });
     },
+  };
+}
+
+/** One relation's export once its row, source and bucket are known (shared by the relation and chunk activities). */
+export interface RowExport extends ExportRelationInput {
+  row: ExportRow;
+  source: RelationSource;
+  bucket: OpenBucket;
+  signal: AbortSignal;
+  beat: (details: RelationHeartbeat) => void;
+}
+
+/**
+ * Moves the row (and its batches) through STARTED to FINISHED while writing its objects. Resumable: finished
+ * batches are skipped, an unfinished one is written again from the start to the same key.
+ */
+export function createRowExporter(deps: RelationExportDeps) {
+  const cursorRows = deps.cursorRows ?? 500;
+
+  /** Streams one query's lines into one object; returns the object and its record count. */
+  async function writeLines(
+    bucket: OpenBucket,
+    key: string,
+    source: RelationSource,
+    portableId: number,
+    range: IdRange | undefined,
+    beat: (details: RelationHeartbeat) => void,
+    signal: AbortSignal,
+  ): Promise<{ object: WrittenObject; records: number }> {
+    let records = 0;
+    let uploadId: string | undefined;
+    let parts = 0;
+    const writer = new GzipObjectWriter(bucket, key, {
+      signal,
+      partSize: deps.partSize,
+      onProgress: (p) => {
+        uploadId = p.uploadId;
+        parts = p.parts;
+        beat({ key, uploadId, parts, records });
+      },
+    });
+    try {
+      for await (const rows of source.lines(deps.sql, portableId, range).cursor(cursorRows)) {
+        if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('activity cancelled');
+        // One string per page: gzip and the pipeline cost per write, not per row (performance-notes.md).
+        await writer.write(rows.map((r) => r.line).join('\n') + '\n');
+        records += rows.length;
+        beat({ key, uploadId, parts, records });
+      }
+      return { object: await writer.finish(), records };
+    } catch (err) {
+      await writer.abort().catch((abortErr: unknown) => {
+        log.warn('could not abort upload', { key, error: String(abortErr) });
+      });
+      throw err;
+    }
+  }
+
+  return async function exportRow(run: RowExport): Promise<ExportRelationResult> {
+    const { portableType, portableId, relation, row, source, bucket, beat, signal } = run;
+    if (!source.batched) {
+      const key = relationKey(bucket.exportPrefix, portableType, portableId, relation);
+      const { object, records } = await writeLines(bucket, key, source, portableId, undefined, beat, signal);
+      await finishRelation(deps.sql, row.id, { totalObjectsCount: records, bytes: object.bytes, objectKey: key, sha256: object.sha256 });
+      return { relation, batched: false, batches: 0, records, objects: 1, bytes: object.bytes };
+    }
+
+    const ids = source.ids?.(deps.sql, portableId);
+    if (!ids) throw new Error(`batched relation ${relation} has no id query`);
+    const begun = await beginBatchedRelation(deps.sql, row.id, ids, deps.batchSize, BATCH_PAGE);
+    if (!begun.started) {
+      throw ApplicationFailure.create({
+        type: 'RelationAlreadyCompleted',
+        message: `the ${relation} export of ${portableType} ${portableId} was finished or failed by another attempt`,
+        nonRetryable: true,
+      });
+    }
+    let page = begun.page;
+    let finished: { finished: boolean; objects: number; bytes: number; unfinished: number } | undefined;
+    for (;;) {
+      const lastPage = page.length < BATCH_PAGE;
+      for (const [i, batch] of page.entries()) {
+        const key = batchKey(bucket.exportPrefix, portableType, portableId, relation, batch.batchNumber);
+        // The first batch of a page was marked STARTED with the page, each next one with its predecessor's finish.
+        const batchBeat = (d: RelationHeartbeat) => beat({ ...d, batch: batch.batchNumber });
+        batchBeat({ key });
+        const range = { first: batch.firstId, last: batch.lastId };
+        const { object, records } = await writeLines(bucket, key, source, portableId, range, batchBeat, signal);
+        const outcome = { objectsCount: records, bytes: object.bytes, objectKey: key, sha256: object.sha256 };
+        const next = page[i + 1];
+        if (next) await finishBatchStartNext(deps.sql, batch.id, outcome, next.id);
+        else if (lastPage) finished = await finishLastBatch(deps.sql, row.id, batch.id, outcome);
+        else await finishBatch(deps.sql, batch.id, outcome);
+      }
+      if (lastPage) break;
+      page = await unfinishedBatches(deps.sql, row.id, page[page.length - 1]!.batchNumber, BATCH_PAGE);
+      if (page[0]) await startBatch(deps.sql, page[0].id);
+    }
+    // A relation with no records has no batches; one whose last page was full finishes here.
+    finished ??= await finishBatchedRelation(deps.sql, row.id);
+    if (finished.unfinished > 0) throw new Error(`${finished.unfinished} batches of ${relation} did not finish`);
+    return { relation, batched: true, batches: begun.batchesCount, records: finished.objects, objects: begun.batchesCount, bytes: finished.bytes };
   };
 }

@@ -145,14 +145,6 @@ export async function findRelationRow(
   return row;
 }
 
-/** PENDING/STARTED -> STARTED (a retry restarts a STARTED row); a finished or failed row is left alone. */
-export async function startRelation(sql: Sql, rowId: number, batched: boolean): Promise<boolean> {
-  const rows = await sql`
-    update bulk_import_exports set status = ${RelationStatus.STARTED}, batched = ${batched}, error = null, updated_at = now()
-    where id = ${rowId} and status in (${RelationStatus.PENDING}, ${RelationStatus.STARTED})`;
-  return rows.count > 0;
-}
-
 export interface RelationOutcome {
   totalObjectsCount: number;
   bytes: number;
@@ -160,12 +152,16 @@ export interface RelationOutcome {
   sha256?: string;
 }
 
+/**
+ * STARTED -> FINISHED with the object. A single-object relation (self, has_one) goes PENDING -> FINISHED directly:
+ * it takes milliseconds, and skipping STARTED saves a round trip per relation.
+ */
 export async function finishRelation(sql: Sql, rowId: number, outcome: RelationOutcome): Promise<void> {
   await sql`
     update bulk_import_exports
-    set status = ${RelationStatus.FINISHED}, total_objects_count = ${outcome.totalObjectsCount}, bytes = ${outcome.bytes},
+    set status = ${RelationStatus.FINISHED}, batched = false, total_objects_count = ${outcome.totalObjectsCount}, bytes = ${outcome.bytes},
         object_key = ${outcome.objectKey ?? null}, sha256 = ${outcome.sha256 ?? null}, error = null, updated_at = now()
-    where id = ${rowId} and status = ${RelationStatus.STARTED}`;
+    where id = ${rowId} and status in (${RelationStatus.PENDING}, ${RelationStatus.STARTED})`;
 }
 
 /** -> FAILED with the error, and the export's has_failures, in one transaction (BulkImports::Export#fail_op). */
@@ -203,37 +199,51 @@ export interface BatchRow {
 }
 
 /**
- * Cuts the relation into batches of `batchSize` records by id, once: the ranges are stored, so a retry (even on a
- * worker configured with another batch size) finds the same batches. Returns the batch and record counts.
+ * A batched relation's start in one transaction: the row PENDING/STARTED -> STARTED (its row lock serialises two
+ * attempts of the same relation), its batches cut by id once (stored, so a retry finds the same ones, even on a
+ * worker configured with another batch size), and the first page of unfinished batches, the first of them marked
+ * STARTED. `started` is false when the row was already finished or failed.
  */
-export async function createBatches(
+export async function beginBatchedRelation(
   sql: Sql,
   rowId: number,
   ids: postgres.PendingQuery<{ id: number }[]>,
   batchSize: number,
-): Promise<{ batchesCount: number; totalObjectsCount: number }> {
+  pageSize: number,
+): Promise<{ started: boolean; batchesCount: number; page: BatchRow[] }> {
   return sql.begin(async (tx) => {
-    // Serialises two attempts of the same relation (a retry racing a slow, abandoned one).
-    await tx`select id from bulk_import_exports where id = ${rowId} for update`;
-    // The ranges are cut only when the relation has none yet (one statement: no separate count round trip).
-    await tx`
-      insert into bulk_import_export_batches (export_id, batch_number, first_id, last_id, objects_count, status)
-      select ${rowId}, b.batch_number, min(b.id), max(b.id), count(*), ${BatchStatus.CREATED}
-      from (select s.id, ((row_number() over (order by s.id) - 1) / ${batchSize})::int + 1 as batch_number
-            from (${ids}) s) b
-      where not exists (select 1 from bulk_import_export_batches x where x.export_id = ${rowId})
-      group by b.batch_number
-      on conflict do nothing`;
-    const [totals] = await tx<{ batchesCount: number; totalObjectsCount: number }[]>`
-      update bulk_import_exports e
-      set batched = true,
-          batches_count = t.n,
-          total_objects_count = t.objects
-      from (select count(*)::int as n, coalesce(sum(objects_count), 0)::int as objects
-            from bulk_import_export_batches where export_id = ${rowId}) t
-      where e.id = ${rowId}
-      returning e.batches_count as "batchesCount", e.total_objects_count as "totalObjectsCount"`;
-    return totals ?? { batchesCount: 0, totalObjectsCount: 0 };
+    const started = await tx`
+      update bulk_import_exports set status = ${RelationStatus.STARTED}, batched = true, error = null, updated_at = now()
+      where id = ${rowId} and status in (${RelationStatus.PENDING}, ${RelationStatus.STARTED}) returning id`;
+    if (started.length === 0) return { started: false, batchesCount: 0, page: [] };
+    const [counts] = await tx<{ batchesCount: number }[]>`
+      with ins as (
+        insert into bulk_import_export_batches (export_id, batch_number, first_id, last_id, objects_count, status)
+        select ${rowId}, b.batch_number, min(b.id), max(b.id), count(*), ${BatchStatus.CREATED}
+        from (select s.id, ((row_number() over (order by s.id) - 1) / ${batchSize})::int + 1 as batch_number
+              from (${ids}) s) b
+        where not exists (select 1 from bulk_import_export_batches x where x.export_id = ${rowId})
+        group by b.batch_number
+        on conflict do nothing
+        returning objects_count),
+      upd as (
+        update bulk_import_exports
+        set batches_count = (select count(*) from ins), total_objects_count = (select coalesce(sum(objects_count), 0) from ins)
+        where id = ${rowId} and exists (select 1 from ins)
+        returning batches_count)
+      select coalesce((select batches_count from upd), (select batches_count from bulk_import_exports where id = ${rowId}))::int
+        as "batchesCount"`;
+    const page = await tx<BatchRow[]>`
+      with page as (
+        select id, batch_number, first_id, last_id, status from bulk_import_export_batches
+        where export_id = ${rowId} and status <> ${BatchStatus.FINISHED}
+        order by batch_number limit ${pageSize}),
+      s as (
+        update bulk_import_export_batches set status = ${BatchStatus.STARTED}, error = null, updated_at = now()
+        where id = (select id from page order by batch_number limit 1) returning id)
+      select id, batch_number as "batchNumber", first_id as "firstId", last_id as "lastId", status
+      from page order by batch_number`;
+    return { started: true, batchesCount: counts?.batchesCount ?? 0, page };
   });
 }
 
@@ -266,6 +276,59 @@ export async function finishBatch(
           object_key = ${outcome.objectKey}, sha256 = ${outcome.sha256}, error = null, updated_at = now()
       where id = ${batchId} returning export_id)
     update bulk_import_exports set updated_at = now() where id in (select export_id from b)`;
+}
+
+/**
+ * finishBatch, and in the same statement the next batch of the relation (when known) marked STARTED: one round trip
+ * between two batches instead of two.
+ */
+export async function finishBatchStartNext(
+  sql: Sql,
+  batchId: number,
+  outcome: { objectsCount: number; bytes: number; objectKey: string; sha256: string },
+  nextBatchId: number,
+): Promise<void> {
+  await sql`
+    with b as (
+      update bulk_import_export_batches
+      set status = ${BatchStatus.FINISHED}, objects_count = ${outcome.objectsCount}, bytes = ${outcome.bytes},
+          object_key = ${outcome.objectKey}, sha256 = ${outcome.sha256}, error = null, updated_at = now()
+      where id = ${batchId} returning export_id),
+    n as (
+      update bulk_import_export_batches set status = ${BatchStatus.STARTED}, error = null, updated_at = now()
+      where id = ${nextBatchId} and status <> ${BatchStatus.FINISHED} returning id)
+    update bulk_import_exports set updated_at = now() where id in (select export_id from b)`;
+}
+
+/**
+ * The relation's last batch FINISHED and the relation STARTED -> FINISHED with the sums of its batches, in one
+ * statement (the sums count this batch from its new values: the statement's snapshot predates its own update).
+ */
+export async function finishLastBatch(
+  sql: Sql,
+  rowId: number,
+  batchId: number,
+  outcome: { objectsCount: number; bytes: number; objectKey: string; sha256: string },
+): Promise<{ finished: boolean; objects: number; bytes: number; unfinished: number }> {
+  const [row] = await sql<{ finished: boolean; objects: number; bytes: number; unfinished: number }[]>`
+    with b as (
+      update bulk_import_export_batches
+      set status = ${BatchStatus.FINISHED}, objects_count = ${outcome.objectsCount}, bytes = ${outcome.bytes},
+          object_key = ${outcome.objectKey}, sha256 = ${outcome.sha256}, error = null, updated_at = now()
+      where id = ${batchId} and export_id = ${rowId} returning id),
+    t as (
+      select (coalesce(sum(objects_count) filter (where status = ${BatchStatus.FINISHED} and id <> ${batchId}), 0) + ${outcome.objectsCount})::int as objects,
+             (coalesce(sum(bytes) filter (where status = ${BatchStatus.FINISHED} and id <> ${batchId}), 0) + ${outcome.bytes})::bigint as bytes,
+             count(*) filter (where status <> ${BatchStatus.FINISHED} and id <> ${batchId})::int as unfinished
+      from bulk_import_export_batches where export_id = ${rowId}),
+    u as (
+      update bulk_import_exports e
+      set status = ${RelationStatus.FINISHED}, total_objects_count = t.objects, bytes = t.bytes,
+          object_key = null, sha256 = null, error = null, updated_at = now()
+      from t where e.id = ${rowId} and e.status = ${RelationStatus.STARTED} and t.unfinished = 0
+      returning e.id)
+    select exists (select 1 from u) as finished, t.objects, t.bytes, t.unfinished from t`;
+  return row ?? { finished: false, objects: 0, bytes: 0, unfinished: 0 };
 }
 
 /** Sums of the finished batches: what the relation row records when it finishes. */

@@ -35,6 +35,8 @@ export interface BaselineResult {
   objects: number;
   queries: number;
   peakRssBytes: number;
+  /** Filled in by the bench around the script's process. */
+  cpuSeconds?: Record<string, number>;
 }
 
 interface Task {

@@ -89,6 +89,7 @@ export function printReport(r: SizeReport): void {
   if (r.baseline) {
     const b = r.baseline;
     rows.push(['baseline: wall time', `${s(b.ms)} (${rate(b.records, b.ms)} records/s, ${mb(b.bytes / (b.ms / 1000))}/s, ${b.objects} objects, peak RSS ${mb(b.peakRssBytes)})`]);
+    if (b.cpuSeconds) rows.push(['cpu seconds during the baseline', Object.entries(b.cpuSeconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')]);
   }
   if (r.limit) {
     rows.push(['limit: psql copy | gzip -6 (issues)', `${s(r.limit.ms)} (${mb(r.limit.ndjsonBytes)} NDJSON -> ${mb(r.limit.gzipBytes)})`]);

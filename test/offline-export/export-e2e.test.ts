@@ -9,10 +9,10 @@ import {
   PORTABLE_RELATIONS,
   RelationStatus,
   SA_EXPORT_STATUS,
-  SA_PORTABLE_FULL_PATH,
+  SA_WORKFLOW_KIND,
+  WORKFLOW_KIND_CHUNK,
   offlineExportProgressQuery,
   offlineExportWorkflowId,
-  portableWorkflowId,
   type OfflineExportProgress,
   type OfflineExportResult,
   type PortableType,
@@ -45,11 +45,12 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
   beforeAll(async () => {
     tw = await startTestWorker('export-e2e', {
       EXPORT_BATCH_SIZE: BATCH_SIZE,
-      // GitLab's window of 5 (the default is 10): the samples below check the window is respected.
-      EXPORT_MAX_CONCURRENT_PORTABLES: 5,
+      // 40 portables in chunks of 4, two chunks at once: the samples below check the window is respected.
+      EXPORT_PORTABLES_PER_CHUNK: 4,
+      EXPORT_MAX_CONCURRENT_CHUNKS: 2,
       EXPORT_CREDENTIALS_PURGE_DELAY_MS: 2_000,
-      // 40 portables in runs of 16: the export continues as new twice.
-      EXPORT_PORTABLES_PER_RUN: 16,
+      // 10 chunks in runs of 4: the export continues as new twice.
+      EXPORT_CHUNKS_PER_RUN: 4,
     });
     s3 = stackBucketClient(tw.config);
   });
@@ -222,14 +223,18 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
     const handle = tw.client.workflow.getHandle(workflowId);
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get(SA_EXPORT_STATUS)).toBe('finished');
-    expect(samples.some((p) => p.phase === 'exporting' && p.portables.running > 0 && p.portables.running <= 5)).toBe(true);
-    expect(samples.every((p) => p.portables.running <= 5)).toBe(true);
+    expect(samples.some((p) => p.phase === 'exporting' && p.portables.running > 0 && p.running.length > 0)).toBe(true);
+    expect(samples.every((p) => p.running.length <= 2 && p.portables.running <= 2 * 4)).toBe(true);
     expect(progress).toMatchObject({ phase: 'done', run: 3, portables: { total: 40, finished: 40, failed: 0, running: 0, pending: 0 } });
     expect(progress.bytesWritten).toBeGreaterThan(0);
-    const child = tw.client.workflow.getHandle(portableWorkflowId(exportId, 'project', sample));
+    // One child per chunk of consecutive portables, named by its 'self' rows, its summary naming the first and last.
+    const chunkIds: string[] = [];
+    for await (const w of tw.client.workflow.list({ query: `WorkflowId STARTS_WITH "${workflowId}/portables:"` })) chunkIds.push(w.workflowId);
+    expect(chunkIds).toHaveLength(10);
+    const child = tw.client.workflow.getHandle(chunkIds.sort()[0]!);
     const childDescription = await child.describe();
-    expect(await childDescription.staticSummary()).toMatch(/^Export project /);
-    expect(childDescription.typedSearchAttributes.get(SA_PORTABLE_FULL_PATH)).toMatch(/^(gitlab-org|org-2)\//);
+    expect(await childDescription.staticSummary()).toMatch(/^Export 4 portables, (gitlab-org|org-2)\S* to (gitlab-org|org-2)\S* \(offline export \d+\)$/);
+    expect(childDescription.typedSearchAttributes.get(SA_WORKFLOW_KIND)).toBe(WORKFLOW_KIND_CHUNK);
 
     // --- histories: no credential anywhere; sizes well below the limits ---
     const histories: { id: string; events: number; json: string }[] = [];
@@ -237,7 +242,7 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
       histories.push({ id: h.workflowId, events: (h.history as { events?: unknown[] }).events?.length ?? 0, json: historyText(h.history) });
     }
     expect(histories.filter((h) => h.id === workflowId)).toHaveLength(3); // three runs
-    expect(histories.length).toBe(3 + 40);
+    expect(histories.length).toBe(3 + 10);
     for (const h of histories) {
       // Payloads are decoded (the export id is readable), so a secret would show; booleans keep failures short.
       expect([h.id, h.json.includes(`"exportId\\":${exportId}`) || h.json.includes(`exportId":${exportId}`)]).toEqual([h.id, true]);

@@ -239,6 +239,26 @@ describe('workflow input fuzzing', () => {
     expect(await writtenRows(tw.deps.sql)).toEqual(before);
   }, 120_000);
 
+  it('refuses malformed OfflineExportChunkWorkflow inputs, and chunks of no export, at once', async () => {
+    const valid = { exportId: 999_999_999_997, afterSelfId: 0, lastSelfId: 10, maxConcurrentRelations: 2 };
+    const inputs: unknown[][] = [
+      [null],
+      ['chunk'],
+      [{ ...valid, exportId: 'x' }],
+      [{ ...valid, afterSelfId: 10 }],
+      [{ ...valid, afterSelfId: -1 }],
+      [{ ...valid, lastSelfId: 1.5 }],
+      [{ ...valid, maxConcurrentRelations: 0 }],
+      [{ ...valid, credentials: 'should-not-be-here' }],
+      [valid],
+    ];
+    const before = await writtenRows(tw.deps.sql);
+    const types = await expectAllFailFast('OfflineExportChunkWorkflow', inputs, ALLOWED_EXPORT_TYPES);
+    expect(types.get(ExportErrorType.InvalidInput)).toBe(8);
+    expect(types.get(ExportErrorType.ExportNotFound)).toBe(1);
+    expect(await writtenRows(tw.deps.sql)).toEqual(before);
+  }, 120_000);
+
   it('known bugs (reported, see above): inputs that fail workflow tasks do not take the worker down', async () => {
     const knownBad: [string, unknown[]][] = [
       ['OfflineExportWorkflow', [{ exportId: 999_999_999_998, resume: 'garbage' }]],

@@ -4,6 +4,19 @@ import { defineQuery } from '@temporalio/workflow';
 
 export const OFFLINE_EXPORT_WORKFLOW = 'OfflineExportWorkflow';
 export const OFFLINE_EXPORT_PORTABLE_WORKFLOW = 'OfflineExportPortableWorkflow';
+export const OFFLINE_EXPORT_CHUNK_WORKFLOW = 'OfflineExportChunkWorkflow';
+
+/**
+ * patched() id of the switch from one child workflow per portable (and one activity per relation) to one child per
+ * chunk of portables running one activity: the per-step cost of Temporal, not the bytes, set the pace of exports
+ * made of many small portables (BENCHMARKS.md).
+ */
+export const PORTABLE_CHUNKS_PATCH = 'offline-export-portable-chunks';
+
+/** Chunk sizes when a run started before chunks existed continues as new into the chunked code. */
+export const DEFAULT_PORTABLES_PER_CHUNK = 50;
+export const DEFAULT_MAX_CONCURRENT_CHUNKS = 3;
+export const DEFAULT_CHUNKS_PER_RUN = 200;
 
 /** Workflow input: the export id only. Credentials and entity lists stay in PostgreSQL. */
 export interface OfflineExportInput {
@@ -19,6 +32,12 @@ export interface ExportLimits {
   /** Portables handed to children in one run before continue-as-new. */
   portablesPerRun: number;
   credentialsPurgeDelayMs: number;
+  /** Portables per chunk child (absent in runs started before chunks existed). */
+  portablesPerChunk?: number;
+  /** Chunk children running at once. */
+  maxConcurrentChunks?: number;
+  /** Chunks handed to children in one run before continue-as-new. */
+  chunksPerRun?: number;
 }
 
 /** Small, JSON-plain state carried across continue-as-new: a cursor and counters, never lists. */
@@ -29,6 +48,9 @@ export interface OfflineExportResume {
   exportPrefix: string;
   totals: ProgressTotals;
   run: number;
+  /** Chunked runs only: portables handed to chunk children so far, and the size of the last round's chunks. */
+  portablesHandedOut?: number;
+  finalChunkSize?: number;
 }
 
 export interface ProgressTotals {
@@ -120,6 +142,32 @@ export interface PortableExportResult {
   recordsWritten: number;
 }
 
+// --- Chunk child ---
+
+/** A run of consecutive 'self' rows of an export, (afterSelfId, lastSelfId]: what one chunk child exports. */
+export interface PortableChunk {
+  afterSelfId: number;
+  firstSelfId: number;
+  lastSelfId: number;
+  portables: number;
+  firstPath: string;
+  lastPath: string;
+}
+
+export interface ChunkExportInput {
+  exportId: number;
+  afterSelfId: number;
+  lastSelfId: number;
+  maxConcurrentRelations: number;
+}
+
+/** What a chunk exported, read back from its rows (exact whatever the number of attempts). */
+export type ChunkExportResult = Omit<ProgressTotals, 'portablesTotal'>;
+
+/** "offline-export:42/portables:101-150" — one child per chunk, named by its 'self' rows. */
+export const chunkWorkflowId = (exportId: number, firstSelfId: number, lastSelfId: number): string =>
+  `${offlineExportWorkflowId(exportId)}/portables:${firstSelfId}-${lastSelfId}`;
+
 // --- Queries ---
 
 export interface OfflineExportProgress {
@@ -158,6 +206,7 @@ export {
 
 export const WORKFLOW_KIND_EXPORT = 'offline-export';
 export const WORKFLOW_KIND_PORTABLE = 'offline-export-portable';
+export const WORKFLOW_KIND_CHUNK = 'offline-export-chunk';
 
 // --- Errors (ApplicationFailure types; class names are part of the API) ---
 
@@ -202,8 +251,10 @@ function isResume(value: unknown): value is OfflineExportResume {
   if (!isRecord(value) || !isRecord(value.limits) || !isRecord(value.totals)) return false;
   const { limits, totals } = value;
   return (
+    [value.portablesHandedOut, value.finalChunkSize].every((v) => v === undefined || isCount(v)) &&
     isCount(value.afterSelfId) && isCount(value.userId) && isCount(value.run) && typeof value.exportPrefix === 'string' &&
     ['maxConcurrentPortables', 'maxConcurrentRelations', 'portablesPerRun', 'credentialsPurgeDelayMs'].every((k) => isCount(limits[k])) &&
+    ['portablesPerChunk', 'maxConcurrentChunks', 'chunksPerRun'].every((k) => limits[k] === undefined || (isCount(limits[k]) && limits[k] > 0)) &&
     Object.keys(emptyTotals()).every((k) => isCount(totals[k]))
   );
 }
@@ -215,6 +266,19 @@ export function validatePortableInput(input: unknown): string | undefined {
     if (!isCount(input[key]) || input[key] < 1) return `${key} must be a positive whole number`;
   }
   if (input.portableType !== 'group' && input.portableType !== 'project') return 'portableType must be "group" or "project"';
+  return undefined;
+}
+
+/** Pure check of a chunk child's input (normally written by the parent; also reachable from the CLI). */
+export function validateChunkInput(input: unknown): string | undefined {
+  if (!isRecord(input)) return 'OfflineExportChunkWorkflow takes one object argument, as its parent starts it';
+  for (const key of ['exportId', 'lastSelfId', 'maxConcurrentRelations'] as const) {
+    if (!isCount(input[key]) || input[key] < 1) return `${key} must be a positive whole number`;
+  }
+  if (!isCount(input.afterSelfId)) return 'afterSelfId must be a whole number (0 or more)';
+  if (input.afterSelfId >= (input.lastSelfId as number)) return 'afterSelfId must be below lastSelfId';
+  const unknown = Object.keys(input).filter((k) => !['exportId', 'afterSelfId', 'lastSelfId', 'maxConcurrentRelations'].includes(k));
+  if (unknown.length > 0) return `OfflineExportChunkWorkflow does not take ${unknown.map((k) => JSON.stringify(k)).join(', ')}`;
   return undefined;
 }
 

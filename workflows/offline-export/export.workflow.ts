@@ -7,6 +7,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -17,15 +18,22 @@ import {
 } from '@temporalio/workflow';
 import type { OfflineExportActivities } from '../../activities/offline-export/index';
 import type { PortableRef } from '../../db/offline-export/tracking';
+import { OfflineExportChunkWorkflow } from './chunk.workflow';
 import {
+  DEFAULT_CHUNKS_PER_RUN,
+  DEFAULT_MAX_CONCURRENT_CHUNKS,
+  DEFAULT_PORTABLES_PER_CHUNK,
   ExportErrorType,
+  PORTABLE_CHUNKS_PATCH,
   SA_EXPORT_STATUS,
   SA_GITLAB_USER_ID,
   SA_OFFLINE_EXPORT_ID,
   SA_PORTABLE_FULL_PATH,
   SA_WORKFLOW_KIND,
   WORKFLOW_KIND_EXPORT,
+  WORKFLOW_KIND_CHUNK,
   WORKFLOW_KIND_PORTABLE,
+  chunkWorkflowId,
   emptyTotals,
   offlineExportProgressQuery,
   portableWorkflowId,
@@ -34,6 +42,7 @@ import {
   type OfflineExportProgress,
   type OfflineExportResult,
   type OfflineExportResume,
+  type PortableChunk,
 } from './definitions';
 import { OfflineExportPortableWorkflow } from './portable.workflow';
 
@@ -91,16 +100,19 @@ export async function OfflineExportWorkflow(input: OfflineExportInput): Promise<
     running: [],
   };
   const inFlight = new Map<string, Promise<void>>();
+  /** Portables in each running child: 1 for a portable child, the chunk's size for a chunk child. */
+  const inFlightPortables = new Map<string, number>();
+  const runningPortables = () => [...inFlightPortables.values()].reduce((a, b) => a + b, 0);
   let state: OfflineExportResume | undefined = input.resume;
   const refresh = () => {
     if (!state) return;
     const t = state.totals;
     progress.portables = {
       total: t.portablesTotal,
-      running: inFlight.size,
+      running: runningPortables(),
       finished: t.portablesFinished,
       failed: t.portablesFailed,
-      pending: Math.max(0, t.portablesTotal - t.portablesFinished - t.portablesFailed - inFlight.size),
+      pending: Math.max(0, t.portablesTotal - t.portablesFinished - t.portablesFailed - runningPortables()),
     };
     progress.relations = { finished: t.relationsFinished, failed: t.relationsFailed };
     progress.objectsWritten = t.objectsWritten;
@@ -178,36 +190,101 @@ export async function OfflineExportWorkflow(input: OfflineExportInput): Promise<
           if (!(err instanceof ChildWorkflowFailure && isCancellation(err.cause))) s.totals.portablesFailed++;
         } finally {
           inFlight.delete(workflowId);
+          inFlightPortables.delete(workflowId);
           refresh();
         }
       })();
       inFlight.set(workflowId, done);
+      inFlightPortables.set(workflowId, 1);
     };
 
-    let startedThisRun = 0;
-    for (;;) {
-      if (startedThisRun >= s.limits.portablesPerRun || workflowInfo().continueAsNewSuggested) {
-        // Drain the window so no child is left behind, then start afresh with only the cursor and counters.
-        await condition(() => inFlight.size === 0);
-        await condition(allHandlersFinished);
-        await continueAsNew<typeof OfflineExportWorkflow>({ exportId, resume: { ...s, run: s.run + 1 } });
-      }
-      const page = await dbShort.nextPortables({
-        exportId,
-        afterSelfId: s.afterSelfId,
-        limit: Math.min(PORTABLE_PAGE, s.limits.portablesPerRun - startedThisRun),
-      });
-      if (page.length === 0) break;
-      for (const p of page) {
-        await condition(() => inFlight.size < s.limits.maxConcurrentPortables);
-        runChild(p);
-        s.afterSelfId = p.selfExportId;
-        startedThisRun++;
+    const runChunk = (c: PortableChunk) => {
+      const workflowId = chunkWorkflowId(exportId, c.firstSelfId, c.lastSelfId);
+      const done = (async () => {
+        try {
+          const child = await startChild(OfflineExportChunkWorkflow, {
+            workflowId,
+            args: [{ exportId, afterSelfId: c.afterSelfId, lastSelfId: c.lastSelfId, maxConcurrentRelations: s.limits.maxConcurrentRelations }],
+            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+            staticSummary: `Export ${c.portables} portables, ${c.firstPath} to ${c.lastPath} (offline export ${exportId})`,
+            typedSearchAttributes: [
+              { key: SA_OFFLINE_EXPORT_ID, value: exportId },
+              { key: SA_GITLAB_USER_ID, value: s.userId },
+              { key: SA_WORKFLOW_KIND, value: WORKFLOW_KIND_CHUNK },
+            ],
+          });
+          const r = await child.result();
+          s.totals.portablesFinished += r.portablesFinished;
+          s.totals.portablesFailed += r.portablesFailed;
+          s.totals.relationsFinished += r.relationsFinished;
+          s.totals.relationsFailed += r.relationsFailed;
+          s.totals.objectsWritten += r.objectsWritten;
+          s.totals.bytesWritten += r.bytesWritten;
+          s.totals.recordsWritten += r.recordsWritten;
+        } catch (err) {
+          // A chunk that failed as a whole is counted here; completeExport fails the rows it left in progress.
+          if (!(err instanceof ChildWorkflowFailure && isCancellation(err.cause))) s.totals.portablesFailed += c.portables;
+        } finally {
+          inFlight.delete(workflowId);
+          inFlightPortables.delete(workflowId);
+          refresh();
+        }
+      })();
+      inFlight.set(workflowId, done);
+      inFlightPortables.set(workflowId, c.portables);
+    };
+
+    const continueAsNewNow = async (): Promise<never> => {
+      // Drain the window so no child is left behind, then start afresh with only the cursor and counters.
+      await condition(() => inFlight.size === 0);
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof OfflineExportWorkflow>({ exportId, resume: { ...s, run: s.run + 1 } });
+    };
+
+    if (patched(PORTABLE_CHUNKS_PATCH)) {
+      // One child per chunk of portables; the run continues as new after chunksPerRun chunks.
+      const perChunk = s.limits.portablesPerChunk ?? DEFAULT_PORTABLES_PER_CHUNK;
+      const window = s.limits.maxConcurrentChunks ?? DEFAULT_MAX_CONCURRENT_CHUNKS;
+      const chunksPerRun = s.limits.chunksPerRun ?? DEFAULT_CHUNKS_PER_RUN;
+      let chunksThisRun = 0;
+      for (;;) {
+        if (chunksThisRun >= chunksPerRun || workflowInfo().continueAsNewSuggested) await continueAsNewNow();
+        // Planned while the window is still full, so the next chunk starts the moment a slot frees.
+        // The last round splits what is left equally among the window, so its chunks end together.
+        const left = s.totals.portablesTotal - (s.portablesHandedOut ?? 0);
+        if (left <= perChunk * window) s.finalChunkSize ??= Math.max(1, Math.ceil(left / window));
+        const chunk = await dbShort.nextPortableChunk({ exportId, afterSelfId: s.afterSelfId, maxPortables: s.finalChunkSize ?? perChunk });
+        if (!chunk) break;
+        await condition(() => inFlight.size < window);
+        runChunk(chunk);
+        s.afterSelfId = chunk.lastSelfId;
+        s.portablesHandedOut = (s.portablesHandedOut ?? 0) + chunk.portables;
+        chunksThisRun++;
         refresh();
       }
+      await condition(() => inFlight.size === 0);
+    } else {
+      let startedThisRun = 0;
+      for (;;) {
+        if (startedThisRun >= s.limits.portablesPerRun || workflowInfo().continueAsNewSuggested) {
+          await continueAsNewNow();
+        }
+        const page = await dbShort.nextPortables({
+          exportId,
+          afterSelfId: s.afterSelfId,
+          limit: Math.min(PORTABLE_PAGE, s.limits.portablesPerRun - startedThisRun),
+        });
+        if (page.length === 0) break;
+        for (const p of page) {
+          await condition(() => inFlight.size < s.limits.maxConcurrentPortables);
+          runChild(p);
+          s.afterSelfId = p.selfExportId;
+          startedThisRun++;
+          refresh();
+        }
+      }
+      await condition(() => inFlight.size === 0);
     }
-    await condition(() => inFlight.size === 0);
-
     progress.phase = 'completing';
     refresh();
     const outcome = await bucketShort.completeExport({ exportId });

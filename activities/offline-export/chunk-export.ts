@@ -1,0 +1,210 @@
+import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  chunkPortables,
+  chunkRelationRows,
+  chunkTotals,
+  ensureChunkRelationRows,
+  failUnfinishedInChunk,
+  nextChunk,
+  type ChunkTotals,
+} from '../../db/offline-export/chunks';
+import { findExport } from '../../db/offline-export/export-state';
+import { relationSource } from '../../db/offline-export/relations/index';
+import { failRelation, type ExportRow } from '../../db/offline-export/tracking';
+import {
+  ExportErrorType,
+  PORTABLE_RELATIONS,
+  RelationStatus,
+  truncateError,
+  type ChunkExportInput,
+  type PortableChunk,
+  type PortableType,
+} from '../../workflows/offline-export/definitions';
+import { abortUpload, openBucket } from './bucket';
+import { refusedPortables } from './permissions';
+import { createRowExporter, type RelationExportDeps, type RelationHeartbeat } from './relation-export';
+
+/** How one relation of a chunk retries in-process before it is recorded FAILED (the chunk carries on). */
+export interface RelationRetry {
+  attempts: number;
+  initialMs: number;
+  maxMs: number;
+}
+
+// Like the per-relation activity's policy (2, 4, ... 60 s, 9 attempts: about 4 minutes), so a bucket or database
+// that is away for a few minutes delays a relation rather than failing it.
+const DEFAULT_RETRY: RelationRetry = { attempts: 9, initialMs: 2_000, maxMs: 60_000 };
+
+/** Heartbeats stay alive while every lane waits out a backoff; well inside the chunk's heartbeat timeout. */
+const HEARTBEAT_EVERY_MS = 5_000;
+
+// The largest relations first, so a chunk's long tail is small ones.
+const RELATION_WEIGHT = ['issues', 'merge_requests', 'milestones', 'labels', 'releases', 'boards', 'badges', 'protected_branches', 'self', 'project_feature'];
+const weight = (relation: string) => {
+  const i = RELATION_WEIGHT.indexOf(relation);
+  return i === -1 ? RELATION_WEIGHT.length : i;
+};
+
+export interface ChunkExportDeps extends RelationExportDeps {
+  relationRetry?: RelationRetry;
+}
+
+export type ExportChunkInput = ChunkExportInput;
+
+/** What a chunk attempt heartbeats: the multipart uploads it has open, so the next attempt can abort them. */
+interface ChunkHeartbeat {
+  uploads: { key: string; uploadId: string }[];
+  relationsDone: number;
+}
+
+const rowType = (row: ExportRow): PortableType => (row.groupId !== null ? 'group' : 'project');
+const rowPortableId = (row: ExportRow): number => (row.groupId ?? row.projectId)!;
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+function checkBounds(input: ExportChunkInput): void {
+  const ok =
+    [input.exportId, input.afterSelfId, input.lastSelfId, input.maxConcurrentRelations].every((n) => Number.isSafeInteger(n) && n >= 0) &&
+    input.exportId > 0 && input.maxConcurrentRelations > 0 && input.lastSelfId > input.afterSelfId;
+  if (!ok) {
+    throw ApplicationFailure.create({
+      type: ExportErrorType.InvalidInput,
+      message: 'a chunk needs a positive exportId and maxConcurrentRelations, and 0 <= afterSelfId < lastSelfId',
+      nonRetryable: true,
+    });
+  }
+}
+
+export function createChunkExportActivities(deps: ChunkExportDeps) {
+  const { sql } = deps;
+  const retry = deps.relationRetry ?? DEFAULT_RETRY;
+  const exportRow = createRowExporter(deps);
+
+  return {
+    /** The next run of at most `maxPortables` portables to export after the cursor; null at the end. */
+    async nextPortableChunk(input: { exportId: number; afterSelfId: number; maxPortables: number }): Promise<PortableChunk | null> {
+      return (await nextChunk(sql, input.exportId, input.afterSelfId, Math.min(Math.max(input.maxPortables, 1), 1000))) ?? null;
+    },
+
+    /**
+     * Every relation of every portable of one chunk, at most maxConcurrentRelations at once, in one activity: one
+     * Temporal step for what would be dozens of child workflows and hundreds of activities. Re-checks permissions
+     * (a refused portable fails its 'self' row), creates the relation rows, then exports every row not yet
+     * finished. A relation that keeps failing is retried in-process, then recorded FAILED while the others carry
+     * on, as in GitLab. Resumable: a retry of the whole activity skips finished rows and batches and aborts the
+     * multipart uploads the previous attempt heartbeated. The totals are read back from the rows, so they are exact
+     * whatever the number of attempts.
+     */
+    async exportPortableChunk(input: ExportChunkInput): Promise<ChunkTotals> {
+      checkBounds(input);
+      const { exportId, afterSelfId, lastSelfId } = input;
+      const found = await findExport(sql, exportId);
+      if (!found) {
+        throw ApplicationFailure.create({ type: ExportErrorType.ExportNotFound, message: `offline export ${exportId} does not exist`, nonRetryable: true });
+      }
+      const portables = await chunkPortables(sql, exportId, afterSelfId, lastSelfId);
+      const refused = await refusedPortables(sql, found.userId, portables);
+      for (const p of portables) {
+        const error = refused.get(`${p.portableType}:${p.portableId}`);
+        if (error !== undefined) await failRelation(sql, exportId, p.portableType, p.portableId, 'self', error);
+      }
+      const permitted = portables.filter((p) => !refused.has(`${p.portableType}:${p.portableId}`));
+      await ensureChunkRelationRows(
+        sql,
+        exportId,
+        permitted.flatMap((p) =>
+          PORTABLE_RELATIONS[p.portableType].map((relation) => ({
+            relation,
+            groupId: p.portableType === 'group' ? p.portableId : null,
+            projectId: p.portableType === 'project' ? p.portableId : null,
+          })),
+        ),
+      );
+      const order = new Map(permitted.map((p, i) => [`${p.portableType}:${p.portableId}`, i]));
+      const rows = (
+        await chunkRelationRows(
+          sql,
+          exportId,
+          permitted.filter((p) => p.portableType === 'group').map((p) => p.portableId),
+          permitted.filter((p) => p.portableType === 'project').map((p) => p.portableId),
+        )
+      )
+        .filter((r) => r.status === RelationStatus.PENDING || r.status === RelationStatus.STARTED)
+        .sort((a, b) => weight(a.relation) - weight(b.relation) || order.get(`${rowType(a)}:${rowPortableId(a)}`)! - order.get(`${rowType(b)}:${rowPortableId(b)}`)!);
+
+      if (rows.length > 0) await exportRows(input, rows);
+      return chunkTotals(sql, exportId, afterSelfId, lastSelfId);
+    },
+
+    /** A chunk whose activity gave up for good: what it left in progress fails, and its totals are returned. */
+    async failPortableChunk(input: { exportId: number; afterSelfId: number; lastSelfId: number; error: string }): Promise<ChunkTotals> {
+      await failUnfinishedInChunk(sql, input.exportId, input.afterSelfId, input.lastSelfId, truncateError(input.error));
+      return chunkTotals(sql, input.exportId, input.afterSelfId, input.lastSelfId);
+    },
+  };
+
+  async function exportRows(input: ExportChunkInput, rows: ExportRow[]): Promise<void> {
+    const { exportId } = input;
+    const bucket = await openBucket(sql, deps.encryptionKey, exportId, deps.clients);
+    const previous = activityInfo().heartbeatDetails as ChunkHeartbeat | undefined;
+    for (const upload of previous?.uploads ?? []) await abortUpload(bucket, upload.key, upload.uploadId);
+
+    // One lane's infrastructure failure stops the others, so no lane outlives the attempt that started it.
+    const stop = new AbortController();
+    const signal = AbortSignal.any([cancellationSignal(), stop.signal]);
+    const open = new Map<number, { key: string; uploadId: string }>();
+    let relationsDone = 0;
+    const beat = () => heartbeat({ uploads: [...open.values()], relationsDone } satisfies ChunkHeartbeat);
+    const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
+
+    const exportWithRetries = async (row: ExportRow) => {
+      const portableType = rowType(row);
+      const portableId = rowPortableId(row);
+      const source = relationSource(portableType, row.relation);
+      const fail = (error: string) => failRelation(sql, exportId, portableType, portableId, row.relation, truncateError(error));
+      if (!source) return fail(`${portableType}s do not export the relation ${row.relation}`);
+      const track = (d: RelationHeartbeat) => {
+        if (d.uploadId && d.key) open.set(row.id, { key: d.key, uploadId: d.uploadId });
+        else open.delete(row.id);
+        beat();
+      };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await exportRow({ exportId, portableType, portableId, relation: row.relation, row, source, bucket, signal, beat: track });
+          return;
+        } catch (err) {
+          if (signal.aborted) throw err;
+          const permanent = err instanceof ApplicationFailure && err.nonRetryable;
+          if (permanent || attempt >= retry.attempts) return fail(messageOf(err));
+          const wait = Math.min(retry.initialMs * 2 ** (attempt - 1), retry.maxMs);
+          log.warn('relation export failed; retrying', { exportId, portableType, portableId, relation: row.relation, attempt, waitMs: wait, error: messageOf(err) });
+          await sleep(wait, undefined, { signal });
+        } finally {
+          open.delete(row.id);
+        }
+      }
+    };
+
+    let next = 0;
+    const lane = async () => {
+      while (next < rows.length && !signal.aborted) {
+        await exportWithRetries(rows[next++]!);
+        relationsDone++;
+      }
+    };
+    try {
+      const lanes = await Promise.allSettled(Array.from({ length: Math.min(input.maxConcurrentRelations, rows.length) }, () =>
+        lane().catch((err: unknown) => {
+          stop.abort(err);
+          throw err;
+        }),
+      ));
+      // The lane that failed first says why; the others only saw the stop.
+      if (stop.signal.aborted) throw stop.signal.reason;
+      const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+} from '@temporalio/workflow';
+import type { OfflineExportActivities } from '../../activities/offline-export/index';
+import {
+  ExportErrorType,
+  validateChunkInput,
+  type ChunkExportInput,
+  type ChunkExportResult,
+} from './definitions';
+
+const dbShort = proxyActivities<OfflineExportActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+/**
+ * The chunk streams for a long time: it heartbeats (a killed worker is noticed within the heartbeat timeout and
+ * the retry resumes from the finished rows and batches), retries each relation in-process through a few minutes of
+ * a bucket or database being away, and on cancellation the workflow waits for it to abort its uploads.
+ */
+const chunkLong = proxyActivities<OfflineExportActivities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A run of consecutive portables of an offline export, exported by one activity: the permission re-check, the
+ * relation rows, and every relation of every portable, at most maxConcurrentRelations at once. If the activity
+ * gives up for good, what it left unfinished is failed with its error, as a failed portable child would be.
+ */
+export async function OfflineExportChunkWorkflow(input: ChunkExportInput): Promise<ChunkExportResult> {
+  const problem = validateChunkInput(input);
+  if (problem) throw ApplicationFailure.create({ type: ExportErrorType.InvalidInput, message: problem, nonRetryable: true });
+  const { exportId, afterSelfId, lastSelfId } = input;
+  setCurrentDetails(
+    `Exporting the portables of offline export ${exportId} with 'self' rows ${afterSelfId + 1} to ${lastSelfId}, ` +
+      `${input.maxConcurrentRelations} relations at once (the running activity's heartbeat shows its open uploads)`,
+  );
+  let result: ChunkExportResult;
+  try {
+    result = await chunkLong.exportPortableChunk(input);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    // A chunk of no export, or of bounds the activity refuses, is the caller's mistake: fail with its words.
+    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure && (cause.type === ExportErrorType.ExportNotFound || cause.type === ExportErrorType.InvalidInput)) {
+      throw ApplicationFailure.create({ type: cause.type, message: cause.message, nonRetryable: true });
+    }
+    result = await dbShort.failPortableChunk({ exportId, afterSelfId, lastSelfId, error: failureMessage(err) });
+  }
+  setCurrentDetails(
+    `**Done**: ${result.portablesFinished} portables exported, ${result.portablesFailed} failed; ` +
+      `${result.relationsFinished} relations finished, ${result.relationsFailed} failed; ` +
+      `${result.recordsWritten} records in ${result.objectsWritten} objects, ${result.bytesWritten} bytes`,
+  );
+  return result;
+}
