@@ -36,8 +36,14 @@ export interface RelationRetry {
 // that is away for a few minutes delays a relation rather than failing it.
 const DEFAULT_RETRY: RelationRetry = { attempts: 9, initialMs: 2_000, maxMs: 60_000 };
 
-/** Heartbeats stay alive while every lane waits out a backoff; well inside the chunk's heartbeat timeout. */
+/** Heartbeats stay alive while lanes wait out a backoff; well inside the chunk's heartbeat timeout. */
 const HEARTBEAT_EVERY_MS = 5_000;
+/**
+ * Without progress (a page written, a part uploaded, a relation done) or a lane waiting out a backoff for this long,
+ * the timer stops heartbeating: a lane hung on a dead connection then lets the heartbeat timeout hand the chunk to a
+ * new attempt instead of holding it until the start-to-close timeout.
+ */
+const STALL_MS = 60_000;
 
 // The largest relations first, so a chunk's long tail is small ones.
 const RELATION_WEIGHT = ['issues', 'merge_requests', 'milestones', 'labels', 'releases', 'boards', 'badges', 'protected_branches', 'self', 'project_feature'];
@@ -154,8 +160,12 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
     const signal = AbortSignal.any([cancellationSignal(), stop.signal]);
     const open = new Map<number, { key: string; uploadId: string }>();
     let relationsDone = 0;
+    let lastProgress = Date.now();
+    let backingOff = 0;
     const beat = () => heartbeat({ uploads: [...open.values()], relationsDone } satisfies ChunkHeartbeat);
-    const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
+    const timer = setInterval(() => {
+      if (backingOff > 0 || Date.now() - lastProgress < STALL_MS) beat();
+    }, HEARTBEAT_EVERY_MS);
 
     const exportWithRetries = async (row: ExportRow) => {
       const portableType = rowType(row);
@@ -166,6 +176,7 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
       const track = (d: RelationHeartbeat) => {
         if (d.uploadId && d.key) open.set(row.id, { key: d.key, uploadId: d.uploadId });
         else open.delete(row.id);
+        lastProgress = Date.now();
         beat();
       };
       for (let attempt = 1; ; attempt++) {
@@ -178,7 +189,13 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
           if (permanent || attempt >= retry.attempts) return fail(messageOf(err));
           const wait = Math.min(retry.initialMs * 2 ** (attempt - 1), retry.maxMs);
           log.warn('relation export failed; retrying', { exportId, portableType, portableId, relation: row.relation, attempt, waitMs: wait, error: messageOf(err) });
-          await sleep(wait, undefined, { signal });
+          backingOff++;
+          try {
+            await sleep(wait, undefined, { signal });
+          } finally {
+            backingOff--;
+            lastProgress = Date.now();
+          }
         } finally {
           open.delete(row.id);
         }
@@ -190,6 +207,7 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
       while (next < rows.length && !signal.aborted) {
         await exportWithRetries(rows[next++]!);
         relationsDone++;
+        lastProgress = Date.now();
       }
     };
     try {

@@ -35,6 +35,8 @@ export interface BaselineResult {
   objects: number;
   queries: number;
   peakRssBytes: number;
+  /** CPU of the script's own process during the export (the workflow's counterpart is the worker's). */
+  processCpuSeconds?: number;
   /** Filled in by the bench around the script's process. */
   cpuSeconds?: Record<string, number>;
 }
@@ -55,6 +57,7 @@ async function portables(sql: Sql): Promise<{ type: PortableType; id: number }[]
 export async function runBaseline(options: BaselineOptions): Promise<BaselineResult> {
   loadEnvFile();
   const config = loadConfig({ ...process.env, DATABASE_URL: options.databaseUrl });
+  const cpuAtStart = process.cpuUsage();
   const sql = createSql(options.databaseUrl, { max: options.lanes + 1, applicationName: 'bench-baseline' });
   const client = createBucketClient({
     aws_access_key_id: config.S3_ACCESS_KEY_ID,
@@ -131,7 +134,8 @@ export async function runBaseline(options: BaselineOptions): Promise<BaselineRes
   }
   const ms = Date.now() - started;
   if (options.manifestPath) writeFileSync(options.manifestPath, JSON.stringify(manifest));
-  return { ms, records, bytes, objects: Object.keys(manifest).length, queries, peakRssBytes: peakRss };
+  const cpu = process.cpuUsage(cpuAtStart);
+  return { ms, records, bytes, objects: Object.keys(manifest).length, queries, peakRssBytes: peakRss, processCpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 if (require.main === module) {

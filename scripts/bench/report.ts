@@ -89,7 +89,10 @@ export function printReport(r: SizeReport): void {
   if (r.baseline) {
     const b = r.baseline;
     rows.push(['baseline: wall time', `${s(b.ms)} (${rate(b.records, b.ms)} records/s, ${mb(b.bytes / (b.ms / 1000))}/s, ${b.objects} objects, peak RSS ${mb(b.peakRssBytes)})`]);
-    if (b.cpuSeconds) rows.push(['cpu seconds during the baseline', Object.entries(b.cpuSeconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')]);
+    if (b.cpuSeconds) {
+      const own = b.processCpuSeconds === undefined ? '' : `script process ${b.processCpuSeconds.toFixed(1)}, `;
+      rows.push(['cpu seconds during the baseline', own + Object.entries(b.cpuSeconds).filter(([k]) => k !== 'postgresql' && k !== 'temporal server').map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')]);
+    }
   }
   if (r.limit) {
     rows.push(['limit: psql copy | gzip -6 (issues)', `${s(r.limit.ms)} (${mb(r.limit.ndjsonBytes)} NDJSON -> ${mb(r.limit.gzipBytes)})`]);

@@ -26,7 +26,7 @@ const dbShort = proxyActivities<OfflineExportActivities>({
  */
 const chunkLong = proxyActivities<OfflineExportActivities>({
   startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '20 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
