@@ -43,9 +43,9 @@ describe('Temporal Web UI', () => {
     await page.frameLocator('iframe').first().getByText(summary).waitFor({ state: 'visible', timeout: 30_000 });
     await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-export-summary.png'), fullPage: true });
 
-    // The portable children are listed under the parent, each with an id that says what it exports.
+    // The chunk children are listed under the parent, each with an id that says which portables it exports.
     await page.getByText('Relationships').first().click();
-    await page.getByText(`${workflowId}/project:`).first().waitFor({ timeout: 30_000 });
+    await page.getByText(`${workflowId}/portables:`).first().waitFor({ timeout: 30_000 });
     await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-export-children.png'), fullPage: true });
     await page.close();
   });
