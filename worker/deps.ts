@@ -14,9 +14,11 @@ export interface Deps {
 }
 
 export function createDeps(config: Config, role: string): Deps {
+  // Every relation export in flight streams through a connection of its own; a few more serve the bookkeeping.
+  const pool = role === 'worker' ? Math.max(config.DATABASE_POOL_SIZE, config.EXPORT_WORKER_CONCURRENT_RELATIONS + 5) : config.DATABASE_POOL_SIZE;
   return {
     config,
-    sql: createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: `gitlab-temporal-${role}` }),
+    sql: createSql(config.DATABASE_URL, { max: pool, applicationName: `gitlab-temporal-${role}` }),
     redis: new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 3, enableAutoPipelining: true }),
     s3: createStackS3Client(config),
     mailer: createMailer(config),

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     const workers = await createWorkers({
       deps,
       connection,
-      useBundle: process.env.NODE_ENV === 'production',
+      useBundle: process.env.NODE_ENV === 'production' || config.WORKER_PREBUILT_BUNDLE,
       identity: `${process.pid}@${hostname()}`,
     });
     log.info('worker polling', { taskQueues: workers.map((w) => w.options.taskQueue), namespace: config.TEMPORAL_NAMESPACE });

@@ -23,6 +23,7 @@ import {
 } from '../../workflows/offline-export/definitions';
 import { abortUpload, openBucket } from './bucket';
 import { refusedPortables } from './permissions';
+import type { RelationSlots } from './relation-slots';
 import { createRowExporter, type RelationExportDeps, type RelationHeartbeat } from './relation-export';
 
 /** How one relation of a chunk retries in-process before it is recorded FAILED (the chunk carries on). */
@@ -36,8 +37,12 @@ export interface RelationRetry {
 // that is away for a few minutes delays a relation rather than failing it.
 const DEFAULT_RETRY: RelationRetry = { attempts: 9, initialMs: 2_000, maxMs: 60_000 };
 
-/** Heartbeats stay alive while lanes wait out a backoff; well inside the chunk's heartbeat timeout. */
-const HEARTBEAT_EVERY_MS = 5_000;
+/**
+ * Heartbeats go out on this timer (and at once when the set of open uploads changes), not per page written: a
+ * heartbeat is a payload conversion and a call into the SDK's core, thousands of them per chunk otherwise. Well
+ * inside the heartbeat timeout, and with the worker's 2 s throttle a cancellation arrives within seconds.
+ */
+const HEARTBEAT_EVERY_MS = 1_000;
 /**
  * Without progress (a page written, a part uploaded, a relation done) or a lane waiting out a backoff for this long,
  * the timer stops heartbeating: a lane hung on a dead connection then lets the heartbeat timeout hand the chunk to a
@@ -54,6 +59,8 @@ const weight = (relation: string) => {
 
 export interface ChunkExportDeps extends RelationExportDeps {
   relationRetry?: RelationRetry;
+  /** Relation exports at once in this worker, across every chunk it runs. */
+  relationSlots: RelationSlots;
 }
 
 export type ExportChunkInput = ChunkExportInput;
@@ -67,6 +74,12 @@ interface ChunkHeartbeat {
 const rowType = (row: ExportRow): PortableType => (row.groupId !== null ? 'group' : 'project');
 const rowPortableId = (row: ExportRow): number => (row.groupId ?? row.projectId)!;
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** SQL that PostgreSQL cannot run (class 42: syntax, types, names) or data it refuses (22) fails the same way again. */
+const isPermanentSqlError = (err: unknown) => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (err as { name?: unknown } | null)?.name === 'PostgresError' && typeof code === 'string' && /^(42|22)/.test(code);
+};
 
 function checkBounds(input: ExportChunkInput): void {
   const ok =
@@ -174,18 +187,23 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
       const fail = (error: string) => failRelation(sql, exportId, portableType, portableId, row.relation, truncateError(error));
       if (!source) return fail(`${portableType}s do not export the relation ${row.relation}`);
       const track = (d: RelationHeartbeat) => {
+        lastProgress = Date.now();
+        const had = open.get(row.id)?.uploadId;
         if (d.uploadId && d.key) open.set(row.id, { key: d.key, uploadId: d.uploadId });
         else open.delete(row.id);
-        lastProgress = Date.now();
-        beat();
+        // A new multipart upload is recorded at once, so a crash right after leaves its id to the next attempt.
+        if (open.get(row.id)?.uploadId !== had) beat();
       };
       for (let attempt = 1; ; attempt++) {
         try {
-          await exportRow({ exportId, portableType, portableId, relation: row.relation, row, source, bucket, signal, beat: track });
+          await deps.relationSlots.run(
+            () => exportRow({ exportId, portableType, portableId, relation: row.relation, row, source, bucket, signal, beat: track }),
+            signal,
+          );
           return;
         } catch (err) {
           if (signal.aborted) throw err;
-          const permanent = err instanceof ApplicationFailure && err.nonRetryable;
+          const permanent = (err instanceof ApplicationFailure && err.nonRetryable) || isPermanentSqlError(err);
           if (permanent || attempt >= retry.attempts) return fail(messageOf(err));
           const wait = Math.min(retry.initialMs * 2 ** (attempt - 1), retry.maxMs);
           log.warn('relation export failed; retrying', { exportId, portableType, portableId, relation: row.relation, attempt, waitMs: wait, error: messageOf(err) });

@@ -1,6 +1,7 @@
 import type { Deps } from '../../worker/deps';
 import { createBucketClientCache } from './bucket';
 import { createChunkExportActivities } from './chunk-export';
+import { RelationSlots } from './relation-slots';
 import { createCompletionActivities } from './completion';
 import { createEmailActivities } from './email';
 import { createOrchestrationActivities } from './orchestration';
@@ -25,7 +26,13 @@ export function createOfflineExportActivities(deps: Deps) {
       },
     }),
     ...createRelationExportActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, batchSize: config.EXPORT_BATCH_SIZE, clients }),
-    ...createChunkExportActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, batchSize: config.EXPORT_BATCH_SIZE, clients }),
+    ...createChunkExportActivities({
+      sql,
+      encryptionKey: config.ENCRYPTION_KEY,
+      batchSize: config.EXPORT_BATCH_SIZE,
+      clients,
+      relationSlots: new RelationSlots(config.EXPORT_WORKER_CONCURRENT_RELATIONS),
+    }),
     ...createCompletionActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, instanceVersion: config.INSTANCE_VERSION, clients }),
     ...createEmailActivities({ sql, mailer: deps.mailer, mailFrom: config.MAIL_FROM, instanceBaseUrl: config.INSTANCE_BASE_URL }),
   };

@@ -199,10 +199,11 @@ export interface BatchRow {
 }
 
 /**
- * A batched relation's start in one transaction: the row PENDING/STARTED -> STARTED (its row lock serialises two
- * attempts of the same relation), its batches cut by id once (stored, so a retry finds the same ones, even on a
- * worker configured with another batch size), and the first page of unfinished batches, the first of them marked
- * STARTED. `started` is false when the row was already finished or failed.
+ * A batched relation's start, in one statement: the row PENDING/STARTED -> STARTED, its batches cut by id once
+ * (stored, so a retry finds the same ones, even on a worker configured with another batch size), and the first page
+ * of unfinished batches, the first of them marked STARTED. `started` is false when the row was already finished or
+ * failed. Two attempts racing on one relation cannot cut it twice (the unique batch number); the one that loses sees
+ * no batch, and finishing it then fails on the other's unfinished batches, so it is retried rather than wrong.
  */
 export async function beginBatchedRelation(
   sql: Sql,
@@ -211,40 +212,43 @@ export async function beginBatchedRelation(
   batchSize: number,
   pageSize: number,
 ): Promise<{ started: boolean; batchesCount: number; page: BatchRow[] }> {
-  return sql.begin(async (tx) => {
-    const started = await tx`
-      update bulk_import_exports set status = ${RelationStatus.STARTED}, batched = true, error = null, updated_at = now()
-      where id = ${rowId} and status in (${RelationStatus.PENDING}, ${RelationStatus.STARTED}) returning id`;
-    if (started.length === 0) return { started: false, batchesCount: 0, page: [] };
-    const [counts] = await tx<{ batchesCount: number }[]>`
-      with ins as (
-        insert into bulk_import_export_batches (export_id, batch_number, first_id, last_id, objects_count, status)
-        select ${rowId}, b.batch_number, min(b.id), max(b.id), count(*), ${BatchStatus.CREATED}
-        from (select s.id, ((row_number() over (order by s.id) - 1) / ${batchSize})::int + 1 as batch_number
-              from (${ids}) s) b
-        where not exists (select 1 from bulk_import_export_batches x where x.export_id = ${rowId})
-        group by b.batch_number
-        on conflict do nothing
-        returning objects_count),
-      upd as (
-        update bulk_import_exports
-        set batches_count = (select count(*) from ins), total_objects_count = (select coalesce(sum(objects_count), 0) from ins)
-        where id = ${rowId} and exists (select 1 from ins)
-        returning batches_count)
-      select coalesce((select batches_count from upd), (select batches_count from bulk_import_exports where id = ${rowId}))::int
-        as "batchesCount"`;
-    const page = await tx<BatchRow[]>`
-      with page as (
-        select id, batch_number, first_id, last_id, status from bulk_import_export_batches
-        where export_id = ${rowId} and status <> ${BatchStatus.FINISHED}
-        order by batch_number limit ${pageSize}),
-      s as (
-        update bulk_import_export_batches set status = ${BatchStatus.STARTED}, error = null, updated_at = now()
-        where id = (select id from page order by batch_number limit 1) returning id)
-      select id, batch_number as "batchNumber", first_id as "firstId", last_id as "lastId", status
-      from page order by batch_number`;
-    return { started: true, batchesCount: counts?.batchesCount ?? 0, page };
-  });
+  const [row] = await sql<{ started: boolean; batchesCount: number; page: BatchRow[] }[]>`
+    with live as (
+      select 1 from bulk_import_exports where id = ${rowId} and status in (${RelationStatus.PENDING}, ${RelationStatus.STARTED})),
+    existing as (
+      select id, batch_number, first_id, last_id, status from bulk_import_export_batches where export_id = ${rowId}),
+    ins as (
+      insert into bulk_import_export_batches (export_id, batch_number, first_id, last_id, objects_count, status)
+      select ${rowId}, b.batch_number, min(b.id), max(b.id), count(*),
+             (case when b.batch_number = 1 then ${BatchStatus.STARTED} else ${BatchStatus.CREATED} end)::smallint
+      from (select s.id, ((row_number() over (order by s.id) - 1) / ${batchSize})::int + 1 as batch_number
+            from (${ids}) s) b
+      where exists (select 1 from live) and not exists (select 1 from existing)
+      group by b.batch_number
+      on conflict do nothing
+      returning id, batch_number, first_id, last_id, status, objects_count),
+    upd as (
+      update bulk_import_exports
+      set status = ${RelationStatus.STARTED}, batched = true, error = null, updated_at = now(),
+          batches_count = case when exists (select 1 from ins) then (select count(*) from ins) else batches_count end,
+          total_objects_count = case when exists (select 1 from ins) then (select sum(objects_count) from ins) else total_objects_count end
+      where id = ${rowId} and status in (${RelationStatus.PENDING}, ${RelationStatus.STARTED})
+      returning batches_count),
+    page as (
+      select id, batch_number, first_id, last_id, status from ins
+      union all
+      select id, batch_number, first_id, last_id, status from existing where status <> ${BatchStatus.FINISHED}
+      order by batch_number limit ${pageSize}),
+    resumed as (
+      update bulk_import_export_batches set status = ${BatchStatus.STARTED}, error = null, updated_at = now()
+      where exists (select 1 from live)
+        and id = (select id from existing where status <> ${BatchStatus.FINISHED} order by batch_number limit 1)
+      returning id)
+    select exists (select 1 from upd) as started,
+           coalesce((select batches_count from upd), 0)::int as "batchesCount",
+           coalesce((select json_agg(json_build_object('id', id, 'batchNumber', batch_number, 'firstId', first_id,
+                       'lastId', last_id, 'status', status) order by batch_number) from page), '[]'::json) as page`;
+  return row ?? { started: false, batchesCount: 0, page: [] };
 }
 
 /** Batches not yet finished, in order, a page at a time. */

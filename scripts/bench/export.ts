@@ -19,7 +19,7 @@ import { historyStats, type HistoryStats } from './histories';
 import { instanceIssuesSqlText, practicalLimit, type LimitResult } from './limit';
 import { printReport, type SizeReport, type WorkflowFigures } from './report';
 import { ensureSeeded, SIZES, type BenchSize } from './seed';
-import { startBenchWorker, type BenchWorker } from './worker-process';
+import { buildWorkflowBundle, startBenchWorker, type BenchWorker } from './worker-process';
 
 // npm run bench:export -- [--size small|medium|large|all] [--projects N --issues M] [--workers 2] [--profile]
 // For each size, in one run: the full workflow with real worker processes, the same work as a plain script (the
@@ -78,7 +78,9 @@ async function runWorkflow(
   log: (line: string) => void,
 ): Promise<{ figures: WorkflowFigures; prefix: string; history: HistoryStats; workerOutput: string[] }> {
   const taskQueue = `bench-export-${size.name}-${randomUUID().slice(0, 8)}`;
+  buildWorkflowBundle();
   const env = {
+    WORKER_PREBUILT_BUNDLE: 'true',
     ...workerEnv,
     TEMPORAL_TASK_QUEUE_EXPORT: taskQueue,
     // The same queue twice: the worker then runs one Worker, for this queue only.

@@ -77,7 +77,7 @@ export function printReport(r: SizeReport): void {
   rows.push(['workflow: db transactions', `${w.transactions.toLocaleString('en-US')} (${(w.transactions / Math.max(1, w.relations)).toFixed(1)} per relation)`]);
   rows.push(['cpu seconds during the export', Object.entries(w.cpuSeconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')]);
   rows.push(['worker peak RSS (export)', w.workerPeakRss.map(mb).join(', ')]);
-  rows.push(['worker RSS when ready (bundled)', w.workerRssAtReady.map(mb).join(', ')]);
+  rows.push(['worker RSS when ready (prebuilt bundle)', w.workerRssAtReady.map(mb).join(', ')]);
   rows.push(['worker VmHWM (incl. start-up)', w.workerHwm.map(mb).join(', ')]);
   const h = r.history;
   rows.push(['histories', `${h.parentRuns} parent runs (largest ${h.largestParentRun} events), ${h.children} children (largest ${h.largestChild} events), ${h.totalEvents.toLocaleString('en-US')} events in all`]);

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -88,4 +88,12 @@ export function startBenchWorker(env: Record<string, string>, nodeFlags: string[
       return out;
     },
   };
+}
+
+/**
+ * Writes dist/workflow-bundle.js from the current workflows/, so bench workers can start as production workers do
+ * (WORKER_PREBUILT_BUNDLE=true): their memory is then the worker's, not webpack's.
+ */
+export function buildWorkflowBundle(): void {
+  execFileSync(process.execPath, ['--import', 'tsx', 'worker/build-workflow-bundle.ts'], { cwd: join(__dirname, '..', '..'), stdio: 'ignore' });
 }
