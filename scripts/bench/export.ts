@@ -210,9 +210,9 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
     // 1. The practical limit on the largest relation (also warms PostgreSQL's cache for what follows).
     let limit: LimitResult | undefined;
     let issuesPipeline: BaselineResult | undefined;
-    // As many relations in flight as the worker can run at once (the window x relations, capped by the worker's
-    // 20 concurrent activities), unless --baseline-lanes says otherwise.
-    const lanes = opts.baselineLanes ?? Math.min(20, config.EXPORT_MAX_CONCURRENT_PORTABLES * config.EXPORT_MAX_CONCURRENT_RELATIONS);
+    // As many relations in flight as one worker runs at once (EXPORT_WORKER_CONCURRENT_RELATIONS), for the baseline
+    // and the issues-only pipeline alike, unless --baseline-lanes says otherwise.
+    const lanes = opts.baselineLanes ?? config.EXPORT_WORKER_CONCURRENT_RELATIONS;
     if (opts.limit) {
       log('practical limit: psql copy (issues as JSON) | gzip -6 ...');
       limit = await practicalLimit(seeded.url, await instanceIssuesSqlText(sql));
@@ -220,7 +220,7 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
       const prefix = `bench-issues-only-${size.name}-${stamp}`;
       cleanup.push(prefix);
       issuesPipeline = await runBaselineProcess(
-        { databaseUrl: seeded.url, prefix, batchSize: config.EXPORT_BATCH_SIZE, lanes: config.EXPORT_MAX_CONCURRENT_PORTABLES, relations: ['issues'] },
+        { databaseUrl: seeded.url, prefix, batchSize: config.EXPORT_BATCH_SIZE, lanes: config.EXPORT_WORKER_CONCURRENT_RELATIONS, relations: ['issues'] },
         outDir,
       );
       log(`export pipeline, issues only: ${(issuesPipeline.ms / 1000).toFixed(1)} s`);
