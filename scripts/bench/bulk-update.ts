@@ -26,7 +26,7 @@ import { snapshotOf } from './bulk-update-baseline';
 import { benchAttribute, ensureBulkSeeded, resetBulkState, type BulkBenchDatabase } from './bulk-update-seed';
 import { cpuSnapshot, cpuUsage } from './cpu';
 import { historyStatsByQuery, type HistoryStats } from './histories';
-import { startBenchWorker, type BenchWorker } from './worker-process';
+import { buildWorkflowBundle, startBenchWorker, type BenchWorker } from './worker-process';
 
 // npm run bench:bulk-update -- [--size small|10k|100k] [--projects N] [--workers 1,2] [--profile] [--env K=V]
 // For each size, in one run and on the same data reset to the same starting state before each part:
@@ -206,7 +206,9 @@ async function runWorkflow(
 ): Promise<WorkflowRun> {
   await resetBulkState(sql, attributeId);
   const taskQueue = `bench-bulk-${db.projects}-${randomUUID().slice(0, 8)}`;
-  const env = { ...workerEnv, TEMPORAL_TASK_QUEUE_BULK_UPDATE: taskQueue, TEMPORAL_TASK_QUEUE_EXPORT: taskQueue };
+  // Workers start as production ones do, on the prebuilt workflow bundle: their memory is the worker's, not webpack's.
+  buildWorkflowBundle();
+  const env = { WORKER_PREBUILT_BUNDLE: 'true', ...workerEnv, TEMPORAL_TASK_QUEUE_BULK_UPDATE: taskQueue, TEMPORAL_TASK_QUEUE_EXPORT: taskQueue };
   const profileDir = join(outDir, `cpu-profile-bulk-${db.projects}-${workerCount}w-${Date.now()}`);
   const flags = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const workers: BenchWorker[] = [];
