@@ -5,8 +5,8 @@ import { renderExportEmail } from '../../activities/offline-export/email';
 // and error messages (which quote names). HTML must come out escaped, never as tags or attributes, and a CR/LF in
 // a name must not forge lines. Subjects are fixed strings; the recipient's name goes into the To header only
 // through nodemailer's address object with CR/LF removed (activities/bulk-update/notify.ts), and the export email
-// puts no user text in a header at all. (Rendered-level test: running both flows end to end against maildev was
-// left undone for time, see the report.)
+// puts no user text in a header at all. (Rendered-level test; email-e2e.test.ts runs both flows end to end and
+// checks the messages maildev received.)
 
 const HOSTILE_NAME = `Eve "<script>alert('x')</script>" <img src=x onerror=alert(1)>\r\nBcc: victim@example.test`;
 const HOSTILE_ERROR = `Attribute <b onmouseover="steal()">Payments</b> & 'quotes' failed\r\nX-Injected: yes`;
