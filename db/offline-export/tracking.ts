@@ -266,19 +266,29 @@ export async function startBatch(sql: Sql, batchId: number): Promise<void> {
     where id = ${batchId} and status <> ${BatchStatus.FINISHED}`;
 }
 
+/** The UPDATE that records a batch FINISHED with its object: a fragment for the statements below. */
+const finishedBatch = (sql: Sql, batchId: number, outcome: BatchOutcome) => sql`
+  update bulk_import_export_batches
+  set status = ${BatchStatus.FINISHED}, objects_count = ${outcome.objectsCount}, bytes = ${outcome.bytes},
+      object_key = ${outcome.objectKey}, sha256 = ${outcome.sha256}, error = null, updated_at = now()
+  where id = ${batchId}`;
+
+export interface BatchOutcome {
+  objectsCount: number;
+  bytes: number;
+  objectKey: string;
+  sha256: string;
+}
+
 export async function finishBatch(
   sql: Sql,
   batchId: number,
-  outcome: { objectsCount: number; bytes: number; objectKey: string; sha256: string },
+  outcome: BatchOutcome,
 ): Promise<void> {
   // One statement: the batch, and the parent's updated_at as GitLab's RelationBatchExportService touches it (the
   // relation is alive).
   await sql`
-    with b as (
-      update bulk_import_export_batches
-      set status = ${BatchStatus.FINISHED}, objects_count = ${outcome.objectsCount}, bytes = ${outcome.bytes},
-          object_key = ${outcome.objectKey}, sha256 = ${outcome.sha256}, error = null, updated_at = now()
-      where id = ${batchId} returning export_id)
+    with b as (${finishedBatch(sql, batchId, outcome)} returning export_id)
     update bulk_import_exports set updated_at = now() where id in (select export_id from b)`;
 }
 
@@ -289,20 +299,29 @@ export async function finishBatch(
 export async function finishBatchStartNext(
   sql: Sql,
   batchId: number,
-  outcome: { objectsCount: number; bytes: number; objectKey: string; sha256: string },
+  outcome: BatchOutcome,
   nextBatchId: number,
 ): Promise<void> {
   await sql`
-    with b as (
-      update bulk_import_export_batches
-      set status = ${BatchStatus.FINISHED}, objects_count = ${outcome.objectsCount}, bytes = ${outcome.bytes},
-          object_key = ${outcome.objectKey}, sha256 = ${outcome.sha256}, error = null, updated_at = now()
-      where id = ${batchId} returning export_id),
+    with b as (${finishedBatch(sql, batchId, outcome)} returning export_id),
     n as (
       update bulk_import_export_batches set status = ${BatchStatus.STARTED}, error = null, updated_at = now()
       where id = ${nextBatchId} and status <> ${BatchStatus.FINISHED} returning id)
     update bulk_import_exports set updated_at = now() where id in (select export_id from b)`;
 }
+
+/**
+ * The end of a statement whose CTE `t` holds a relation's batch sums: the relation STARTED -> FINISHED with them when
+ * no batch is unfinished, and the sums returned.
+ */
+const relationFinishedFrom = (sql: Sql, rowId: number) => sql`
+    u as (
+      update bulk_import_exports e
+      set status = ${RelationStatus.FINISHED}, total_objects_count = t.objects, bytes = t.bytes,
+          object_key = null, sha256 = null, error = null, updated_at = now()
+      from t where e.id = ${rowId} and e.status = ${RelationStatus.STARTED} and t.unfinished = 0
+      returning e.id)
+    select exists (select 1 from u) as finished, t.objects, t.bytes, t.unfinished from t`;
 
 /**
  * The relation's last batch FINISHED and the relation STARTED -> FINISHED with the sums of its batches, in one
@@ -312,37 +331,17 @@ export async function finishLastBatch(
   sql: Sql,
   rowId: number,
   batchId: number,
-  outcome: { objectsCount: number; bytes: number; objectKey: string; sha256: string },
+  outcome: BatchOutcome,
 ): Promise<{ finished: boolean; objects: number; bytes: number; unfinished: number }> {
   const [row] = await sql<{ finished: boolean; objects: number; bytes: number; unfinished: number }[]>`
-    with b as (
-      update bulk_import_export_batches
-      set status = ${BatchStatus.FINISHED}, objects_count = ${outcome.objectsCount}, bytes = ${outcome.bytes},
-          object_key = ${outcome.objectKey}, sha256 = ${outcome.sha256}, error = null, updated_at = now()
-      where id = ${batchId} and export_id = ${rowId} returning id),
+    with b as (${finishedBatch(sql, batchId, outcome)} and export_id = ${rowId} returning id),
     t as (
       select (coalesce(sum(objects_count) filter (where status = ${BatchStatus.FINISHED} and id <> ${batchId}), 0) + ${outcome.objectsCount})::int as objects,
              (coalesce(sum(bytes) filter (where status = ${BatchStatus.FINISHED} and id <> ${batchId}), 0) + ${outcome.bytes})::bigint as bytes,
              count(*) filter (where status <> ${BatchStatus.FINISHED} and id <> ${batchId})::int as unfinished
       from bulk_import_export_batches where export_id = ${rowId}),
-    u as (
-      update bulk_import_exports e
-      set status = ${RelationStatus.FINISHED}, total_objects_count = t.objects, bytes = t.bytes,
-          object_key = null, sha256 = null, error = null, updated_at = now()
-      from t where e.id = ${rowId} and e.status = ${RelationStatus.STARTED} and t.unfinished = 0
-      returning e.id)
-    select exists (select 1 from u) as finished, t.objects, t.bytes, t.unfinished from t`;
+    ${relationFinishedFrom(sql, rowId)}`;
   return row ?? { finished: false, objects: 0, bytes: 0, unfinished: 0 };
-}
-
-/** Sums of the finished batches: what the relation row records when it finishes. */
-export async function batchTotals(sql: Sql, rowId: number): Promise<{ objects: number; bytes: number; unfinished: number }> {
-  const [row] = await sql<{ objects: number; bytes: number; unfinished: number }[]>`
-    select coalesce(sum(objects_count) filter (where status = ${BatchStatus.FINISHED}), 0)::int as objects,
-           coalesce(sum(bytes) filter (where status = ${BatchStatus.FINISHED}), 0)::bigint as bytes,
-           count(*) filter (where status <> ${BatchStatus.FINISHED})::int as unfinished
-    from bulk_import_export_batches where export_id = ${rowId}`;
-  return row ?? { objects: 0, bytes: 0, unfinished: 0 };
 }
 
 /**
@@ -359,13 +358,7 @@ export async function finishBatchedRelation(
              coalesce(sum(bytes) filter (where status = ${BatchStatus.FINISHED}), 0)::bigint as bytes,
              count(*) filter (where status <> ${BatchStatus.FINISHED})::int as unfinished
       from bulk_import_export_batches where export_id = ${rowId}),
-    u as (
-      update bulk_import_exports e
-      set status = ${RelationStatus.FINISHED}, total_objects_count = t.objects, bytes = t.bytes,
-          object_key = null, sha256 = null, error = null, updated_at = now()
-      from t where e.id = ${rowId} and e.status = ${RelationStatus.STARTED} and t.unfinished = 0
-      returning e.id)
-    select exists (select 1 from u) as finished, t.objects, t.bytes, t.unfinished from t`;
+    ${relationFinishedFrom(sql, rowId)}`;
   return row ?? { finished: false, objects: 0, bytes: 0, unfinished: 0 };
 }
 

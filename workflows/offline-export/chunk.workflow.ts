@@ -7,17 +7,13 @@ import {
   setCurrentDetails,
 } from '@temporalio/workflow';
 import type { OfflineExportActivities } from '../../activities/offline-export/index';
+import { dbShort, failureMessage } from './activity-profiles';
 import {
   ExportErrorType,
   validateChunkInput,
   type ChunkExportInput,
   type ChunkExportResult,
 } from './definitions';
-
-const dbShort = proxyActivities<OfflineExportActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
 
 /**
  * The chunk streams for a long time: it heartbeats (a killed worker is noticed within the heartbeat timeout and
@@ -30,11 +26,6 @@ const chunkLong = proxyActivities<OfflineExportActivities>({
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
-
-function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * A run of consecutive portables of an offline export, exported by one activity: the permission re-check, the

@@ -17,6 +17,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { OfflineExportActivities } from '../../activities/offline-export/index';
+import { dbShort } from './activity-profiles';
 import type { PortableRef } from '../../db/offline-export/tracking';
 import { OfflineExportChunkWorkflow } from './chunk.workflow';
 import {
@@ -41,17 +42,12 @@ import {
   type OfflineExportInput,
   type OfflineExportProgress,
   type OfflineExportResult,
+  type ChunkExportResult,
   type OfflineExportResume,
   type PortableChunk,
+  type ProgressTotals,
 } from './definitions';
 import { OfflineExportPortableWorkflow } from './portable.workflow';
-
-// --- Activity option profiles ---
-
-const dbShort = proxyActivities<OfflineExportActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
 
 /** Discovery pages through a whole hierarchy and heartbeats its cursor. */
 const dbLong = proxyActivities<OfflineExportActivities>({
@@ -73,6 +69,17 @@ const email = proxyActivities<OfflineExportActivities>({
 
 /** Portables fetched per nextPortables call: small enough that a page never weighs on history. */
 const PORTABLE_PAGE = 20;
+
+/** A finished child's counts added to the export's. */
+function addTotals(totals: ProgressTotals, r: ChunkExportResult): void {
+  totals.portablesFinished += r.portablesFinished;
+  totals.portablesFailed += r.portablesFailed;
+  totals.relationsFinished += r.relationsFinished;
+  totals.relationsFailed += r.relationsFailed;
+  totals.objectsWritten += r.objectsWritten;
+  totals.bytesWritten += r.bytesWritten;
+  totals.recordsWritten += r.recordsWritten;
+}
 
 const formatBytes = (n: number): string =>
   n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
@@ -178,13 +185,11 @@ export async function OfflineExportWorkflow(input: OfflineExportInput): Promise<
             ],
           });
           const r = await child.result();
-          if (r.status === 'finished') s.totals.portablesFinished++;
-          else s.totals.portablesFailed++;
-          s.totals.relationsFinished += r.relationsFinished;
-          s.totals.relationsFailed += r.relationsFailed;
-          s.totals.objectsWritten += r.objectsWritten;
-          s.totals.bytesWritten += r.bytesWritten;
-          s.totals.recordsWritten += r.recordsWritten;
+          addTotals(s.totals, {
+            ...r,
+            portablesFinished: r.status === 'finished' ? 1 : 0,
+            portablesFailed: r.status === 'finished' ? 0 : 1,
+          });
         } catch (err) {
           // A child that failed as a whole is counted here; completeExport fails the rows it left in progress.
           if (!(err instanceof ChildWorkflowFailure && isCancellation(err.cause))) s.totals.portablesFailed++;
@@ -213,14 +218,7 @@ export async function OfflineExportWorkflow(input: OfflineExportInput): Promise<
               { key: SA_WORKFLOW_KIND, value: WORKFLOW_KIND_CHUNK },
             ],
           });
-          const r = await child.result();
-          s.totals.portablesFinished += r.portablesFinished;
-          s.totals.portablesFailed += r.portablesFailed;
-          s.totals.relationsFinished += r.relationsFinished;
-          s.totals.relationsFailed += r.relationsFailed;
-          s.totals.objectsWritten += r.objectsWritten;
-          s.totals.bytesWritten += r.bytesWritten;
-          s.totals.recordsWritten += r.recordsWritten;
+          addTotals(s.totals, await child.result());
         } catch (err) {
           // A chunk that failed as a whole is counted here; completeExport fails the rows it left in progress.
           if (!(err instanceof ChildWorkflowFailure && isCancellation(err.cause))) s.totals.portablesFailed += c.portables;

@@ -1,6 +1,5 @@
 import {
   ActivityCancellationType,
-  ActivityFailure,
   ApplicationFailure,
   isCancellation,
   proxyActivities,
@@ -8,6 +7,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { OfflineExportActivities } from '../../activities/offline-export/index';
+import { dbShort, failureMessage } from './activity-profiles';
 import {
   ExportErrorType,
   PORTABLE_RELATIONS,
@@ -17,13 +17,6 @@ import {
   type PortableExportProgress,
   type PortableExportResult,
 } from './definitions';
-
-// --- Activity option profiles ---
-
-const dbShort = proxyActivities<OfflineExportActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
 
 /**
  * Relation exports stream for a long time: they heartbeat (a killed worker is noticed within the heartbeat
@@ -38,12 +31,6 @@ const streamLong = proxyActivities<OfflineExportActivities>({
   // GitLab's RelationExportWorker with its 6 Sidekiq retries; each attempt resumes from the finished batches.
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 9 },
 });
-
-/** The message a person should read in bulk_import_exports.error: the application failure's, not the wrapper's. */
-function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * One group or project of an offline export: re-checks the user's permission (a refusal fails the portable's
