@@ -23,7 +23,15 @@ npx tsc -p tsconfig.json --noEmit
 npx eslint .
 
 mkdir -p .data
+rm -f .data/jest-results.json .data/jest-results-chaos.json
 status=0
-npx jest --runInBand --json --outputFile=.data/jest-results.json "$@" || status=$?
-node scripts/jest-totals.js .data/jest-results.json || true
+if [ "$#" -gt 0 ]; then
+  npx jest --runInBand --json --outputFile=.data/jest-results.json "$@" || status=$?
+else
+  # The fault-injection suite restarts servers under its clients: it runs in a jest process of its own, so a retry
+  # timer left by another file's closed client cannot fire inside it (and its restarts cannot reach the others).
+  npx jest --runInBand --json --outputFile=.data/jest-results.json --testPathIgnorePatterns /test/chaos/ || status=$?
+  npx jest --runInBand --json --outputFile=.data/jest-results-chaos.json test/chaos || status=$?
+fi
+node scripts/jest-totals.js .data/jest-results.json .data/jest-results-chaos.json || true
 exit $status
