@@ -138,6 +138,8 @@ const schema = z.object({
   BULK_UPDATE_MAX_CONCURRENT_BATCHES: positiveInt(500).default(10),
   // Batches BulkUpdateWorkflow starts per run before it continues as new (about eight history events each).
   BULK_UPDATE_BATCHES_PER_RUN: positiveInt(1000).default(300),
+  // Batches one BulkUpdateBatchWorkflow child runs in order in one activity (Temporal's per-child cost paid once).
+  BULK_UPDATE_BATCHES_PER_CHILD: positiveInt(100).default(10),
 
   // --- API and process ---
   API_HOST: z.string().trim().min(1).default('127.0.0.1'),

@@ -1,7 +1,7 @@
 import type { Deps } from '../../worker/deps';
 import type { BulkUpdateBatchInput, BulkUpdateBatchResult } from '../../workflows/bulk-update/definitions';
 import { notifyFailures, type NotifyInput, type NotifyResult } from './notify';
-import { processBatch } from './process-batch';
+import { processBatch, processBatchRange } from './process-batch';
 import { createRedisStore } from './redis-store';
 import {
   cleanupTracking,
@@ -27,6 +27,7 @@ export function createBulkUpdateActivities(deps: Deps) {
     batchSize: deps.config.BULK_UPDATE_BATCH_SIZE,
     maxConcurrentBatches: deps.config.BULK_UPDATE_MAX_CONCURRENT_BATCHES,
     maxBatchesPerRun: deps.config.BULK_UPDATE_BATCHES_PER_RUN,
+    maxBatchesPerChild: deps.config.BULK_UPDATE_BATCHES_PER_CHILD,
   };
   const notify = {
     sql: deps.sql,
@@ -41,6 +42,8 @@ export function createBulkUpdateActivities(deps: Deps) {
     createBulkUpdateTracking: (input: { operationId: string }) => createTracking(scheduling, input),
     processBulkUpdateBatch: (input: BulkUpdateBatchInput): Promise<BulkUpdateBatchResult> =>
       processBatch({ sql: deps.sql, store }, input),
+    processBulkUpdateBatches: (input: BulkUpdateBatchInput & { lastBatchNumber: number }): Promise<BulkUpdateBatchResult> =>
+      processBatchRange({ sql: deps.sql, store }, input),
     notifyBulkUpdateFailures: (input: NotifyInput): Promise<NotifyResult> => notifyFailures(notify, input),
     cleanupBulkUpdateTracking: (input: { operationId: string }) => cleanupTracking(scheduling, input),
     finishBulkUpdate: (input: { operationId: string; status: 'finished' | 'failed' }) => finishRun(scheduling, input),

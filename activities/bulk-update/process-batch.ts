@@ -1,4 +1,4 @@
-import { heartbeat } from '@temporalio/activity';
+import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { batchProjects, recordedOutcomes, type ProjectOutcome } from '../../db/bulk-update/batches';
 import { findOperation, type OperationRecord } from '../../db/bulk-update/operations';
@@ -78,6 +78,77 @@ export async function processBatch(deps: ProcessBatchDeps, input: BulkUpdateBatc
   // Redis lost the record while this batch ran (it keeps nothing on disk): rebuild it now, with this batch's outcomes.
   if (results.includes('missing')) await rebuildTracking(deps, op);
   return { batchNumber: input.batchNumber, projects: projects.length, successful, failed, appliedNow };
+}
+
+/** Where a range's activity is, heartbeated: batches below nextBatch are done and mirrored, with these totals. */
+export interface RangeProgress {
+  nextBatch: number;
+  projects: number;
+  successful: number;
+  failed: number;
+  appliedNow: number;
+}
+
+export interface ProcessRangeDeps extends ProcessBatchDeps {
+  /** The last heartbeat of a previous attempt (defaults to the activity's); anything unrecognised starts afresh. */
+  resume?: unknown;
+  /** Stops the range between batches (defaults to the activity's cancellation). */
+  signal?: AbortSignal;
+}
+
+function resumePoint(details: unknown, first: number, last: number): RangeProgress | undefined {
+  const range = (details as { range?: unknown } | null | undefined)?.range as Partial<RangeProgress> | undefined;
+  if (typeof range !== 'object' || range === null) return undefined;
+  const { nextBatch, projects, successful, failed, appliedNow } = range;
+  const counts = [nextBatch, projects, successful, failed, appliedNow];
+  if (!counts.every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)) return undefined;
+  if (nextBatch! < first || nextBatch! > last + 1) return undefined;
+  return range as RangeProgress;
+}
+
+/**
+ * The batches firstBatch..lastBatch of one operation, in order, in one activity: each exactly as processBatch
+ * does it (its projects' transactions and Redis mirror), so a range is only a cheaper way to schedule batches.
+ * The heartbeat carries the next batch and the totals of the finished ones (every outcome of a finished batch is
+ * committed and mirrored), so a retry on another worker resumes at the batch that was running; that batch is
+ * processed again, which skips its committed projects and re-mirrors them (Redis counts each project once).
+ */
+export async function processBatchRange(
+  deps: ProcessRangeDeps,
+  input: BulkUpdateBatchInput & { lastBatchNumber: number },
+): Promise<BulkUpdateBatchResult> {
+  const first = input.batchNumber;
+  const last = input.lastBatchNumber;
+  const beat = deps.heartbeat ?? heartbeat;
+  const signal = deps.signal ?? (deps.heartbeat ? undefined : cancellationSignal());
+  const progress: RangeProgress = resumePoint(deps.resume ?? (deps.heartbeat ? undefined : activityInfo().heartbeatDetails), first, last) ?? {
+    nextBatch: first,
+    projects: 0,
+    successful: 0,
+    failed: 0,
+    appliedNow: 0,
+  };
+  const batchDeps: ProcessBatchDeps = { ...deps, heartbeat: (details) => beat({ ...(details as object), range: { ...progress } }) };
+  while (progress.nextBatch <= last) {
+    // Stop between batches once cancelled (the parent was cancelled): the batch in hand finished whole.
+    if (signal?.aborted) throw signal.reason;
+    const r = await processBatch(batchDeps, { operationId: input.operationId, batchNumber: progress.nextBatch });
+    progress.projects += r.projects;
+    progress.successful += r.successful;
+    progress.failed += r.failed;
+    progress.appliedNow += r.appliedNow;
+    progress.nextBatch++;
+    beat({ batchNumber: r.batchNumber, range: { ...progress } });
+  }
+  return {
+    batchNumber: first,
+    lastBatchNumber: last,
+    batches: last - first + 1,
+    projects: progress.projects,
+    successful: progress.successful,
+    failed: progress.failed,
+    appliedNow: progress.appliedNow,
+  };
 }
 
 /**

@@ -24,6 +24,7 @@ export interface SchedulingDeps {
   batchSize: number;
   maxConcurrentBatches: number;
   maxBatchesPerRun: number;
+  maxBatchesPerChild: number;
 }
 
 async function requireOperation(sql: Sql, operationId: string): Promise<OperationRecord> {
@@ -49,6 +50,8 @@ export interface StartRunResult {
   batchSize: number;
   maxConcurrentBatches: number;
   maxBatchesPerRun: number;
+  /** Batches per child workflow (read by runs since BATCH_RANGES_PATCH; absent from results recorded before). */
+  maxBatchesPerChild?: number;
 }
 
 export async function startRun(deps: SchedulingDeps, input: StartRunInput): Promise<StartRunResult> {
@@ -73,6 +76,7 @@ export async function startRun(deps: SchedulingDeps, input: StartRunInput): Prom
     batchSize: op.batchSize ?? deps.batchSize,
     maxConcurrentBatches: deps.maxConcurrentBatches,
     maxBatchesPerRun: deps.maxBatchesPerRun,
+    maxBatchesPerChild: deps.maxBatchesPerChild,
   };
 }
 

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...process.env, DATABASE_URL: opts.databaseUrl });
   const deps = createDeps(config, 'bench-bulk-baseline');
   const store = createRedisStore(deps.redis);
-  const scheduling = { sql: deps.sql, store, batchSize: opts.batchSize, maxConcurrentBatches: opts.lanes, maxBatchesPerRun: 1_000 };
+  const scheduling = { sql: deps.sql, store, batchSize: opts.batchSize, maxConcurrentBatches: opts.lanes, maxBatchesPerRun: 1_000, maxBatchesPerChild: 1 };
   let peak = 0;
   const rss = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
   try {

@@ -245,11 +245,12 @@ async function runWorkflow(
     `BulkOperationId = "${op.operationId}"`,
     BULK_UPDATE_WORKFLOW,
     opts.histories,
-    result.runs + result.batchCount,
+    // Parent runs plus at least one child: since ranges there are fewer children than batches.
+    result.runs + 1,
   );
   const batchesPerWorker: Record<string, number> = {};
   for (const [identity, byType] of Object.entries(history.perIdentityByType)) {
-    batchesPerWorker[identity] = byType.processBulkUpdateBatch ?? 0;
+    batchesPerWorker[identity] = (byType.processBulkUpdateBatch ?? 0) + (byType.processBulkUpdateBatches ?? 0);
   }
   return {
     workers: workerCount,
@@ -299,7 +300,7 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
     const rows: [string, string][] = [];
     rows.push(['instance', `${db.projects.toLocaleString('en-US')} projects under ${db.rootPath} (db ${db.name}${db.reused ? ', reused' : `, seeded in ${s1(db.seedMs)}`})`]);
     rows.push(['operation', `ADD 'Air-gapped' (attribute ${attributeId}) to group ${db.rootId}; user ${ALICE}`]);
-    rows.push(['settings', `batch ${config.BULK_UPDATE_BATCH_SIZE}, window ${config.BULK_UPDATE_MAX_CONCURRENT_BATCHES}, batches per run ${config.BULK_UPDATE_BATCHES_PER_RUN}, pool ${config.DATABASE_POOL_SIZE}${Object.keys(overrides).length ? `, overrides ${JSON.stringify(overrides)}` : ''}`]);
+    rows.push(['settings', `batch ${config.BULK_UPDATE_BATCH_SIZE}, window ${config.BULK_UPDATE_MAX_CONCURRENT_BATCHES}, batches per child ${config.BULK_UPDATE_BATCHES_PER_CHILD}, batches per run ${config.BULK_UPDATE_BATCHES_PER_RUN}, pool ${config.DATABASE_POOL_SIZE}${Object.keys(overrides).length ? `, overrides ${JSON.stringify(overrides)}` : ''}`]);
     rows.push(['load average at start', loadavg().map((x) => x.toFixed(1)).join(' ')]);
 
     let baseline: Awaited<ReturnType<typeof runBaseline>> | undefined;
@@ -328,7 +329,7 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
       for (const [key, t] of Object.entries(h.timings)) {
         rows.push([`  ${key}`, `${t.count} x: mean wait ${(t.waitMs / t.count).toFixed(0)} ms, mean run ${(t.runMs / t.count).toFixed(0)} ms (summed run ${s1(t.runMs)})`]);
       }
-      for (const [identity, batches] of Object.entries(run.batchesPerWorker)) rows.push([`  worker ${identity}`, `${batches} batch activities`]);
+      for (const [identity, batches] of Object.entries(run.batchesPerWorker)) rows.push([`  worker ${identity}`, `${batches} batch (or batch range) activities`]);
       if (baseline) rows.push([`${p}: outcome vs baseline`, sameOutcome(run.outcome, baseline.outcome)]);
       if (runs.length > 1) rows.push([`${p}: outcome vs ${runs[0]!.workers}-worker run`, sameOutcome(run.outcome, runs[0]!.outcome)]);
       const otherFile = join(outDir, `bulk-outcome-${name}-${n === 1 ? 2 : 1}w.json`);
@@ -352,7 +353,7 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
       const largest = Math.max(run.history.largestParentRun, run.history.largestChild);
       process.stdout.write(`largest history (${run.workers}w)     ${largest} events  < 10,240: ${largest < 10_240 ? 'meets' : 'MISSES'}\n`);
     }
-    return { name, db, config: { batch: config.BULK_UPDATE_BATCH_SIZE, window: config.BULK_UPDATE_MAX_CONCURRENT_BATCHES, perRun: config.BULK_UPDATE_BATCHES_PER_RUN, overrides }, baseline, runs };
+    return { name, db, config: { batch: config.BULK_UPDATE_BATCH_SIZE, window: config.BULK_UPDATE_MAX_CONCURRENT_BATCHES, perChild: config.BULK_UPDATE_BATCHES_PER_CHILD, perRun: config.BULK_UPDATE_BATCHES_PER_RUN, overrides }, baseline, runs };
   } finally {
     await connection.close();
     redis.disconnect();

@@ -7,7 +7,7 @@ import {
   offlineExportWorkflowId,
 } from '../../workflows/offline-export/definitions';
 import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
-import { bulkUpdateBatchWorkflowId, bulkUpdateProgressQuery, type BulkUpdateMode } from '../../workflows/bulk-update/definitions';
+import { bulkUpdateProgressQuery, bulkUpdateWorkflowId, type BulkUpdateMode } from '../../workflows/bulk-update/definitions';
 import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../../workflows/stack-check/definitions';
 import type { StackCheckWorkflow } from '../../workflows/stack-check/workflow';
 import type { TestWorker } from '../helpers/worker';
@@ -57,6 +57,13 @@ async function startBulk(tw: TestWorker, groupPath: string, attribute: string, m
     { sql: tw.deps.sql, client: tw.client, taskQueue: tw.taskQueue },
     { userId: SEED_USERS.owner.id, groupIds: [group!.id], attributeIds: [await attributeId(tw, root, attribute)], mode },
   );
+}
+
+/** Workflow ids of a bulk operation's range children (BATCH_RANGES_PATCH), in batch order. */
+async function childrenOf(tw: TestWorker, operationId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const w of tw.client.workflow.list({ query: `WorkflowId STARTS_WITH "${bulkUpdateWorkflowId(operationId)}/batches:"` })) ids.push(w.workflowId);
+  return ids.sort((a, b) => Number(a.split(':').pop()!.split('-')[0]) - Number(b.split(':').pop()!.split('-')[0]));
 }
 
 /** Run ids of a workflow id, oldest first. */
@@ -137,32 +144,40 @@ export const scenarios: Record<string, Scenario> = {
     },
   },
 
-  'bulk-update-success': {
+  // bulk-update-{success,batch-success,partial-failure,cancelled,continue-as-new-first-run,continue-as-new-last-run}
+  // were recorded before BATCH_RANGES_PATCH, when the operation ran one child workflow per batch; they cannot be
+  // recorded again (a new run takes ranges) and stay to prove that operations started then still replay. The
+  // bulk-update-ranges-* scenarios below record the shape since: one child per range of batches.
+  'bulk-update-ranges-success': {
     async run(tw) {
       const { workflowId, operationId } = await startBulk(tw, 'flightjs', 'Search', 'ADD');
       await tw.client.workflow.getHandle(workflowId).result();
+      const children = await childrenOf(tw, operationId);
+      if (children.length !== 1) throw new Error(`expected one range child, got ${children.join(', ')}`);
       return [
-        { name: 'bulk-update-success', workflowId },
-        { name: 'bulk-update-batch-success', workflowId: bulkUpdateBatchWorkflowId(operationId, 0) },
+        { name: 'bulk-update-ranges-success', workflowId },
+        { name: 'bulk-update-ranges-batch-success', workflowId: children[0]! },
       ];
     },
   },
 
   // About one project in four already has "Internal" from the single-selection Exposure category: those fail.
-  'bulk-update-partial-failure': {
+  // Batches of 5, two children at a time, at most 3 batches each: ranges of different lengths.
+  'bulk-update-ranges-partial-failure': {
+    config: { BULK_UPDATE_BATCH_SIZE: 5, BULK_UPDATE_MAX_CONCURRENT_BATCHES: 2, BULK_UPDATE_BATCHES_PER_CHILD: 3 },
     async run(tw) {
       const { workflowId } = await startBulk(tw, 'gitlab-org', 'Internet facing', 'ADD');
       await tw.client.workflow.getHandle(workflowId).result();
-      return [{ name: 'bulk-update-partial-failure', workflowId }];
+      return [{ name: 'bulk-update-ranges-partial-failure', workflowId }];
     },
   },
 
-  'bulk-update-cancelled': {
-    config: { BULK_UPDATE_BATCH_SIZE: 2, BULK_UPDATE_MAX_CONCURRENT_BATCHES: 1 },
+  'bulk-update-ranges-cancelled': {
+    config: { BULK_UPDATE_BATCH_SIZE: 2, BULK_UPDATE_MAX_CONCURRENT_BATCHES: 1, BULK_UPDATE_BATCHES_PER_CHILD: 2 },
     async run(tw) {
       const { workflowId } = await startBulk(tw, 'gitlab-org', 'Payments', 'REPLACE');
       const handle = tw.client.workflow.getHandle(workflowId);
-      // Cancel while batches run, so the history holds the cancellation of real work.
+      // Cancel while a range runs, so the history holds the cancellation of real work.
       for (let i = 0; i < 200; i++) {
         const progress = await handle.query(bulkUpdateProgressQuery).catch(() => undefined);
         if (progress && progress.batchesRunning > 0 && progress.batchesDone > 0) break;
@@ -170,20 +185,20 @@ export const scenarios: Record<string, Scenario> = {
       }
       await handle.cancel();
       await handle.result().catch(() => undefined);
-      return [{ name: 'bulk-update-cancelled', workflowId }];
+      return [{ name: 'bulk-update-ranges-cancelled', workflowId }];
     },
   },
 
-  'bulk-update-continue-as-new': {
-    config: { BULK_UPDATE_BATCH_SIZE: 5, BULK_UPDATE_BATCHES_PER_RUN: 3 },
+  'bulk-update-ranges-continue-as-new': {
+    config: { BULK_UPDATE_BATCH_SIZE: 3, BULK_UPDATE_BATCHES_PER_RUN: 4, BULK_UPDATE_MAX_CONCURRENT_BATCHES: 2, BULK_UPDATE_BATCHES_PER_CHILD: 2 },
     async run(tw) {
       const { workflowId } = await startBulk(tw, 'gitlab-org', 'Search', 'ADD');
       await tw.client.workflow.getHandle(workflowId).result();
       const runs = await runsOf(tw, workflowId);
       if (runs.length < 2) throw new Error(`expected a chain of runs, got ${runs.length}`);
       return [
-        { name: 'bulk-update-continue-as-new-first-run', workflowId, runId: runs[0] },
-        { name: 'bulk-update-continue-as-new-last-run', workflowId, runId: runs[runs.length - 1] },
+        { name: 'bulk-update-ranges-continue-as-new-first-run', workflowId, runId: runs[0] },
+        { name: 'bulk-update-ranges-continue-as-new-last-run', workflowId, runId: runs[runs.length - 1] },
       ];
     },
   },

@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -15,14 +16,18 @@ import {
 import type { BulkUpdateActivities } from '../../activities/bulk-update/index';
 import { BulkUpdateBatchWorkflow } from './batch.workflow';
 import {
+  BATCH_RANGES_PATCH,
   BULK_OPERATION_ID,
+  bulkUpdateBatchRangeWorkflowId,
   bulkUpdateBatchWorkflowId,
   bulkUpdateProgressQuery,
   BulkUpdateErrorType,
   checkBulkUpdateWorkflowInput,
   COLLECT_PAGE_SIZE,
   GITLAB_USER_ID,
+  MAX_BATCHES_PER_CHILD,
   MAX_BATCHES_PER_RUN,
+  nextRangeSize,
   WORKFLOW_KIND,
   WORKFLOW_KIND_BULK_UPDATE,
   WORKFLOW_KIND_BULK_UPDATE_BATCH,
@@ -105,7 +110,9 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
     throw ApplicationFailure.create({ type: BulkUpdateErrorType.InvalidWorkflowInput, message: problem, nonRetryable: true });
   }
   const { operationId } = input;
+  /** Child workflows in flight, and the batches they hold (the same before BATCH_RANGES_PATCH). */
   let running = 0;
+  let runningBatches = 0;
   const state: BulkUpdateRunState = input.state
     ? { ...input.state }
     : {
@@ -134,11 +141,11 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
     failedItems: state.failedItems,
     batchCount: state.batchCount,
     batchesDone: state.batchesDone,
-    batchesRunning: running,
+    batchesRunning: runningBatches,
     runs: state.runs,
   });
   setHandler(bulkUpdateProgressQuery, progress);
-  const show = () => setCurrentDetails(describe(state, running));
+  const show = () => setCurrentDetails(describe(state, runningBatches));
   show();
 
   if (state.phase === 'starting') {
@@ -152,6 +159,8 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
     state.batchSize = start.batchSize;
     state.maxConcurrentBatches = start.maxConcurrentBatches;
     state.maxBatchesPerRun = start.maxBatchesPerRun;
+    // Absent from the results of activities that ran before BATCH_RANGES_PATCH (they replay with it unset).
+    state.maxBatchesPerChild = start.maxBatchesPerChild;
     state.phase = 'collecting';
   }
   // Started by startBulkUpdate they are set already; from the CLI they are not.
@@ -193,15 +202,22 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
   }
 
   if (state.phase === 'processing') {
+    // Decided once per run: a run that started its batches one child each before the patch replays that way to its
+    // end; its next run (continue-as-new) and every new run give each child a range of batches.
+    const batchRanges = patched(BATCH_RANGES_PATCH);
+    const maxBatchesPerRun = state.maxBatchesPerRun ?? MAX_BATCHES_PER_RUN;
     let batchFailure: unknown;
     let startedThisRun = 0;
-    const runBatch = async (batchNumber: number) => {
+    const runBatches = async (first: number, last: number) => {
+      const batches = last - first + 1;
       try {
         const child = await startChild(BulkUpdateBatchWorkflow, {
-          workflowId: bulkUpdateBatchWorkflowId(operationId, batchNumber),
-          args: [{ operationId, batchNumber }],
+          workflowId: batchRanges ? bulkUpdateBatchRangeWorkflowId(operationId, first, last) : bulkUpdateBatchWorkflowId(operationId, first),
+          args: [batchRanges ? { operationId, batchNumber: first, lastBatchNumber: last } : { operationId, batchNumber: first }],
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          staticSummary: `Batch ${batchNumber + 1} of ${state.batchCount} of bulk operation ${operationId}`,
+          staticSummary: batchRanges
+            ? `Batches ${first + 1}-${last + 1} of ${state.batchCount} of bulk operation ${operationId}`
+            : `Batch ${first + 1} of ${state.batchCount} of bulk operation ${operationId}`,
           typedSearchAttributes: [
             { key: BULK_OPERATION_ID, value: operationId },
             { key: GITLAB_USER_ID, value: state.userId },
@@ -209,19 +225,20 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
           ],
         });
         const result = await child.result();
-        state.batchesDone++;
+        state.batchesDone += batches;
         state.successfulItems += result.successful;
         state.failedItems += result.failed;
       } catch (err) {
         batchFailure ??= err;
       } finally {
         running--;
+        runningBatches -= batches;
         show();
       }
     };
 
     while (state.nextBatch < state.batchCount && batchFailure === undefined) {
-      if (startedThisRun >= (state.maxBatchesPerRun ?? MAX_BATCHES_PER_RUN) || workflowInfo().continueAsNewSuggested) {
+      if (startedThisRun >= maxBatchesPerRun || workflowInfo().continueAsNewSuggested) {
         // Drain the window first, so the next run starts with no children in flight and every batch below
         // nextBatch is finished.
         await condition(() => running === 0);
@@ -229,9 +246,19 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
         break;
       }
       await condition(() => running < state.maxConcurrentBatches);
+      const first = state.nextBatch;
+      const size = batchRanges
+        ? nextRangeSize(
+            Math.min(state.batchCount - first, maxBatchesPerRun - startedThisRun),
+            state.maxConcurrentBatches,
+            state.maxBatchesPerChild ?? MAX_BATCHES_PER_CHILD,
+          )
+        : 1;
       running++;
-      startedThisRun++;
-      void runBatch(state.nextBatch++);
+      runningBatches += size;
+      startedThisRun += size;
+      state.nextBatch += size;
+      void runBatches(first, first + size - 1);
       show();
     }
     await condition(() => running === 0);
