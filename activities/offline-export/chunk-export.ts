@@ -45,10 +45,11 @@ const DEFAULT_RETRY: RelationRetry = { attempts: 9, initialMs: 2_000, maxMs: 60_
 const HEARTBEAT_EVERY_MS = 1_000;
 /**
  * Without progress (a page written, a part uploaded, a relation done) or a lane waiting out a backoff for this long,
- * the timer stops heartbeating: a lane hung on a dead connection then lets the heartbeat timeout hand the chunk to a
- * new attempt instead of holding it until the start-to-close timeout.
+ * the attempt stops itself with a retryable error: a lane hung on a dead connection (seen after a PostgreSQL
+ * restart) then hands the chunk to a new attempt, which resumes from the finished rows, instead of holding it and
+ * its relation slots until the start-to-close timeout.
  */
-const STALL_MS = 60_000;
+const STALL_MS = 45_000;
 
 // The largest relations first, so a chunk's long tail is small ones.
 const RELATION_WEIGHT = ['issues', 'merge_requests', 'milestones', 'labels', 'releases', 'boards', 'badges', 'protected_branches', 'self', 'project_feature'];
@@ -178,6 +179,7 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
     const beat = () => heartbeat({ uploads: [...open.values()], relationsDone } satisfies ChunkHeartbeat);
     const timer = setInterval(() => {
       if (backingOff > 0 || Date.now() - lastProgress < STALL_MS) beat();
+      else if (!stop.signal.aborted) stop.abort(new Error(`no relation of the chunk made progress for ${STALL_MS / 1000} s; retrying the chunk`));
     }, HEARTBEAT_EVERY_MS);
 
     const exportWithRetries = async (row: ExportRow) => {

@@ -10,12 +10,26 @@ export class RelationSlots {
     this.free = size;
   }
 
-  /** Runs `task` in a slot; a caller whose signal aborts while it waits leaves the queue. */
+  /**
+   * Runs `task` in a slot; a caller whose signal aborts while it waits leaves the queue. When the signal aborts while
+   * the task runs, the slot is given back and the call rejects at once, even if the task never settles (a query on
+   * a connection that died): an abandoned attempt must not keep slots from the attempt that replaces it.
+   */
   async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     await this.acquire(signal);
+    let onAbort: (() => void) | undefined;
     try {
-      return await task();
+      const running = task();
+      if (!signal) return await running;
+      running.catch(() => undefined); // abandoned below: its late failure is nobody's
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      });
+      return await Promise.race([running, aborted]);
     } finally {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
       this.release();
     }
   }
