@@ -28,7 +28,7 @@ import { cpuSnapshot, cpuUsage } from './cpu';
 import { historyStatsByQuery, type HistoryStats } from './histories';
 import { buildWorkflowBundle, startBenchWorker, type BenchWorker } from './worker-process';
 
-// npm run bench:bulk-update -- [--size small|10k|100k] [--projects N] [--workers 1,2] [--profile] [--env K=V]
+// npm run bench:bulk-update -- [--size small|10k|100k] [--projects N] [--workers 1,2] [--profile] [--env K=V] [--node-flag F]
 // For each size, in one run and on the same data reset to the same starting state before each part:
 //   the plain-script baseline (the activities' own functions, no Temporal), then the full BulkUpdateWorkflow with
 //   one (and, with --workers 1,2, two) real worker processes: ADD of the 'Air-gapped' attribute to every project of
@@ -44,6 +44,7 @@ interface Options {
   projects?: number;
   workers: number[];
   profile: boolean;
+  nodeFlag: string[];
   baseline: boolean;
   histories: number;
   env: string[];
@@ -210,7 +211,7 @@ async function runWorkflow(
   buildWorkflowBundle();
   const env = { WORKER_PREBUILT_BUNDLE: 'true', ...workerEnv, TEMPORAL_TASK_QUEUE_BULK_UPDATE: taskQueue, TEMPORAL_TASK_QUEUE_EXPORT: taskQueue };
   const profileDir = join(outDir, `cpu-profile-bulk-${db.projects}-${workerCount}w-${Date.now()}`);
-  const flags = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const flags = [...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...opts.nodeFlag];
   const workers: BenchWorker[] = [];
   for (let i = 0; i < workerCount; i++) workers.push(startBenchWorker(env, flags));
   try {
@@ -300,7 +301,7 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
     const rows: [string, string][] = [];
     rows.push(['instance', `${db.projects.toLocaleString('en-US')} projects under ${db.rootPath} (db ${db.name}${db.reused ? ', reused' : `, seeded in ${s1(db.seedMs)}`})`]);
     rows.push(['operation', `ADD 'Air-gapped' (attribute ${attributeId}) to group ${db.rootId}; user ${ALICE}`]);
-    rows.push(['settings', `batch ${config.BULK_UPDATE_BATCH_SIZE}, window ${config.BULK_UPDATE_MAX_CONCURRENT_BATCHES}, batches per child ${config.BULK_UPDATE_BATCHES_PER_CHILD}, batches per run ${config.BULK_UPDATE_BATCHES_PER_RUN}, pool ${config.DATABASE_POOL_SIZE}${Object.keys(overrides).length ? `, overrides ${JSON.stringify(overrides)}` : ''}`]);
+    rows.push(['settings', `${opts.nodeFlag.length ? `worker node flags ${opts.nodeFlag.join(' ')}, ` : ''}batch ${config.BULK_UPDATE_BATCH_SIZE}, window ${config.BULK_UPDATE_MAX_CONCURRENT_BATCHES}, batches per child ${config.BULK_UPDATE_BATCHES_PER_CHILD}, batches per run ${config.BULK_UPDATE_BATCHES_PER_RUN}, pool ${config.DATABASE_POOL_SIZE}${Object.keys(overrides).length ? `, overrides ${JSON.stringify(overrides)}` : ''}`]);
     rows.push(['load average at start', loadavg().map((x) => x.toFixed(1)).join(' ')]);
 
     let baseline: Awaited<ReturnType<typeof runBaseline>> | undefined;
@@ -367,6 +368,7 @@ const program = new Command('bench:bulk-update')
   .option('--projects <n>', 'a custom size: projects under one root group', int('--projects'))
   .option('--workers <list>', 'worker counts to run, e.g. 1,2 (each on the same data, compared)', (v) => v.split(',').map((x) => int('--workers')(x)), [1])
   .option('--profile', 'run the workers with node --cpu-prof (profiles in the output directory)', false)
+  .option('--node-flag <flags...>', 'node flags for the workers, e.g. --node-flag=--max-old-space-size=256', [])
   .option('--no-baseline', 'skip the plain-script baseline')
   .option('--histories <n>', 'read at most this many histories for per-worker counts', int('--histories'), 5000)
   .option('--env <KEY=VALUE...>', 'worker settings, e.g. --env BULK_UPDATE_BATCH_SIZE=100', [])

@@ -15,8 +15,11 @@ import type { BulkUpdateWorkflowResult } from '../../../workflows/bulk-update/de
 
 export const BULK_ROOT = 'org-2';
 export const EXTRA_BULK_PROJECTS = 340;
-/** Small batches, few at once: dozens of batch children, so a fault always finds some done and some to do. */
-export const BULK_ENV = { BULK_UPDATE_BATCH_SIZE: '8', BULK_UPDATE_MAX_CONCURRENT_BATCHES: '2' };
+/**
+ * Small batches, few at once, at most three per child: over a dozen batch children, each a range of batches, so a
+ * fault always finds some done and some to do, and often lands inside a range (its retry resumes from the heartbeat).
+ */
+export const BULK_ENV = { BULK_UPDATE_BATCH_SIZE: '8', BULK_UPDATE_MAX_CONCURRENT_BATCHES: '2', BULK_UPDATE_BATCHES_PER_CHILD: '3' };
 
 /** Adds the extra projects under org-2's groups (with routes, 'Internal' on every tenth). Run once per database. */
 export async function addBulkProjects(sql: Sql): Promise<void> {
