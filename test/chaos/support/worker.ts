@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 // The real worker entry point (worker/main.ts) in a process of its own, pointed at the private stack, so a test
@@ -22,9 +23,21 @@ export async function startChaosWorker(env: Record<string, string>, readyTimeout
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Also on disk (.data/logs/chaos-worker-<pid>.log), so a failed or timed-out case can be read afterwards.
+  mkdirSync(join(ROOT, '.data', 'logs'), { recursive: true });
+  const log = createWriteStream(join(ROOT, '.data', 'logs', `chaos-worker-${child.pid}.log`));
+  const take = (d: Buffer) => {
+    output += d.toString();
+    log.write(d);
+  };
+  child.stdout.on('data', take);
+  child.stderr.on('data', take);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      log.end(`\n[chaos] worker exited: code ${code}, signal ${signal}\n`);
+      resolve();
+    }),
+  );
   const deadline = Date.now() + readyTimeoutMs;
   while (!output.includes('worker polling')) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`worker exited early:\n${output.slice(-3000)}`);
