@@ -11,7 +11,7 @@ import {
 } from '../../db/offline-export/chunks';
 import { findExport } from '../../db/offline-export/export-state';
 import { relationSource } from '../../db/offline-export/relations/index';
-import { failRelation, type ExportRow } from '../../db/offline-export/tracking';
+import { failRelation, recordWholeRelations, type ExportRow } from '../../db/offline-export/tracking';
 import {
   ExportErrorType,
   PORTABLE_RELATIONS,
@@ -25,6 +25,7 @@ import { abortUpload, openBucket } from './bucket';
 import { refusedPortables } from './permissions';
 import type { RelationSlots } from './relation-slots';
 import { createRowExporter, type RelationExportDeps, type RelationHeartbeat } from './relation-export';
+import { WholeRelationRecorder } from './whole-recorder';
 
 /** How one relation of a chunk retries in-process before it is recorded FAILED (the chunk carries on). */
 export interface RelationRetry {
@@ -50,6 +51,13 @@ const HEARTBEAT_EVERY_MS = 1_000;
  * its relation slots until the start-to-close timeout.
  */
 const STALL_MS = 45_000;
+
+/**
+ * Relations exported whole are recorded FINISHED in groups: one statement for up to this many, or for what arrived
+ * within the delay. Small enough that progress and cancellation see finished relations within a fraction of a second.
+ */
+const RECORD_GROUP = 50;
+const RECORD_DELAY_MS = 250;
 
 // The largest relations first, so a chunk's long tail is small ones.
 const RELATION_WEIGHT = ['issues', 'merge_requests', 'milestones', 'labels', 'releases', 'boards', 'badges', 'protected_branches', 'self', 'project_feature'];
@@ -177,8 +185,19 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
     let lastProgress = Date.now();
     let backingOff = 0;
     const beat = () => heartbeat({ uploads: [...open.values()], relationsDone } satisfies ChunkHeartbeat);
+    const recorder = new WholeRelationRecorder({
+      record: (outcomes) => recordWholeRelations(sql, outcomes),
+      maxPending: RECORD_GROUP,
+      delayMs: RECORD_DELAY_MS,
+      attempts: retry.attempts,
+      initialBackoffMs: retry.initialMs,
+      maxBackoffMs: retry.maxMs,
+      onGiveUp: (err) => {
+        if (!stop.signal.aborted) stop.abort(err);
+      },
+    });
     const timer = setInterval(() => {
-      if (backingOff > 0 || Date.now() - lastProgress < STALL_MS) beat();
+      if (backingOff > 0 || recorder.backingOff || Date.now() - lastProgress < STALL_MS) beat();
       else if (!stop.signal.aborted) stop.abort(new Error(`no relation of the chunk made progress for ${STALL_MS / 1000} s; retrying the chunk`));
     }, HEARTBEAT_EVERY_MS);
 
@@ -199,7 +218,7 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
       for (let attempt = 1; ; attempt++) {
         try {
           await deps.relationSlots.run(
-            () => exportRow({ exportId, portableType, portableId, relation: row.relation, row, source, bucket, signal, beat: track }),
+            () => exportRow({ exportId, portableType, portableId, relation: row.relation, row, source, bucket, signal, beat: track, recordWhole: (o) => recorder.add(o) }),
             signal,
           );
           return;
@@ -241,7 +260,11 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
       if (stop.signal.aborted) throw stop.signal.reason;
       const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
       if (failed) throw failed.reason;
+      await recorder.drain();
     } finally {
+      // Stopping (cancelled, failed): what was written is still recorded if the database answers, so cancellation
+      // sees those relations finished; the rest stays PENDING for the next attempt.
+      await recorder.flushOnce();
       clearInterval(timer);
     }
   }

@@ -1,5 +1,5 @@
 import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
-import { relationSource, type IdRange, type RelationSource } from '../../db/offline-export/relations/index';
+import { relationSource, type RelationSource } from '../../db/offline-export/relations/index';
 import {
   beginBatchedRelation,
   findRelationRow,
@@ -7,10 +7,11 @@ import {
   finishBatchedRelation,
   finishBatchStartNext,
   finishLastBatch,
-  finishRelation,
+  recordWholeRelations,
   startBatch,
   unfinishedBatches,
   type ExportRow,
+  type WholeRelationOutcome,
 } from '../../db/offline-export/tracking';
 import type { Sql } from '../../db/sql';
 import {
@@ -110,7 +111,7 @@ export function createRelationExportActivities(deps: RelationExportDeps) {
       const bucket = await openBucket(deps.sql, deps.encryptionKey, exportId, clients);
       const previous = activityInfo().heartbeatDetails as RelationHeartbeat | undefined;
       if (previous?.uploadId && previous.key) await abortUpload(bucket, previous.key, previous.uploadId);
-      return exportRow({ ...input, row, source, bucket, signal: cancellationSignal(), beat: (details) => heartbeat(details) });
+      return exportRow({ ...input, row, source, bucket, signal: cancellationSignal(), beat: (details) => heartbeat(details), recordWhole: recordAtOnce(deps.sql) });
     },
   };
 }
@@ -122,6 +123,23 @@ export interface RowExport extends ExportRelationInput {
   bucket: OpenBucket;
   signal: AbortSignal;
   beat: (details: RelationHeartbeat) => void;
+  /**
+   * Records a relation exported whole (its object written). The chunk activity gathers these and records many in
+   * one statement; until then the row stays PENDING, so a crash before that only means writing the same object again.
+   */
+  recordWhole: (outcome: WholeRelationOutcome) => void | Promise<void>;
+}
+
+/** The relation activity records each whole relation at once. */
+export const recordAtOnce = (sql: Sql) => async (outcome: WholeRelationOutcome) => {
+  await recordWholeRelations(sql, [outcome]);
+};
+
+interface Written {
+  object?: WrittenObject;
+  records: number;
+  firstId?: number;
+  lastId?: number;
 }
 
 /**
@@ -131,17 +149,22 @@ export interface RowExport extends ExportRelationInput {
 export function createRowExporter(deps: RelationExportDeps) {
   const cursorRows = deps.cursorRows ?? 500;
 
-  /** Streams one query's lines into one object; returns the object and its record count. */
+  /**
+   * Streams one query's lines into one object; returns the object, its record count and the ids of its first and
+   * last record (when the lines carry them). With `maxRecords`, a query that yields more records aborts the object
+   * (nothing becomes visible) and returns 'overflow'; with `skipEmpty`, no record means no object.
+   */
   async function writeLines(
     bucket: OpenBucket,
     key: string,
-    source: RelationSource,
-    portableId: number,
-    range: IdRange | undefined,
+    lines: AsyncIterable<{ line: string; id?: number }[]>,
     beat: (details: RelationHeartbeat) => void,
     signal: AbortSignal,
-  ): Promise<{ object: WrittenObject; records: number }> {
+    limits: { maxRecords?: number; skipEmpty?: boolean } = {},
+  ): Promise<Written | 'overflow'> {
     let records = 0;
+    let firstId: number | undefined;
+    let lastId: number | undefined;
     let uploadId: string | undefined;
     let parts = 0;
     const writer = new GzipObjectWriter(bucket, key, {
@@ -154,14 +177,26 @@ export function createRowExporter(deps: RelationExportDeps) {
       },
     });
     try {
-      for await (const rows of source.lines(deps.sql, portableId, range).cursor(cursorRows)) {
+      for await (const rows of lines) {
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('activity cancelled');
+        if (limits.maxRecords !== undefined && records + rows.length > limits.maxRecords) {
+          await writer.abort();
+          return 'overflow';
+        }
         // One string per page: gzip and the pipeline cost per write, not per row (performance-notes.md).
         await writer.write(rows.map((r) => r.line).join('\n') + '\n');
+        if (rows.length > 0) {
+          firstId ??= rows[0]!.id;
+          lastId = rows[rows.length - 1]!.id;
+        }
         records += rows.length;
         beat({ key, uploadId, parts, records });
       }
-      return { object: await writer.finish(), records };
+      if (records === 0 && limits.skipEmpty) {
+        await writer.abort();
+        return { records: 0 };
+      }
+      return { object: await writer.finish(), records, firstId, lastId };
     } catch (err) {
       await writer.abort().catch((abortErr: unknown) => {
         log.warn('could not abort upload', { key, error: String(abortErr) });
@@ -170,17 +205,46 @@ export function createRowExporter(deps: RelationExportDeps) {
     }
   }
 
+  /**
+   * A relation not started yet, streamed whole by one query into its one object (a batched relation: into its first
+   * batch, while it has at most one batch of records), then handed to recordWhole: no id query, no batch rows cut
+   * ahead, no STARTED transition. Undefined when a batched relation turns out to hold more than one batch (its
+   * object is aborted; the batched path then cuts and writes its batches).
+   */
+  async function exportWhole(run: RowExport): Promise<ExportRelationResult | undefined> {
+    const { portableType, portableId, relation, row, source, bucket, beat, signal } = run;
+    const key = source.batched
+      ? batchKey(bucket.exportPrefix, portableType, portableId, relation, 1)
+      : relationKey(bucket.exportPrefix, portableType, portableId, relation);
+    const cursor = source.lines(deps.sql, portableId).cursor(cursorRows);
+    const written = source.batched
+      ? await writeLines(bucket, key, cursor, beat, signal, { maxRecords: deps.batchSize, skipEmpty: true })
+      : await writeLines(bucket, key, cursor, beat, signal);
+    if (written === 'overflow') return undefined;
+    const { object, records } = written;
+    await run.recordWhole({
+      rowId: row.id,
+      batched: source.batched,
+      records,
+      bytes: object?.bytes ?? 0,
+      objectKey: object?.key,
+      sha256: object?.sha256,
+      firstId: written.firstId,
+      lastId: written.lastId,
+    });
+    const objects = object ? 1 : 0;
+    return { relation, batched: source.batched, batches: source.batched ? objects : 0, records, objects, bytes: object?.bytes ?? 0 };
+  }
+
   return async function exportRow(run: RowExport): Promise<ExportRelationResult> {
     const { portableType, portableId, relation, row, source, bucket, beat, signal } = run;
-    if (!source.batched) {
-      const key = relationKey(bucket.exportPrefix, portableType, portableId, relation);
-      const { object, records } = await writeLines(bucket, key, source, portableId, undefined, beat, signal);
-      await finishRelation(deps.sql, row.id, { totalObjectsCount: records, bytes: object.bytes, objectKey: key, sha256: object.sha256 });
-      return { relation, batched: false, batches: 0, records, objects: 1, bytes: object.bytes };
+    if (!source.batched || (row.status === RelationStatus.PENDING && !row.batched)) {
+      const whole = await exportWhole(run);
+      if (whole) return whole;
     }
+    if (!source.batched) throw new Error(`${relation} is not batched`); // exportWhole never overflows one
 
-    const ids = source.ids?.(deps.sql, portableId);
-    if (!ids) throw new Error(`batched relation ${relation} has no id query`);
+    const ids = source.ids(deps.sql, portableId);
     const begun = await beginBatchedRelation(deps.sql, row.id, ids, deps.batchSize, BATCH_PAGE);
     if (!begun.started) {
       throw ApplicationFailure.create({
@@ -199,8 +263,9 @@ export function createRowExporter(deps: RelationExportDeps) {
         const batchBeat = (d: RelationHeartbeat) => beat({ ...d, batch: batch.batchNumber });
         batchBeat({ key });
         const range = { first: batch.firstId, last: batch.lastId };
-        const { object, records } = await writeLines(bucket, key, source, portableId, range, batchBeat, signal);
-        const outcome = { objectsCount: records, bytes: object.bytes, objectKey: key, sha256: object.sha256 };
+        const written = await writeLines(bucket, key, source.lines(deps.sql, portableId, range).cursor(cursorRows), batchBeat, signal);
+        if (written === 'overflow' || !written.object) throw new Error(`batch ${batch.batchNumber} of ${relation} wrote no object`);
+        const outcome = { objectsCount: written.records, bytes: written.object.bytes, objectKey: key, sha256: written.object.sha256 };
         const next = page[i + 1];
         if (next) await finishBatchStartNext(deps.sql, batch.id, outcome, next.id);
         else if (lastPage) finished = await finishLastBatch(deps.sql, row.id, batch.id, outcome);

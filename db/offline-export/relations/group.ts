@@ -21,7 +21,7 @@ const labels: RelationSource = {
   batched: true,
   ids: (sql, groupId) => sql`select id from labels where group_id = ${groupId}`,
   lines: (sql, groupId, range) => sql`
-    select ${labelJson(sql, 'l')}::text as line
+    select ${labelJson(sql, 'l')}::text as line, l.id
     from labels l where l.group_id = ${groupId} ${inRange(sql, 'l.id', range)} order by l.id`,
 };
 
@@ -31,7 +31,7 @@ const milestones: RelationSource = {
   batched: true,
   ids: (sql, groupId) => sql`select id from milestones where group_id = ${groupId}`,
   lines: (sql, groupId, range) => sql`
-    select ${milestoneAttributesJson(sql, 'm')}::text as line
+    select ${milestoneAttributesJson(sql, 'm')}::text as line, m.id
     from milestones m where m.group_id = ${groupId} ${inRange(sql, 'm.id', range)} order by m.id`,
 };
 
@@ -43,7 +43,7 @@ const badges: RelationSource = {
   lines: (sql, groupId, range) => sql`
     select json_build_object(
       'name', b.name, 'link_url', b.link_url, 'image_url', b.image_url, 'type', b.type,
-      'created_at', b.created_at, 'updated_at', b.updated_at)::text as line
+      'created_at', b.created_at, 'updated_at', b.updated_at)::text as line, b.id
     from badges b where b.group_id = ${groupId} ${inRange(sql, 'b.id', range)} order by b.id`,
 };
 
@@ -62,7 +62,7 @@ const boards: RelationSource = {
           'list_type', case li.list_type when 0 then 'backlog' when 1 then 'label' when 2 then 'closed' else li.list_type::text end,
           'position', li.position, 'created_at', li.created_at, 'updated_at', li.updated_at,
           'label', (select ${labelJson(sql, 'l')} from labels l where l.id = li.label_id)) order by li.id)
-        from lists li where li.board_id = b.id), '[]'::json))::text as line
+        from lists li where li.board_id = b.id), '[]'::json))::text as line, b.id
     from boards b where b.group_id = ${groupId} ${inRange(sql, 'b.id', range)} order by b.id`,
 };
 

@@ -28,7 +28,7 @@ const labels: RelationSource = {
     select (${labelJson(sql, 'l')}::jsonb || jsonb_build_object('priorities', coalesce((
       select jsonb_agg(jsonb_build_object('priority', lp.priority, 'created_at', lp.created_at, 'updated_at', lp.updated_at)
                        order by lp.id)
-      from label_priorities lp where lp.label_id = l.id and lp.project_id = l.project_id), '[]'::jsonb)))::text as line
+      from label_priorities lp where lp.label_id = l.id and lp.project_id = l.project_id), '[]'::jsonb)))::text as line, l.id
     from labels l where l.project_id = ${projectId} ${inRange(sql, 'l.id', range)} order by l.id`,
 };
 
@@ -38,7 +38,7 @@ const milestones: RelationSource = {
   batched: true,
   ids: (sql, projectId) => sql`select id from milestones where project_id = ${projectId}`,
   lines: (sql, projectId, range) => sql`
-    select ${milestoneAttributesJson(sql, 'm')}::text as line
+    select ${milestoneAttributesJson(sql, 'm')}::text as line, m.id
     from milestones m where m.project_id = ${projectId} ${inRange(sql, 'm.id', range)} order by m.id`,
 };
 
@@ -71,7 +71,7 @@ const issues: RelationSource = {
   batched: true,
   ids: (sql, projectId) => sql`select id from issues where project_id = ${projectId}`,
   lines: (sql, projectId, range) => sql`
-    select ${issueJson(sql)}::text as line
+    select ${issueJson(sql)}::text as line, i.id
     from issues i where i.project_id = ${projectId} ${inRange(sql, 'i.id', range)} order by i.id`,
 };
 
@@ -100,7 +100,7 @@ const mergeRequests: RelationSource = {
           'user_id', r.user_id, 'created_at', r.created_at,
           'state', case r.state when 0 then 'unreviewed' when 1 then 'reviewed' when 2 then 'requested_changes'
                      when 3 then 'approved' else r.state::text end) order by r.id)
-        from merge_request_reviewers r where r.merge_request_id = mr.id), '[]'::json))::text as line
+        from merge_request_reviewers r where r.merge_request_id = mr.id), '[]'::json))::text as line, mr.id
     from merge_requests mr
     where mr.target_project_id = ${projectId} ${inRange(sql, 'mr.id', range)} order by mr.id`,
 };
@@ -121,7 +121,7 @@ const releases: RelationSource = {
           'link_type', case k.link_type when 0 then 'other' when 1 then 'runbook' when 2 then 'image'
                          when 3 then 'package' else k.link_type::text end,
           'created_at', k.created_at, 'updated_at', k.updated_at) order by k.id)
-        from release_links k where k.release_id = r.id), '[]'::json))::text as line
+        from release_links k where k.release_id = r.id), '[]'::json))::text as line, r.id
     from releases r where r.project_id = ${projectId} ${inRange(sql, 'r.id', range)} order by r.id`,
 };
 
@@ -143,7 +143,7 @@ const protectedBranches: RelationSource = {
       'push_access_levels', coalesce((
         select json_agg(json_build_object('access_level', a.access_level, 'created_at', a.created_at,
                                           'updated_at', a.updated_at) order by a.id)
-        from protected_branch_push_access_levels a where a.protected_branch_id = pb.id), '[]'::json))::text as line
+        from protected_branch_push_access_levels a where a.protected_branch_id = pb.id), '[]'::json))::text as line, pb.id
     from protected_branches pb where pb.project_id = ${projectId} ${inRange(sql, 'pb.id', range)} order by pb.id`,
 };
 

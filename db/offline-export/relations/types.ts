@@ -9,21 +9,31 @@ export interface IdRange {
 }
 
 export type LineQuery = postgres.PendingQuery<{ line: string }[]>;
+/** A batched relation's lines carry their record's id, so a relation streamed whole knows its batch's id range. */
+export type IdLineQuery = postgres.PendingQuery<{ line: string; id: number }[]>;
 
 /**
  * One exported relation: PostgreSQL builds every record as JSON text (allow-listed attributes and nested
  * sub-relations, like GitLab's import_export.yml), so no row object crosses into JavaScript.
  */
-export interface RelationSource {
+interface SourceBase {
   portable: PortableType;
   relation: string;
-  /**
-   * has_many relations are batched (GitLab: BatchedRelationExportService) into <relation>/batch_<n>.ndjson.gz;
-   * 'self' (self.json.gz) and has_one relations (project_feature.ndjson.gz) are a single file.
-   */
-  batched: boolean;
-  /** Batched only: a query selecting the column `id` of every record of this portable. */
-  ids?: (sql: Sql, portableId: number) => postgres.PendingQuery<{ id: number }[]>;
-  /** One `line` per record, ordered by id; limited to `range` for a batch. */
-  lines: (sql: Sql, portableId: number, range?: IdRange) => LineQuery;
 }
+
+/** 'self' (self.json.gz) and has_one relations (project_feature.ndjson.gz): a single file. */
+export interface SingleObjectSource extends SourceBase {
+  batched: false;
+  lines: (sql: Sql, portableId: number) => LineQuery;
+}
+
+/** has_many relations, batched (GitLab: BatchedRelationExportService) into <relation>/batch_<n>.ndjson.gz. */
+export interface BatchedSource extends SourceBase {
+  batched: true;
+  /** A query selecting the column `id` of every record of this portable. */
+  ids: (sql: Sql, portableId: number) => postgres.PendingQuery<{ id: number }[]>;
+  /** One `line` (and its record's `id`) per record, ordered by id; limited to `range` for a batch. */
+  lines: (sql: Sql, portableId: number, range?: IdRange) => IdLineQuery;
+}
+
+export type RelationSource = SingleObjectSource | BatchedSource;
