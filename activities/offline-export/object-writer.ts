@@ -12,6 +12,13 @@ import { abortUpload, type OpenBucket } from './bucket';
 /** S3's minimum part size is 5 MiB (except the last part); 8 MiB keeps the part count low and memory bounded. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
+/**
+ * Lines are joined into pieces of about this many characters (at most 64 KiB as a V8 string): under V8's
+ * large-object size (128 KiB), so a piece is nursery garbage rather than a large object only a full GC frees, and
+ * still large enough that gzip costs per write, not per row.
+ */
+const PIECE_CHARS = 32 * 1024;
+
 export interface WrittenObject {
   key: string;
   bytes: number;
@@ -57,12 +64,26 @@ export class GzipObjectWriter {
     });
   }
 
-  /** Writes one large chunk (a whole cursor page joined into one string), waiting when gzip or S3 is behind. */
+  /** Writes one chunk of text, waiting when gzip or S3 is behind. */
   async write(text: string): Promise<void> {
     this.throwIfFailed();
     if (!this.gzip.write(text)) {
       await Promise.race([once(this.gzip, 'drain'), this.consumer]);
       this.throwIfFailed();
+    }
+  }
+
+  /** Writes records as NDJSON lines, in pieces of about PIECE_CHARS joined into one gzip write each. */
+  async writeLines(lines: readonly string[]): Promise<void> {
+    let from = 0;
+    let size = 0;
+    for (let i = 0; i < lines.length; i++) {
+      size += lines[i]!.length + 1;
+      if (size >= PIECE_CHARS || i === lines.length - 1) {
+        await this.write(lines.slice(from, i + 1).join('\n') + '\n');
+        from = i + 1;
+        size = 0;
+      }
     }
   }
 

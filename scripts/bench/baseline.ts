@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createBucketClient } from '../../activities/offline-export/object-storage';
 import { batchKey, relationKey } from '../../activities/offline-export/object-keys';
 import { GzipObjectWriter } from '../../activities/offline-export/object-writer';
+import { CURSOR_ROWS } from '../../activities/offline-export/relation-export';
 import { relationSource } from '../../db/offline-export/relations/index';
 import { createSql, type Sql } from '../../db/sql';
 import { loadConfig } from '../../worker/config';
@@ -10,7 +11,7 @@ import { loadEnvFile } from '../../worker/env-file';
 import { PORTABLE_RELATIONS, type PortableType } from '../../workflows/offline-export/definitions';
 
 // The baseline: the export's work as a plain Node script, without Temporal and without any bookkeeping. The same
-// relation SQL (db/offline-export/relations), the same cursor pages joined into one gzip write, the same gzip level
+// relation SQL (db/offline-export/relations), the same cursor pages written as the same pieces, the same gzip level
 // and object writer (single PUT or multipart), the same keys and batch boundaries (every EXPORT_BATCH_SIZE records in
 // id order), the same number of relations in flight. Run as its own process so its memory is its own:
 //   node --import tsx scripts/bench/baseline.ts '<json options>'
@@ -67,7 +68,7 @@ export async function runBaseline(options: BaselineOptions): Promise<BaselineRes
     path_style: true,
   }, { allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS });
   const bucket = { client, bucket: config.S3_BUCKET, exportPrefix: options.prefix };
-  const cursorRows = options.cursorRows ?? 500;
+  const cursorRows = options.cursorRows ?? CURSOR_ROWS;
   const manifest: Record<string, { bytes: number; sha256: string; records: number }> = {};
   let records = 0;
   let bytes = 0;
@@ -113,7 +114,7 @@ export async function runBaseline(options: BaselineOptions): Promise<BaselineRes
         if (source.batched && inObject === options.batchSize) await close();
         if (!writer) open();
         const take = source.batched ? Math.min(rows.length - at, options.batchSize - inObject) : rows.length - at;
-        await writer!.write(rows.slice(at, at + take).map((r) => r.line).join('\n') + '\n');
+        await writer!.writeLines(rows.slice(at, at + take).map((r) => r.line));
         inObject += take;
         at += take;
       }
