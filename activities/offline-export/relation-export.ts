@@ -223,10 +223,8 @@ export function createRowExporter(deps: RelationExportDeps) {
     const key = source.batched
       ? batchKey(bucket.exportPrefix, portableType, portableId, relation, 1)
       : relationKey(bucket.exportPrefix, portableType, portableId, relation);
-    const cursor = source.lines(deps.sql, portableId).cursor(cursorRows);
-    const written = source.batched
-      ? await writeLines(bucket, key, cursor, beat, signal, { maxRecords: deps.batchSize, skipEmpty: true })
-      : await writeLines(bucket, key, cursor, beat, signal);
+    const limits = source.batched ? { maxRecords: deps.batchSize, skipEmpty: true } : {};
+    const written = await writeLines(bucket, key, source.lines(deps.sql, portableId).cursor(cursorRows), beat, signal, limits);
     if (written === 'overflow') return undefined;
     const { object, records } = written;
     await run.recordWhole({
