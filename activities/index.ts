@@ -1,4 +1,4 @@
-import type { Deps } from '../worker/deps';
+import type { Deps } from './deps';
 import { createBulkUpdateActivities } from './bulk-update/index';
 import { createOfflineExportActivities } from './offline-export/index';
 import { createStackCheckActivities } from './stack-check';

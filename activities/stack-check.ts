@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Transporter } from 'nodemailer';
 import { hostname } from 'node:os';
 import type { Sql } from '../db/sql';
-import type { DependencyStatus } from '../workflows/stack-check/definitions';
+import type { DependencyStatus } from '../contracts/stack-check';
 
 export interface StackCheckDeps {
   sql: Sql;

@@ -1,6 +1,6 @@
-import { loadConfigOrExit } from '../worker/config';
-import { loadEnvFile } from '../worker/env-file';
-import { createLogger } from '../worker/logger';
+import { loadConfigOrExit } from '../contracts/config';
+import { loadEnvFile } from '../contracts/env-file';
+import { createLogger } from '../contracts/logger';
 import { migrate } from './migrate';
 import { createSql, databaseName } from './sql';
 

@@ -8,4 +8,4 @@ if [ ! -x node_modules/.bin/tsx ] || [ package-lock.json -nt node_modules/.packa
   npm ci --no-audit --no-fund
 fi
 bash scripts/build-tools.sh
-exec npx tsx client/demo.ts "$@"
+exec npx tsx scripts/demo.ts "$@"

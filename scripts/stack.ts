@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { loadConfigOrExit } from '../worker/config';
-import { loadEnvFile } from '../worker/env-file';
+import { loadConfigOrExit } from '../contracts/config';
+import { loadEnvFile } from '../contracts/env-file';
 import { formatStatus, StackError, stackDown, stackStatus, stackUp } from './stack/index';
 
 // Local development stack: Temporal dev server, MinIO, maildev, plus checks of PostgreSQL and Redis.

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { loadConfig } from '../worker/config';
+import { loadConfig } from '../contracts/config';
 
 const ROOT = join(__dirname, '..');
 const CHECK = join(ROOT, process.env.STACK_TOOLS_DIR ?? '.tools', 'bin', 'compose-check');

@@ -1,5 +1,5 @@
-import { ConfigError, loadConfig, redactedConfig } from '../worker/config';
-import { createLogger } from '../worker/logger';
+import { ConfigError, loadConfig, redactedConfig } from '../contracts/config';
+import { createLogger } from '../contracts/logger';
 
 const valid = {
   DATABASE_URL: 'postgres://app:pa55word@db.internal:5432/gitlab',
@@ -87,7 +87,7 @@ describe('config', () => {
 
 describe('Temporal connection settings', () => {
   it('follow Temporal envconfig: API key and TLS from the standard variables, address from the config', async () => {
-    const { temporalConnectionOptions } = await import('../worker/temporal');
+    const { temporalConnectionOptions } = await import('../contracts/temporal');
     const local = temporalConnectionOptions(loadConfig(valid));
     expect(local).toMatchObject({ address: '127.0.0.1:7233' });
     expect(local.apiKey).toBeUndefined();

@@ -3,9 +3,9 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadConfig } from '../worker/config';
-import { temporalConnectionOptions } from '../worker/temporal';
-import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../workflows/stack-check/definitions';
+import { loadConfig } from '../contracts/config';
+import { temporalConnectionOptions } from '../contracts/temporal';
+import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../contracts/stack-check';
 import type { StackCheckWorkflow } from '../workflows/stack-check/workflow';
 
 const ROOT = join(__dirname, '..');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { StackCheckWorkflow } from '../workflows/stack-check/workflow';
-import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../workflows/stack-check/definitions';
+import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../contracts/stack-check';
 import { startTestWorker, type TestWorker } from './helpers/worker';
 
 describe('round trip through the Temporal dev server', () => {

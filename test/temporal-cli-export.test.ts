@@ -7,7 +7,8 @@ import { generateExportPrefix } from '../client/offline-export/create-service';
 import { insertOfflineExport } from '../db/offline-export/create';
 import { encryptCredentials } from '../db/offline-export/credentials';
 import { SEED_USERS } from '../db/seed/generate';
-import { ExportErrorType, ExportStatus, OFFLINE_EXPORT_WORKFLOW, StorageProvider } from '../workflows/offline-export/definitions';
+import { ExportErrorType, OFFLINE_EXPORT_WORKFLOW } from '../contracts/offline-export';
+import { ExportStatus, StorageProvider } from '../db/offline-export/statuses';
 import { startTestWorker, type TestWorker } from './helpers/worker';
 
 // An operator starting OfflineExportWorkflow by hand with the built Temporal CLI, as the README shows: given only

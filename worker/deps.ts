@@ -1,17 +1,12 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import nodemailer, { type Transporter } from 'nodemailer';
-import { createSql, type Sql } from '../db/sql';
-import type { Config } from './config';
+import type { Deps } from '../activities/deps';
+import { createSql } from '../db/sql';
+import type { Config } from '../contracts/config';
 
-/** The long-lived clients a worker (or the API) holds; built once by the composition root. */
-export interface Deps {
-  config: Config;
-  sql: Sql;
-  redis: Redis;
-  s3: S3Client;
-  mailer: Transporter;
-}
+export type { Deps };
+
 
 export function createDeps(config: Config, role: string): Deps {
   // Every relation export in flight streams through a connection of its own; a few more serve the bookkeeping.

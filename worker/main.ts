@@ -1,10 +1,10 @@
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { hostname } from 'node:os';
-import { loadConfigOrExit, redactedConfig } from './config';
+import { loadConfigOrExit, redactedConfig } from '../contracts/config';
 import { closeDeps, createDeps } from './deps';
-import { loadEnvFile } from './env-file';
-import { createLogger } from './logger';
-import { temporalConnectionOptions } from './temporal';
+import { loadEnvFile } from '../contracts/env-file';
+import { createLogger } from '../contracts/logger';
+import { temporalConnectionOptions } from '../contracts/temporal';
 import { createWorkers } from './workers';
 
 async function main(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { AttributeRef } from '../../db/bulk-update/project-attributes';
-import { LIMITS, type BulkUpdateMode } from '../../workflows/bulk-update/definitions';
+import { LIMITS, type BulkUpdateMode } from '../../contracts/bulk-update';
 
 // Security::Attributes::UpdateProjectAttributesService's checks, as a pure function of what the project has and
 // what the request asks for. The messages are GitLab's, prefixed by the response message they came with

@@ -1,8 +1,8 @@
-import type { Deps } from '../../worker/deps';
-import type { BulkUpdateBatchInput, BulkUpdateBatchResult } from '../../workflows/bulk-update/definitions';
+import type { Deps } from '../deps';
+import type { BulkUpdateBatchInput, BulkUpdateBatchResult } from '../../contracts/bulk-update';
 import { notifyFailures, type NotifyInput, type NotifyResult } from './notify';
 import { processBatch, processBatchRange } from './process-batch';
-import { createRedisStore } from './redis-store';
+import { createRedisStore } from '../../db/bulk-update/redis-store';
 import {
   cleanupTracking,
   collectPage,

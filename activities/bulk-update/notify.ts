@@ -9,7 +9,7 @@ import {
   setNotificationState,
 } from '../../db/bulk-update/operations';
 import type { Sql } from '../../db/sql';
-import { BulkUpdateErrorType, type NotificationOutcome } from '../../workflows/bulk-update/definitions';
+import { BulkUpdateErrorType, type NotificationOutcome } from '../../contracts/bulk-update';
 import { buildFailureEmail } from './failure-email';
 
 // Exactly one email per operation. SMTP and PostgreSQL cannot commit together, so the send is bracketed by a

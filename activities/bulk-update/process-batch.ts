@@ -7,9 +7,9 @@ import {
   BulkUpdateErrorType,
   type BulkUpdateBatchInput,
   type BulkUpdateBatchResult,
-} from '../../workflows/bulk-update/definitions';
+} from '../../contracts/bulk-update';
 import { applyToProject, newBatchCache } from './apply-to-project';
-import type { RedisStore, WriteResult } from './redis-store';
+import type { RedisStore, WriteResult } from '../../db/bulk-update/redis-store';
 
 export interface ProcessBatchDeps {
   sql: Sql;

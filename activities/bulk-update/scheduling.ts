@@ -11,8 +11,8 @@ import {
   type OperationRecord,
 } from '../../db/bulk-update/operations';
 import type { Sql } from '../../db/sql';
-import { BulkUpdateErrorType, OPERATION_TYPE_ATTRIBUTE_UPDATE } from '../../workflows/bulk-update/definitions';
-import type { RedisStore } from './redis-store';
+import { BulkUpdateErrorType, OPERATION_TYPE_ATTRIBUTE_UPDATE } from '../../contracts/bulk-update';
+import type { RedisStore } from '../../db/bulk-update/redis-store';
 
 // BulkUpdateSchedulerWorker's steps, one activity each so the workflow can page, plan and continue as new.
 

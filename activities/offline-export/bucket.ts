@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { CredentialsUnavailableError, decryptCredentials, type StorageCredentials } from '../../db/offline-export/credentials';
 import { findStorageConfiguration } from '../../db/offline-export/export-state';
 import type { Sql } from '../../db/sql';
-import { ExportErrorType } from '../../workflows/offline-export/definitions';
-import { createBucketClient, type BucketClientOptions } from './object-storage';
+import { ExportErrorType } from '../../contracts/offline-export';
+import { createBucketClient, type BucketClientOptions } from '../../db/bucket-client';
 
 export interface OpenBucket {
   client: S3Client;

@@ -12,15 +12,8 @@ import {
 import { findExport } from '../../db/offline-export/export-state';
 import { relationSource } from '../../db/offline-export/relations/index';
 import { failRelation, recordWholeRelations, type ExportRow } from '../../db/offline-export/tracking';
-import {
-  ExportErrorType,
-  PORTABLE_RELATIONS,
-  RelationStatus,
-  truncateError,
-  type ChunkExportInput,
-  type PortableChunk,
-  type PortableType,
-} from '../../workflows/offline-export/definitions';
+import { ExportErrorType, PORTABLE_RELATIONS, truncateError, type ChunkExportInput, type PortableChunk, type PortableType } from '../../contracts/offline-export';
+import { RelationStatus } from '../../db/offline-export/statuses';
 import { abortUpload, openBucket } from './bucket';
 import { refusedPortables } from './permissions';
 import type { RelationSlots } from './relation-slots';

@@ -10,11 +10,8 @@ import {
 } from '../../db/offline-export/export-state';
 import { failUnfinished, statusCounts } from '../../db/offline-export/tracking';
 import type { Sql } from '../../db/sql';
-import {
-  ALL_FAILED_ERROR,
-  CANCELLED_ERROR,
-  ExportStatus,
-} from '../../workflows/offline-export/definitions';
+import { ALL_FAILED_ERROR, CANCELLED_ERROR } from '../../contracts/offline-export';
+import { ExportStatus } from '../../db/offline-export/statuses';
 import { abortIncompleteUploads, openBucket, type BucketClients } from './bucket';
 import { metadataKey } from './object-keys';
 

@@ -1,7 +1,7 @@
 import type { Transporter } from 'nodemailer';
 import { findExport, findNotificationRecipient, markNotified } from '../../db/offline-export/export-state';
 import type { Sql } from '../../db/sql';
-import { ExportStatus } from '../../workflows/offline-export/definitions';
+import { ExportStatus } from '../../db/offline-export/statuses';
 
 export interface EmailDeps {
   sql: Sql;

@@ -1,4 +1,4 @@
-import type { Deps } from '../../worker/deps';
+import type { Deps } from '../deps';
 import { createBucketClientCache } from './bucket';
 import { createChunkExportActivities } from './chunk-export';
 import { RelationSlots } from './relation-slots';

@@ -1,4 +1,4 @@
-import type { PortableType } from '../../workflows/offline-export/definitions';
+import type { PortableType } from '../../contracts/offline-export';
 
 // Import::Offline::ObjectKeyBuilder (gitlab-behaviour.md §A.3): the single source of truth for object keys.
 

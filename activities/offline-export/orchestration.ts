@@ -11,16 +11,8 @@ import {
 } from '../../db/offline-export/tracking';
 import type { Sql } from '../../db/sql';
 import { refusedPortables } from './permissions';
-import {
-  EXPORT_STATUS_NAMES,
-  ExportErrorType,
-  ExportStatus,
-  PORTABLE_RELATIONS,
-  truncateError,
-  type ExportLimits,
-  type ExportStatusValue,
-  type PortableType,
-} from '../../workflows/offline-export/definitions';
+import { ExportErrorType, PORTABLE_RELATIONS, truncateError, type ExportLimits, type PortableType } from '../../contracts/offline-export';
+import { EXPORT_STATUS_NAMES, ExportStatus, type ExportStatusValue } from '../../db/offline-export/statuses';
 
 export interface OrchestrationDeps {
   sql: Sql;

@@ -1,6 +1,6 @@
 import { AccessLevel, groupAccessLevels, projectAccessLevels } from '../../db/access';
 import type { Sql } from '../../db/sql';
-import { truncateError, type PortableType } from '../../workflows/offline-export/definitions';
+import { truncateError, type PortableType } from '../../contracts/offline-export';
 
 export interface PortableKey {
   portableType: PortableType;

@@ -14,11 +14,8 @@ import {
   type WholeRelationOutcome,
 } from '../../db/offline-export/tracking';
 import type { Sql } from '../../db/sql';
-import {
-  ExportErrorType,
-  RelationStatus,
-  type PortableType,
-} from '../../workflows/offline-export/definitions';
+import { ExportErrorType, type PortableType } from '../../contracts/offline-export';
+import { RelationStatus } from '../../db/offline-export/statuses';
 import { abortUpload, openBucket, type BucketClients, type OpenBucket } from './bucket';
 import { batchKey, relationKey } from './object-keys';
 import { GzipObjectWriter, type WrittenObject } from './object-writer';

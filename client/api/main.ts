@@ -1,10 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { createSql } from '../../db/sql';
-import { loadConfigOrExit } from '../../worker/config';
-import { loadEnvFile } from '../../worker/env-file';
-import { createLogger } from '../../worker/logger';
-import { temporalConnectionOptions } from '../../worker/temporal';
+import { loadConfigOrExit } from '../../contracts/config';
+import { loadEnvFile } from '../../contracts/env-file';
+import { createLogger } from '../../contracts/logger';
+import { temporalConnectionOptions } from '../../contracts/temporal';
 import { apiRoutes } from './routes';
 import { buildApi } from './server';
 

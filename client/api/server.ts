@@ -4,8 +4,8 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Sql } from '../../db/sql';
 import { userByToken, type AuthenticatedUser } from '../../db/users';
-import type { Config } from '../../worker/config';
-import type { Logger } from '../../worker/logger';
+import type { Config } from '../../contracts/config';
+import type { Logger } from '../../contracts/logger';
 import { ApiError, unauthorized } from './errors';
 
 export interface ApiDeps {

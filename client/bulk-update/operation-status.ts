@@ -7,7 +7,7 @@ import {
   type BulkUpdateProgress,
   type BulkUpdateWorkflowResult,
   type NotificationOutcome,
-} from '../../workflows/bulk-update/definitions';
+} from '../../contracts/bulk-update';
 
 /** What the workflow says about an operation: its live progress while it runs, its result once it has ended. */
 export interface OperationStatus {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BULK_UPDATE_MODES, LIMITS } from '../../workflows/bulk-update/definitions';
+import { BULK_UPDATE_MODES, LIMITS } from '../../contracts/bulk-update';
 
 // The shape of a bulk-update request, as the API and CLI pass it in. Limits are the GraphQL mutation's.
 

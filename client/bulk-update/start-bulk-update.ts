@@ -4,17 +4,17 @@ import { AccessLevel, groupAccessLevels } from '../../db/access';
 import { deleteOperationRecord, insertOperation } from '../../db/bulk-update/operations';
 import { findRequestedAttributes, findRequestUser, rootsOfItems } from '../../db/bulk-update/request-checks';
 import type { Sql } from '../../db/sql';
-import { generateOperationId } from '../../activities/bulk-update/redis-store';
-import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
+import { generateOperationId } from '../../db/bulk-update/redis-store';
 import {
   BULK_OPERATION_ID,
   BULK_UPDATE_WORKFLOW,
+  type BulkUpdateWorkflowType,
   bulkUpdateWorkflowId,
   GITLAB_USER_ID,
   OPERATION_TYPE_ATTRIBUTE_UPDATE,
   WORKFLOW_KIND,
   WORKFLOW_KIND_BULK_UPDATE,
-} from '../../workflows/bulk-update/definitions';
+} from '../../contracts/bulk-update';
 import { BulkUpdateRequestError, parseBulkUpdateRequest, type ValidBulkUpdateRequest } from './request';
 
 export interface BulkUpdateServiceDeps {
@@ -53,7 +53,7 @@ export async function startBulkUpdate(deps: BulkUpdateServiceDeps, input: unknow
     projectIds: [...new Set(request.projectIds)],
   });
   try {
-    const handle = await deps.client.workflow.start<typeof BulkUpdateWorkflow>(BULK_UPDATE_WORKFLOW, {
+    const handle = await deps.client.workflow.start<BulkUpdateWorkflowType>(BULK_UPDATE_WORKFLOW, {
       taskQueue: deps.taskQueue,
       workflowId,
       args: [{ operationId }],

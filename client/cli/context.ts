@@ -1,9 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { createSql, type Sql } from '../../db/sql';
 import { userByUsername, type AuthenticatedUser } from '../../db/users';
-import { loadConfigOrExit, type Config } from '../../worker/config';
-import { loadEnvFile } from '../../worker/env-file';
-import { temporalConnectionOptions } from '../../worker/temporal';
+import { loadConfigOrExit, type Config } from '../../contracts/config';
+import { loadEnvFile } from '../../contracts/env-file';
+import { temporalConnectionOptions } from '../../contracts/temporal';
 
 /** Exit codes the CLI promises (documented in --help and the README). */
 export const ExitCode = {

@@ -1,5 +1,4 @@
 import { Command, CommanderError } from 'commander';
-import { StackError } from '../../scripts/stack/index';
 import { CliError, ExitCode } from './context';
 import { registerBulkUpdateCommands } from './commands/bulk-update';
 import { registerExportCommands } from './commands/export';
@@ -21,11 +20,6 @@ registerOperatorCommands(program);
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
-    return;
-  }
-  if (err instanceof StackError) {
-    for (const line of err.lines) process.stderr.write(`error: ${line}\n`);
-    process.exitCode = ExitCode.UNAVAILABLE;
     return;
   }
   const code = err instanceof CliError ? err.exitCode : ExitCode.FAILED;

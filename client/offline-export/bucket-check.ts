@@ -1,7 +1,7 @@
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { createBucketClient } from '../../activities/offline-export/object-storage';
+import { createBucketClient } from '../../db/bucket-client';
 import type { StorageCredentials } from '../../db/offline-export/credentials';
-import { BlockedEndpointError } from './endpoint-guard';
+import { BlockedEndpointError } from '../../contracts/endpoint-guard';
 import { unprocessable } from './errors';
 
 // GitLab's test_connection!: a HEAD on the bucket with the user's credentials, so an export with a wrong bucket,

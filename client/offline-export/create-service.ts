@@ -9,11 +9,11 @@ import {
   resolvePortables,
 } from '../../db/offline-export/create';
 import type { Sql } from '../../db/sql';
-import type { Config } from '../../worker/config';
-import { StorageProvider } from '../../workflows/offline-export/definitions';
+import type { Config } from '../../contracts/config';
+import { StorageProvider } from '../../db/offline-export/statuses';
 import { assertBucketReachable } from './bucket-check';
 import { validateConfiguration } from './configuration';
-import { assertEndpointAllowed, BlockedEndpointError, endpointUrlsToCheck, type LookupHost } from './endpoint-guard';
+import { assertEndpointAllowed, BlockedEndpointError, endpointUrlsToCheck, type LookupHost } from '../../contracts/endpoint-guard';
 import { toEntity, type OfflineExportEntity } from './entity';
 import { OfflineExportRequestError, OfflineExportStartError, unprocessable } from './errors';
 import { parseEntityPaths, parseStorageParams } from './request-schema';

@@ -1,4 +1,4 @@
-import type { Config } from '../../worker/config';
+import type { Config } from '../../contracts/config';
 
 /** An export request for the local stack's own bucket, with its credentials: for the CLI's --dev-bucket and the demo. */
 export function devBucketExportBody(

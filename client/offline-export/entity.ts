@@ -1,5 +1,5 @@
 import type { OfflineExportRow } from '../../db/offline-export/exports-read';
-import { EXPORT_STATUS_NAMES } from '../../workflows/offline-export/definitions';
+import { EXPORT_STATUS_NAMES } from '../../db/offline-export/statuses';
 
 /** GitLab's Entities::Import::Offline::Export: what the API returns for an export. No credentials, ever. */
 export interface OfflineExportEntity {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type StorageProviderName } from '../../workflows/offline-export/definitions';
+import { type StorageProviderName } from '../../db/offline-export/statuses';
 import { unprocessable } from './errors';
 
 // The request body of POST /offline_exports, checked the way GitLab's Grape params do (lib/api/offline_transfers.rb):

@@ -1,13 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import {
-  OFFLINE_EXPORT_WORKFLOW,
-  WORKFLOW_KIND_EXPORT,
-  offlineExportWorkflowId,
-  type OfflineExportInput,
-  type StorageProviderName,
-} from '../../workflows/offline-export/definitions';
-import { SA_GITLAB_USER_ID, SA_OFFLINE_EXPORT_ID, SA_WORKFLOW_KIND } from '../../workflows/search-attributes';
+import { OFFLINE_EXPORT_WORKFLOW, WORKFLOW_KIND_EXPORT, offlineExportWorkflowId, type OfflineExportInput } from '../../contracts/offline-export';
+import { type StorageProviderName } from '../../db/offline-export/statuses';
+import { SA_GITLAB_USER_ID, SA_OFFLINE_EXPORT_ID, SA_WORKFLOW_KIND } from '../../contracts/search-attributes';
 
 // Starting the OfflineExportWorkflow. Its input is the export id only: the workflow reads everything else from
 // PostgreSQL, so neither the credentials nor the (possibly long) entity list ever enter the history. The summary

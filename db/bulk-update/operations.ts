@@ -1,4 +1,4 @@
-import type { BulkUpdateMode } from '../../workflows/bulk-update/definitions';
+import type { BulkUpdateMode } from '../../contracts/bulk-update';
 import type { Sql } from '../sql';
 import type { Db } from './db';
 

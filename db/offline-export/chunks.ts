@@ -1,4 +1,5 @@
-import { BatchStatus, RelationStatus, type ChunkExportResult, type PortableChunk } from '../../workflows/offline-export/definitions';
+import { type ChunkExportResult, type PortableChunk } from '../../contracts/offline-export';
+import { BatchStatus, RelationStatus } from './statuses';
 import type { Sql } from '../sql';
 import { type ExportRow, type PortableRef } from './tracking';
 

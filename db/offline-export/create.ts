@@ -1,7 +1,8 @@
 import type { Sql } from '../sql';
 import type { EncryptedCredentials } from './credentials';
 import { type OfflineExportRow, findOfflineExportForUser } from './exports-read';
-import { ExportStatus, RelationStatus, offlineExportWorkflowId } from '../../workflows/offline-export/definitions';
+import { offlineExportWorkflowId } from '../../contracts/offline-export';
+import { ExportStatus, RelationStatus } from './statuses';
 
 // The writes of CreateService (gitlab-behaviour.md §A.5): path resolution, the export with its configuration and
 // its 'self' rows in one transaction, and the failure mark when its workflow cannot be started.

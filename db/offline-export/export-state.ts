@@ -1,4 +1,4 @@
-import { ExportStatus, RelationStatus } from '../../workflows/offline-export/definitions';
+import { ExportStatus, RelationStatus } from './statuses';
 import type { Sql } from '../sql';
 
 // import_offline_exports and import_offline_configurations as the workflow moves an export through its states.

@@ -1,5 +1,5 @@
 import type { Sql } from '../sql';
-import type { ExportStatusValue } from '../../workflows/offline-export/definitions';
+import type { ExportStatusValue } from './statuses';
 
 // Reads of offline exports for the API (GitLab's ExportsFinder): always scoped to the requesting user, always with
 // the configuration's public fields, never the credentials column.

@@ -1,9 +1,6 @@
 import type postgres from 'postgres';
-import {
-  BatchStatus,
-  RelationStatus,
-  type PortableType,
-} from '../../workflows/offline-export/definitions';
+import { type PortableType } from '../../contracts/offline-export';
+import { BatchStatus, RelationStatus } from './statuses';
 import type { Sql } from '../sql';
 
 // bulk_import_exports (one row per portable and relation of an offline export) and bulk_import_export_batches.
@@ -435,4 +432,19 @@ export async function failUnfinished(sql: Sql, exportId: number, error: string):
       where offline_export_id = ${exportId} and status in (${RelationStatus.PENDING}, ${RelationStatus.STARTED})`;
     return rows.count;
   });
+}
+
+export interface ExportSize {
+  portables: number;
+  relations: number;
+  records: number;
+}
+
+/** How much an export holds: its groups and projects, relation rows and records written. */
+export async function exportSize(sql: Sql, exportId: number): Promise<ExportSize> {
+  const [row] = await sql<ExportSize[]>`
+    select count(*) filter (where relation = 'self')::int as portables, count(*)::int as relations,
+           coalesce(sum(total_objects_count), 0)::int as records
+    from bulk_import_exports where offline_export_id = ${exportId}`;
+  return row ?? { portables: 0, relations: 0, records: 0 };
 }

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfigOrExit } from '../../worker/config';
-import { loadEnvFile } from '../../worker/env-file';
+import { loadConfigOrExit } from '../../contracts/config';
+import { loadEnvFile } from '../../contracts/env-file';
 import { migrate } from '../migrate';
 import { createSql, databaseName } from '../sql';
 import { SeedRefusedError, seedInstance } from './generate';

@@ -1,14 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
-import { createBucketClient } from '../../activities/offline-export/object-storage';
+import { createBucketClient } from '../../db/bucket-client';
 import { batchKey, relationKey } from '../../activities/offline-export/object-keys';
 import { GzipObjectWriter } from '../../activities/offline-export/object-writer';
 import { CURSOR_ROWS } from '../../activities/offline-export/relation-export';
 import { relationSource } from '../../db/offline-export/relations/index';
 import { createSql, type Sql } from '../../db/sql';
-import { loadConfig } from '../../worker/config';
-import { loadEnvFile } from '../../worker/env-file';
-import { PORTABLE_RELATIONS, type PortableType } from '../../workflows/offline-export/definitions';
+import { loadConfig } from '../../contracts/config';
+import { loadEnvFile } from '../../contracts/env-file';
+import { PORTABLE_RELATIONS, type PortableType } from '../../contracts/offline-export';
 
 // The baseline: the export's work as a plain Node script, without Temporal and without any bookkeeping. The same
 // relation SQL (db/offline-export/relations), the same cursor pages written as the same pieces, the same gzip level

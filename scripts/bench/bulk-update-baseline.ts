@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { processBatch } from '../../activities/bulk-update/process-batch';
 import { notifyFailures } from '../../activities/bulk-update/notify';
-import { createRedisStore, type FailedItem } from '../../activities/bulk-update/redis-store';
+import { createRedisStore, type FailedItem } from '../../db/bulk-update/redis-store';
 import { cleanupTracking, collectPage, createTracking, finishRun, planRun, startRun } from '../../activities/bulk-update/scheduling';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../contracts/config';
 import { closeDeps, createDeps } from '../../worker/deps';
-import { loadEnvFile } from '../../worker/env-file';
-import { COLLECT_PAGE_SIZE } from '../../workflows/bulk-update/definitions';
+import { loadEnvFile } from '../../contracts/env-file';
+import { COLLECT_PAGE_SIZE } from '../../contracts/bulk-update';
 
 // The bulk update as a plain Node script, without Temporal: the activities' own functions (collect, plan,
 // tracking, processBatch with its per-project transaction and Redis mirror, the failure email, cleanup) called in

@@ -5,22 +5,22 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { Redis } from 'ioredis';
-import { failedItemsKey, operationKey, type FailedItem } from '../../activities/bulk-update/redis-store';
-import { generateOperationId } from '../../activities/bulk-update/redis-store';
+import { failedItemsKey, operationKey, type FailedItem } from '../../db/bulk-update/redis-store';
+import { generateOperationId } from '../../db/bulk-update/redis-store';
 import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
 import { insertOperation } from '../../db/bulk-update/operations';
 import { createSql, type Sql } from '../../db/sql';
 import { runNodeScript, transactions } from './common';
 import { mailForOperation } from '../../test/bulk-update/support/mail';
-import { loadConfig, type Config } from '../../worker/config';
-import { loadEnvFile } from '../../worker/env-file';
-import { temporalConnectionOptions } from '../../worker/temporal';
+import { loadConfig, type Config } from '../../contracts/config';
+import { loadEnvFile } from '../../contracts/env-file';
+import { temporalConnectionOptions } from '../../contracts/temporal';
 import {
   BULK_UPDATE_WORKFLOW,
   bulkUpdateWorkflowId,
   OPERATION_TYPE_ATTRIBUTE_UPDATE,
   type BulkUpdateWorkflowResult,
-} from '../../workflows/bulk-update/definitions';
+} from '../../contracts/bulk-update';
 import type { BulkBaselineOptions, BulkBaselineResult, RedisSnapshot } from './bulk-update-baseline';
 import { snapshotOf } from './bulk-update-baseline';
 import { benchAttribute, ensureBulkSeeded, resetBulkState, type BulkBenchDatabase } from './bulk-update-seed';

@@ -1,4 +1,4 @@
-import type { Config } from '../../worker/config';
+import type { Config } from '../../contracts/config';
 import { ensureUp, statusOf, stopService, type ServiceStatus } from './lifecycle';
 import { defaultLogger, type Logger } from './log';
 import { maildevService } from './maildev';

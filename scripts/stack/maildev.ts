@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../../worker/config';
+import type { Config } from '../../contracts/config';
 import { formatHostPort, httpGet, isLoopback, tcpAnswers } from './net';
 import { REPO_ROOT, type StackPaths } from './paths';
 import { logFile, spawnDetached } from './process';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import type { Config } from '../../worker/config';
+import type { Config } from '../../contracts/config';
 import { formatHostPort, httpGet, isLoopback, tcpAnswers, urlHostPort } from './net';
 import type { StackPaths } from './paths';
 import { logFile, spawnDetached } from './process';

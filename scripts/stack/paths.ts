@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Config } from '../../worker/config';
+import type { Config } from '../../contracts/config';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import type { Config } from '../../worker/config';
+import type { Config } from '../../contracts/config';
 import { formatHostPort, isLoopback, tcpAnswers, urlHostPort } from './net';
 import { alive, run } from './process';
 import { errorMessage, type Probe, type Service } from './service';

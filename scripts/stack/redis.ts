@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { Config } from '../../worker/config';
+import type { Config } from '../../contracts/config';
 import { formatHostPort, isLoopback, sleep, tcpAnswers, urlHostPort } from './net';
 import type { StackPaths } from './paths';
 import { alive, logFile, pidFile, readPidFile, run } from './process';

@@ -1,6 +1,6 @@
 import { type SearchAttributeType } from '@temporalio/common';
 
-import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 
 /**
  * Custom search attributes the workflows set (defined in workflows/search-attributes.ts). The dev server registers

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import type { Config } from '../../worker/config';
+import type { Config } from '../../contracts/config';
 import { formatHostPort, isLoopback, parseHostPort, tcpAnswers } from './net';
 import type { StackPaths } from './paths';
 import { logFile, spawnDetached } from './process';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { seedToken } from '../../db/seed/generate';
-import { offlineExportWorkflowId } from '../../workflows/offline-export/definitions';
+import { offlineExportWorkflowId } from '../../contracts/offline-export';
 import { startTestApi, type TestApi } from '../helpers/api';
 
 // The REST API of offline exports against the real stack. No worker polls the task queue, so the workflows these

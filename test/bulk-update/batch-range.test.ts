@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { processBatchRange, type RangeProgress } from '../../activities/bulk-update/process-batch';
-import { createRedisStore, generateOperationId } from '../../activities/bulk-update/redis-store';
+import { createRedisStore, generateOperationId } from '../../db/bulk-update/redis-store';
 import { collectPage, createTracking, planRun, startRun, type SchedulingDeps } from '../../activities/bulk-update/scheduling';
 import { AccessLevel } from '../../db/access';
 import { migrate } from '../../db/migrate';
 import { insertOperation } from '../../db/bulk-update/operations';
 import { seedInstance } from '../../db/seed/generate';
 import type { Sql } from '../../db/sql';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../contracts/config';
 import { closeDeps, createDeps, type Deps } from '../../worker/deps';
-import { OPERATION_TYPE_ATTRIBUTE_UPDATE } from '../../workflows/bulk-update/definitions';
+import { OPERATION_TYPE_ATTRIBUTE_UPDATE } from '../../contracts/bulk-update';
 import { createScratchDatabase } from '../helpers/database';
 import { attributeId, createUser, groupId, linksOf, outcomesOf, projectsUnder, redisKeysOf } from './support/instance';
 

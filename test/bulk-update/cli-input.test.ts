@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { BulkUpdateErrorType } from '../../workflows/bulk-update/definitions';
+import { BulkUpdateErrorType } from '../../contracts/bulk-update';
 import { startRunningWorker, type RunningWorker } from './support/running-worker';
 
 // What an operator gets who starts the workflow by hand with the Temporal CLI and a wrong input: a failed

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
 import { AccessLevel } from '../../db/access';
 import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
-import { bulkUpdateProgressQuery } from '../../workflows/bulk-update/definitions';
+import { bulkUpdateProgressQuery } from '../../contracts/bulk-update';
 import { attributeId, createUser, groupId, linksOf, projectsUnder } from './support/instance';
 import { startRunningWorker, type RunningWorker } from './support/running-worker';
 

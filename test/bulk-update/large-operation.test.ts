@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
-import { failedItemsKey, operationKey, type FailedItem } from '../../activities/bulk-update/redis-store';
+import { failedItemsKey, operationKey, type FailedItem } from '../../db/bulk-update/redis-store';
 import { PERMISSION_DENIED_MESSAGE } from '../../activities/bulk-update/attribute-rules';
 import { AccessLevel } from '../../db/access';
 import type { Sql } from '../../db/sql';
 import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
-import { bulkUpdateProgressQuery, type BulkUpdateProgress } from '../../workflows/bulk-update/definitions';
+import { bulkUpdateProgressQuery, type BulkUpdateProgress } from '../../contracts/bulk-update';
 import { createBigInstance } from './support/big-instance';
 import { attributeId, createUser, groupId, linksOf, outcomesOf, projectsUnder, redisKeysOf } from './support/instance';
 import { waitForOperationMail } from './support/mail';

@@ -7,8 +7,8 @@ import {
   operationKey,
   recordedItemsKey,
   type RedisStore,
-} from '../../activities/bulk-update/redis-store';
-import { loadConfig } from '../../worker/config';
+} from '../../db/bulk-update/redis-store';
+import { loadConfig } from '../../contracts/config';
 
 // One case per statement of the seed's "Redis data structure" section, against the stack's real Redis.
 

@@ -7,7 +7,7 @@ import {
   bulkUpdateProgressQuery,
   GITLAB_USER_ID,
   WORKFLOW_KIND,
-} from '../../workflows/bulk-update/definitions';
+} from '../../contracts/bulk-update';
 import { startRunningWorker, type RunningWorker } from './support/running-worker';
 import { attributeId, createUser, groupId, linksOf, outcomesOf, projectsUnder, redisKeysOf } from './support/instance';
 import { waitForOperationMail } from './support/mail';

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
-import { temporalConnectionOptions } from '../../worker/temporal';
+import { temporalConnectionOptions } from '../../contracts/temporal';
 import { stackBucketClient } from '../offline-export/fixture';
 import { EXPORT_BATCH_SIZE, finishedBatches, retriedActivities, startExport, verifyExport, type ExportOutcome } from './support/export';
 import { Redis } from 'ioredis';

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { temporalConnectionOptions } from '../../worker/temporal';
+import { temporalConnectionOptions } from '../../contracts/temporal';
 import { stackBucketClient } from '../offline-export/fixture';
 import {
   addBulkProjects,

@@ -4,9 +4,9 @@ import { Redis } from 'ioredis';
 import { apiRoutes } from '../../client/api/routes';
 import { buildApi, type ApiDeps } from '../../client/api/server';
 import { createSql } from '../../db/sql';
-import { loadConfig } from '../../worker/config';
-import { createLogger } from '../../worker/logger';
-import { temporalConnectionOptions } from '../../worker/temporal';
+import { loadConfig } from '../../contracts/config';
+import { createLogger } from '../../contracts/logger';
+import { temporalConnectionOptions } from '../../contracts/temporal';
 
 export interface TestApi {
   url: string;

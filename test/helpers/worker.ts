@@ -1,9 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { loadConfig, type Config } from '../../worker/config';
+import { loadConfig, type Config } from '../../contracts/config';
 import { closeDeps, createDeps, type Deps } from '../../worker/deps';
-import { temporalConnectionOptions } from '../../worker/temporal';
+import { temporalConnectionOptions } from '../../contracts/temporal';
 import { createWorkers } from '../../worker/workers';
 
 let runtimeInstalled = false;

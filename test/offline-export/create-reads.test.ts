@@ -3,8 +3,8 @@ import { insertOfflineExport } from '../../db/offline-export/create';
 import { findOfflineExportForUser, listOfflineExportsForUser } from '../../db/offline-export/exports-read';
 import { SEED_USERS } from '../../db/seed/generate';
 import { createSql, type Sql } from '../../db/sql';
-import { loadConfig } from '../../worker/config';
-import { ExportStatus } from '../../workflows/offline-export/definitions';
+import { loadConfig } from '../../contracts/config';
+import { ExportStatus } from '../../db/offline-export/statuses';
 import { toEntity } from '../../client/offline-export/entity';
 
 // The reads the API serves exports from: scoped to the user, paged, sorted by creation, filtered by status, and

@@ -9,8 +9,8 @@ import { setFeatureFlag } from '../../db/access';
 import { migrate } from '../../db/migrate';
 import { SEED_USERS, seedInstance } from '../../db/seed/generate';
 import type { Sql } from '../../db/sql';
-import { loadConfig } from '../../worker/config';
-import { temporalConnectionOptions } from '../../worker/temporal';
+import { loadConfig } from '../../contracts/config';
+import { temporalConnectionOptions } from '../../contracts/temporal';
 import { createScratchDatabase } from '../helpers/database';
 
 // The switches that turn offline exports off: the offline_transfer_exports feature flag and the application

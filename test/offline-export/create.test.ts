@@ -10,13 +10,13 @@ import {
 } from '../../client/offline-export/create-service';
 import { parseStorageParams } from '../../client/offline-export/request-schema';
 import { exportSummary } from '../../client/offline-export/start-workflow';
-import { SA_GITLAB_USER_ID, SA_OFFLINE_EXPORT_ID, SA_WORKFLOW_KIND } from '../../workflows/search-attributes';
+import { SA_GITLAB_USER_ID, SA_OFFLINE_EXPORT_ID, SA_WORKFLOW_KIND } from '../../contracts/search-attributes';
 import { decryptCredentials } from '../../db/offline-export/credentials';
 import { SEED_USERS } from '../../db/seed/generate';
 import { createSql, type Sql } from '../../db/sql';
-import { loadConfig } from '../../worker/config';
-import { temporalConnectionOptions } from '../../worker/temporal';
-import { OFFLINE_EXPORT_WORKFLOW, offlineExportWorkflowId } from '../../workflows/offline-export/definitions';
+import { loadConfig } from '../../contracts/config';
+import { temporalConnectionOptions } from '../../contracts/temporal';
+import { OFFLINE_EXPORT_WORKFLOW, offlineExportWorkflowId } from '../../contracts/offline-export';
 
 // CreateService against the shared seeded test database, the stack's MinIO and Temporal. No worker polls the task
 // queue these tests start workflows on: it is enough that the execution exists with the right id, input and search

@@ -1,13 +1,7 @@
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
-import {
-  BatchStatus,
-  CANCELLED_ERROR,
-  OFFLINE_EXPORT_WORKFLOW,
-  RelationStatus,
-  SA_EXPORT_STATUS,
-  offlineExportWorkflowId,
-} from '../../workflows/offline-export/definitions';
+import { CANCELLED_ERROR, OFFLINE_EXPORT_WORKFLOW, SA_EXPORT_STATUS, offlineExportWorkflowId } from '../../contracts/offline-export';
+import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
 import { emailsFor, insertExport, stackBucketClient, waitFor } from './fixture';
 

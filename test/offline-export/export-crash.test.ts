@@ -4,16 +4,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { relationSource } from '../../db/offline-export/relations/index';
 import { createSql, type Sql } from '../../db/sql';
-import { loadConfig } from '../../worker/config';
-import { temporalConnectionOptions } from '../../worker/temporal';
-import {
-  BatchStatus,
-  OFFLINE_EXPORT_WORKFLOW,
-  RelationStatus,
-  offlineExportWorkflowId,
-  type OfflineExportResult,
-  type PortableType,
-} from '../../workflows/offline-export/definitions';
+import { loadConfig } from '../../contracts/config';
+import { temporalConnectionOptions } from '../../contracts/temporal';
+import { OFFLINE_EXPORT_WORKFLOW, offlineExportWorkflowId, type OfflineExportResult, type PortableType } from '../../contracts/offline-export';
+import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
 import { historyText } from './history';
 import { getObject, insertExport, listKeys, stackBucketClient, waitFor } from './fixture';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';

@@ -3,20 +3,8 @@ import { gunzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { relationSource } from '../../db/offline-export/relations/index';
-import {
-  BatchStatus,
-  OFFLINE_EXPORT_WORKFLOW,
-  PORTABLE_RELATIONS,
-  RelationStatus,
-  SA_EXPORT_STATUS,
-  SA_WORKFLOW_KIND,
-  WORKFLOW_KIND_CHUNK,
-  offlineExportProgressQuery,
-  offlineExportWorkflowId,
-  type OfflineExportProgress,
-  type OfflineExportResult,
-  type PortableType,
-} from '../../workflows/offline-export/definitions';
+import { OFFLINE_EXPORT_WORKFLOW, PORTABLE_RELATIONS, SA_EXPORT_STATUS, SA_WORKFLOW_KIND, WORKFLOW_KIND_CHUNK, offlineExportProgressQuery, offlineExportWorkflowId, type OfflineExportProgress, type OfflineExportResult, type PortableType } from '../../contracts/offline-export';
+import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
 import { historyText } from './history';
 import { emailsFor, getObject, insertExport, listKeys, parseGzipLines, stackBucketClient } from './fixture';

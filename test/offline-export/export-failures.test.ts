@@ -3,15 +3,8 @@ import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { createOfflineExport } from '../../client/offline-export/create-service';
-import {
-  ALL_FAILED_ERROR,
-  ExportErrorType,
-  OFFLINE_EXPORT_WORKFLOW,
-  PORTABLE_RELATIONS,
-  RelationStatus,
-  offlineExportWorkflowId,
-  type OfflineExportResult,
-} from '../../workflows/offline-export/definitions';
+import { ALL_FAILED_ERROR, ExportErrorType, OFFLINE_EXPORT_WORKFLOW, PORTABLE_RELATIONS, offlineExportWorkflowId, type OfflineExportResult } from '../../contracts/offline-export';
+import { RelationStatus } from '../../db/offline-export/statuses';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
 import { emailsFor, getObject, moveExportIds, stackBucketClient } from './fixture';
 

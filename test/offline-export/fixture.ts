@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { encryptCredentials } from '../../db/offline-export/credentials';
 import type { Sql } from '../../db/sql';
-import type { Config } from '../../worker/config';
-import { RelationStatus, StorageProvider } from '../../workflows/offline-export/definitions';
+import type { Config } from '../../contracts/config';
+import { RelationStatus, StorageProvider } from '../../db/offline-export/statuses';
 
 // Creates exports the way the CreateService stores them (export, encrypted configuration, one PENDING 'self' row
 // per requested path), without its validation, so the workflow's own behaviour is what these tests see.

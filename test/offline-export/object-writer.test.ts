@@ -3,7 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { OpenBucket } from '../../activities/offline-export/bucket';
 import { GzipObjectWriter } from '../../activities/offline-export/object-writer';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../contracts/config';
 import { getObject, stackBucketClient } from './fixture';
 
 // The writer against the real S3 server: multipart above one part, a single PUT below, and an abort that leaves

@@ -1,8 +1,8 @@
 import { forOfflineExportAndRelation, nextPortables, statusCounts } from '../../db/offline-export/tracking';
 import { createSql, type Sql } from '../../db/sql';
-import { RelationStatus } from '../../workflows/offline-export/definitions';
+import { RelationStatus } from '../../db/offline-export/statuses';
 import { insertExport, moveExportIds } from './fixture';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../contracts/config';
 
 // The plans of the workflow's lookups on bulk_import_exports. Enough rows of other exports are inserted that the
 // planner has a real choice; the table is analysed so the plan is the one production statistics would give.

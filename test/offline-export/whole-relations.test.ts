@@ -8,8 +8,8 @@ import { ensureChunkRelationRows } from '../../db/offline-export/chunks';
 import { relationSource } from '../../db/offline-export/relations/index';
 import { findRelationRow, recordWholeRelations, type WholeRelationOutcome } from '../../db/offline-export/tracking';
 import { createSql, type Sql } from '../../db/sql';
-import { loadConfig } from '../../worker/config';
-import { BatchStatus, RelationStatus } from '../../workflows/offline-export/definitions';
+import { loadConfig } from '../../contracts/config';
+import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
 import { getObject, insertExport, listKeys, parseGzipLines, stackBucketClient } from './fixture';
 
 // A relation of at most one batch is streamed whole by one query and recorded with others in one statement; a

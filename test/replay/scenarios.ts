@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { SEED_USERS } from '../../db/seed/generate';
-import type { Config } from '../../worker/config';
+import type { Config } from '../../contracts/config';
 import {
   OFFLINE_EXPORT_WORKFLOW,
   offlineExportProgressQuery,
   offlineExportWorkflowId,
-} from '../../workflows/offline-export/definitions';
+} from '../../contracts/offline-export';
 import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
-import { bulkUpdateProgressQuery, bulkUpdateWorkflowId, type BulkUpdateMode } from '../../workflows/bulk-update/definitions';
-import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../../workflows/stack-check/definitions';
+import { bulkUpdateProgressQuery, bulkUpdateWorkflowId, type BulkUpdateMode } from '../../contracts/bulk-update';
+import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../../contracts/stack-check';
 import type { StackCheckWorkflow } from '../../workflows/stack-check/workflow';
 import type { TestWorker } from '../helpers/worker';
 import { insertExport } from '../offline-export/fixture';

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { seedToken } from '../../db/seed/generate';
-import { loadConfig, redactedConfig } from '../../worker/config';
-import { createLogger } from '../../worker/logger';
+import { loadConfig, redactedConfig } from '../../contracts/config';
+import { createLogger } from '../../contracts/logger';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { waitFor } from './support';
 

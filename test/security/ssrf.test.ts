@@ -8,11 +8,11 @@ import {
   endpointUrlsToCheck,
   guardedLookup,
   type LookupHost,
-} from '../../client/offline-export/endpoint-guard';
+} from '../../contracts/endpoint-guard';
 import { SEED_USERS } from '../../db/seed/generate';
 import { createSql, type Sql } from '../../db/sql';
-import { loadConfig } from '../../worker/config';
-import { temporalConnectionOptions } from '../../worker/temporal';
+import { loadConfig } from '../../contracts/config';
+import { temporalConnectionOptions } from '../../contracts/temporal';
 import { writtenRows } from './support';
 
 // The endpoint SSRF guard beyond test/offline-export/create.test.ts: every spelling of a local or metadata address

@@ -3,9 +3,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
 import { SEED_USERS } from '../../db/seed/generate';
-import { BulkUpdateErrorType, type BulkUpdateWorkflowResult } from '../../workflows/bulk-update/definitions';
-import { ExportErrorType } from '../../workflows/offline-export/definitions';
-import { STACK_CHECK_WORKFLOW, type StackCheckResult } from '../../workflows/stack-check/definitions';
+import { BulkUpdateErrorType, type BulkUpdateWorkflowResult } from '../../contracts/bulk-update';
+import { ExportErrorType } from '../../contracts/offline-export';
+import { STACK_CHECK_WORKFLOW, type StackCheckResult } from '../../contracts/stack-check';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
 import { ODD_STRINGS, operationKeys, prng, waitFor, writtenRows, type Rng } from './support';
 

@@ -2,7 +2,7 @@ import { stackUp } from '../../scripts/stack/index';
 import { migrate } from '../../db/migrate';
 import { seedInstance } from '../../db/seed/generate';
 import { createSql, databaseName, withDatabase } from '../../db/sql';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../contracts/config';
 import { applyTestEnv } from './test-env';
 
 /** The instance every test file shares; tests that need other data create a database of their own. */

@@ -1,5 +1,5 @@
 import { databaseName, withDatabase } from '../../db/sql';
-import { loadEnvFile } from '../../worker/env-file';
+import { loadEnvFile } from '../../contracts/env-file';
 
 /**
  * Tests run against the local stack but in a database of their own (<name>_test), recreated by the global

@@ -8,7 +8,7 @@ import {
   WORKFLOW_KIND_BULK_UPDATE_BATCH,
   type BulkUpdateBatchInput,
   type BulkUpdateBatchResult,
-} from './definitions';
+} from '../../contracts/bulk-update';
 
 // One batch of projects. The activity records each project's outcome with its change, so retries are free:
 // unlimited attempts, and a short heartbeat timeout so a batch whose worker died moves to another worker fast.

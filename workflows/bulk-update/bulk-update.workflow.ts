@@ -36,7 +36,7 @@ import {
   type BulkUpdateWorkflowInput,
   type BulkUpdateWorkflowResult,
   type NotificationOutcome,
-} from './definitions';
+} from '../../contracts/bulk-update';
 
 // --- Activity profiles ---
 

@@ -13,7 +13,7 @@ import {
   validateChunkInput,
   type ChunkExportInput,
   type ChunkExportResult,
-} from './definitions';
+} from '../../contracts/offline-export';
 
 /**
  * The chunk streams for a long time: it heartbeats (a killed worker is noticed within the heartbeat timeout and

@@ -46,7 +46,7 @@ import {
   type OfflineExportResume,
   type PortableChunk,
   type ProgressTotals,
-} from './definitions';
+} from '../../contracts/offline-export';
 import { OfflineExportPortableWorkflow } from './portable.workflow';
 
 /** Discovery pages through a whole hierarchy and heartbeats its cursor. */

@@ -16,7 +16,7 @@ import {
   type PortableExportInput,
   type PortableExportProgress,
   type PortableExportResult,
-} from './definitions';
+} from '../../contracts/offline-export';
 
 /**
  * Relation exports stream for a long time: they heartbeat (a killed worker is noticed within the heartbeat

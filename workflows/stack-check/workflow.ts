@@ -1,6 +1,6 @@
 import { proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { StackCheckActivities } from '../../activities/stack-check';
-import type { StackCheckInput, StackCheckResult } from './definitions';
+import type { StackCheckInput, StackCheckResult } from '../../contracts/stack-check';
 
 const { checkDependencies } = proxyActivities<StackCheckActivities>({
   startToCloseTimeout: '30 seconds',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createRedisStore } from '../../../activities/bulk-update/redis-store';
+import { createRedisStore } from '../../../db/bulk-update/redis-store';
 import { findOperation } from '../../../db/bulk-update/operations';
 import { BulkUpdateRequestError } from '../../bulk-update/request';
 import { OperationNotFoundError, readOperationStatus } from '../../bulk-update/operation-status';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { featureEnabled } from '../../../db/access';
 import { readOfflineExportSettings } from '../../../db/offline-export/create';
 import { findOfflineExportForUser, listOfflineExportsForUser } from '../../../db/offline-export/exports-read';
-import { EXPORT_STATUS_NAMES, type ExportStatusValue } from '../../../workflows/offline-export/definitions';
+import { EXPORT_STATUS_NAMES, type ExportStatusValue } from '../../../db/offline-export/statuses';
 import {
   createOfflineExport,
   FEATURE_FLAG,

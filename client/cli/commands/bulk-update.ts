@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { findOperation } from '../../../db/bulk-update/operations';
-import { webUiLink } from '../../../worker/temporal';
-import { BULK_UPDATE_MODES } from '../../../workflows/bulk-update/definitions';
+import { webUiLink } from '../../../contracts/temporal';
+import { BULK_UPDATE_MODES } from '../../../contracts/bulk-update';
 import { OperationNotFoundError, readOperationStatus, type OperationStatus } from '../../bulk-update/operation-status';
 import { BulkUpdateRequestError } from '../../bulk-update/request';
 import { startBulkUpdate } from '../../bulk-update/start-bulk-update';

@@ -3,13 +3,9 @@ import { readFileSync } from 'node:fs';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { findOfflineExportForUser, listOfflineExportsForUser } from '../../../db/offline-export/exports-read';
 import type { AuthenticatedUser } from '../../../db/users';
-import { webUiLink } from '../../../worker/temporal';
-import {
-  EXPORT_STATUS_NAMES,
-  offlineExportProgressQuery,
-  offlineExportWorkflowId,
-  type OfflineExportProgress,
-} from '../../../workflows/offline-export/definitions';
+import { webUiLink } from '../../../contracts/temporal';
+import { offlineExportProgressQuery, offlineExportWorkflowId, type OfflineExportProgress } from '../../../contracts/offline-export';
+import { EXPORT_STATUS_NAMES } from '../../../db/offline-export/statuses';
 import { devBucketExportBody } from '../../offline-export/dev-bucket';
 import { createOfflineExport, OfflineExportRequestError, toEntity, type OfflineExportEntity } from '../../offline-export/create-service';
 import { actingUser, CliError, ExitCode, printJson, withContext, type CliContext } from '../context';

@@ -2,10 +2,8 @@ import type { Command } from 'commander';
 import { migrate } from '../../../db/migrate';
 import { seedInstance } from '../../../db/seed/generate';
 import { createSql } from '../../../db/sql';
-import { formatStatus, stackDown, stackStatus, stackUp } from '../../../scripts/stack/index';
-import { webUiLink } from '../../../worker/temporal';
-import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../../../workflows/stack-check/definitions';
-import type { StackCheckWorkflow } from '../../../workflows/stack-check/workflow';
+import { webUiLink } from '../../../contracts/temporal';
+import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId, type StackCheckWorkflowType } from '../../../contracts/stack-check';
 import { cliConfig, CliError, ExitCode, printJson, withContext } from '../context';
 
 const wholeNumber = (value: string) => {
@@ -14,7 +12,7 @@ const wholeNumber = (value: string) => {
   return n;
 };
 
-/** The operator's commands: database, local stack, worker check. */
+/** The operator's commands: database and worker check (the local stack is `npm run stack:up`, a dev script). */
 export function registerOperatorCommands(program: Command): void {
   program
     .command('migrate')
@@ -56,24 +54,6 @@ export function registerOperatorCommands(program: Command): void {
       }
     });
 
-  const stack = program.command('stack').description('the local development stack');
-  stack.command('up').description('start what is not running').action(async () => {
-    await stackUp(cliConfig());
-  });
-  stack.command('down').description('stop what `stack up` started').action(async () => {
-    await stackDown(cliConfig());
-  });
-  stack
-    .command('status')
-    .description('one line per service')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const statuses = await stackStatus(cliConfig());
-      if (opts.json) printJson(statuses);
-      else process.stdout.write(`${formatStatus(statuses).join('\n')}\n`);
-      if (!statuses.every((s) => s.up)) process.exitCode = ExitCode.UNAVAILABLE;
-    });
-
   program
     .command('doctor')
     .description('run a check workflow on a worker and report whether it reaches PostgreSQL, Redis, S3 and SMTP')
@@ -82,7 +62,7 @@ export function registerOperatorCommands(program: Command): void {
     .action(async (opts: { taskQueue?: string; json?: boolean }) =>
       withContext(async ({ temporal, config }) => {
         const workflowId = stackCheckWorkflowId(`cli-${Date.now()}`);
-        const result = await temporal.workflow.execute<typeof StackCheckWorkflow>(STACK_CHECK_WORKFLOW, {
+        const result = await temporal.workflow.execute<StackCheckWorkflowType>(STACK_CHECK_WORKFLOW, {
           workflowId,
           taskQueue: opts.taskQueue ?? config.TEMPORAL_TASK_QUEUE_EXPORT,
           args: [{ requestedBy: 'cli' }],

@@ -1,4 +1,4 @@
-import type { PortableType } from '../../../workflows/offline-export/definitions';
+import type { PortableType } from '../../../contracts/offline-export';
 import { GROUP_RELATIONS } from './group';
 import { PROJECT_RELATIONS } from './project';
 import type { RelationSource } from './types';

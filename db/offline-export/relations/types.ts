@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import type { PortableType } from '../../../workflows/offline-export/definitions';
+import type { PortableType } from '../../../contracts/offline-export';
 import type { Sql } from '../../sql';
 
 /** Inclusive id range of one batch; fixed when the batch row is created so a retry re-reads the same rows. */

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { failedItemsKey, operationKey, recordedItemsKey } from '../../../activities/bulk-update/redis-store';
+import { failedItemsKey, operationKey, recordedItemsKey } from '../../../db/bulk-update/redis-store';
 import type { Sql } from '../../../db/sql';
 
 // Lookups and fixtures on a seeded source instance. Attribute ids depend on the seed's size, so tests find

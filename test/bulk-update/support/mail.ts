@@ -1,4 +1,4 @@
-import { loadConfig } from '../../../worker/config';
+import { loadConfig } from '../../../contracts/config';
 
 // maildev's REST API. Another engineer's tests read the same mailbox, so mail is only ever found by the
 // operation id header, never cleared.

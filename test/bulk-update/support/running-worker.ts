@@ -1,4 +1,4 @@
-import type { Config } from '../../../worker/config';
+import type { Config } from '../../../contracts/config';
 import { startTestWorker, type TestWorker } from '../../helpers/worker';
 
 export interface RunningWorker extends TestWorker {

@@ -1,13 +1,13 @@
 import type { Client } from '@temporalio/client';
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { createRedisStore, failedItemsKey, operationKey, recordedItemsKey } from '../../../activities/bulk-update/redis-store';
+import { createRedisStore, failedItemsKey, operationKey, recordedItemsKey } from '../../../db/bulk-update/redis-store';
 import { startBulkUpdate, type StartedBulkUpdate } from '../../../client/bulk-update/start-bulk-update';
 import { AccessLevel } from '../../../db/access';
 import type { Sql } from '../../../db/sql';
-import type { Config } from '../../../worker/config';
+import type { Config } from '../../../contracts/config';
 import type { BulkUpdateWorkflow } from '../../../workflows/bulk-update/bulk-update.workflow';
-import type { BulkUpdateWorkflowResult } from '../../../workflows/bulk-update/definitions';
+import type { BulkUpdateWorkflowResult } from '../../../contracts/bulk-update';
 
 // A bulk update over the seed's second root group (org-2), padded with extra projects so it runs long enough for
 // faults to land mid-operation: ADD 'Internet facing' for a Maintainer; every project that already has 'Internal'

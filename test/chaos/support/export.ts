@@ -4,15 +4,9 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { Sql } from '../../../db/sql';
-import type { Config } from '../../../worker/config';
-import {
-  BatchStatus,
-  ExportStatus,
-  OFFLINE_EXPORT_WORKFLOW,
-  RelationStatus,
-  offlineExportWorkflowId,
-  type OfflineExportResult,
-} from '../../../workflows/offline-export/definitions';
+import type { Config } from '../../../contracts/config';
+import { OFFLINE_EXPORT_WORKFLOW, offlineExportWorkflowId, type OfflineExportResult } from '../../../contracts/offline-export';
+import { BatchStatus, ExportStatus, RelationStatus } from '../../../db/offline-export/statuses';
 import { emailsFor, getObject, insertExport, listKeys } from '../../offline-export/fixture';
 
 // An export of two subgroups (every nested subgroup and project, all relations) in batches of 2 records, so a

@@ -8,7 +8,7 @@ import {
   stopStackService,
   type StackServiceName,
 } from '../../../scripts/stack/index';
-import { loadConfig, type Config } from '../../../worker/config';
+import { loadConfig, type Config } from '../../../contracts/config';
 import { note } from './worker';
 import { privatePostgresUrl, startPrivatePostgres, stopPrivatePostgres } from './private-postgres';
 

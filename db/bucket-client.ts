@@ -2,8 +2,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { guardedLookup } from '../../client/offline-export/endpoint-guard';
-import type { StorageCredentials } from '../../db/offline-export/credentials';
+import { guardedLookup } from '../contracts/endpoint-guard';
+import type { StorageCredentials } from './offline-export/credentials';
 
 export interface BucketClientOptions {
   /** Allow endpoints on loopback and private networks (ALLOW_LOCAL_NETWORK_ENDPOINTS). */

@@ -21,4 +21,7 @@ export interface StackCheckResult {
   dependencies: DependencyStatus[];
 }
 
+/** The workflow's signature, for typed starts from clients that must not import workflow code. */
+export type StackCheckWorkflowType = (input: StackCheckInput) => Promise<StackCheckResult>;
+
 export const stackCheckWorkflowId = (suffix: string): string => `stack-check:${suffix}`;

@@ -82,26 +82,8 @@ export interface OfflineExportResult {
   totals: ProgressTotals;
 }
 
-/** import_offline_exports.status */
-export const ExportStatus = { CREATED: 0, STARTED: 1, FINISHED: 2, FAILED: -1 } as const;
-export type ExportStatusValue = (typeof ExportStatus)[keyof typeof ExportStatus];
-export const EXPORT_STATUS_NAMES: Record<ExportStatusValue, 'created' | 'started' | 'finished' | 'failed'> = {
-  0: 'created',
-  1: 'started',
-  2: 'finished',
-  [-1]: 'failed',
-};
-
-/** bulk_import_exports.status */
-export const RelationStatus = { PENDING: -2, STARTED: 0, FINISHED: 1, FAILED: -1 } as const;
-export type RelationStatusValue = (typeof RelationStatus)[keyof typeof RelationStatus];
-
-/** bulk_import_export_batches.status */
-export const BatchStatus = { CREATED: 0, STARTED: 2, FINISHED: 1, FAILED: -1 } as const;
-
-/** import_offline_configurations.provider */
-export const StorageProvider = { aws: 0, s3_compatible: 1 } as const;
-export type StorageProviderName = keyof typeof StorageProvider;
+/** The workflow's signature, for typed starts from clients that must not import workflow code. */
+export type OfflineExportWorkflowType = (input: OfflineExportInput) => Promise<OfflineExportResult>;
 
 export type PortableType = 'group' | 'project';
 
@@ -202,7 +184,7 @@ export {
   SA_WORKFLOW_KIND,
   SA_PORTABLE_FULL_PATH,
   SA_EXPORT_STATUS,
-} from '../search-attributes';
+} from './search-attributes';
 
 export const WORKFLOW_KIND_EXPORT = 'offline-export';
 export const WORKFLOW_KIND_PORTABLE = 'offline-export-portable';

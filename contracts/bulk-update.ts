@@ -70,7 +70,7 @@ export {
   SA_BULK_OPERATION_ID as BULK_OPERATION_ID,
   SA_GITLAB_USER_ID as GITLAB_USER_ID,
   SA_WORKFLOW_KIND as WORKFLOW_KIND,
-} from '../search-attributes';
+} from './search-attributes';
 export const WORKFLOW_KIND_BULK_UPDATE = 'bulk-update';
 export const WORKFLOW_KIND_BULK_UPDATE_BATCH = 'bulk-update-batch';
 
@@ -134,6 +134,9 @@ export interface BulkUpdateWorkflowResult {
   notification: NotificationOutcome;
   runs: number;
 }
+
+/** The workflow's signature, for typed starts from clients that must not import workflow code. */
+export type BulkUpdateWorkflowType = (input: BulkUpdateWorkflowInput) => Promise<BulkUpdateWorkflowResult>;
 
 export interface BulkUpdateBatchInput {
   operationId: string;

@@ -1,16 +1,18 @@
 import { ListObjectsV2Command, type _Object } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { devBucketExportBody } from './offline-export/dev-bucket';
+import { devBucketExportBody } from '../client/offline-export/dev-bucket';
 import { migrate } from '../db/migrate';
-import { seedInstance, seedToken } from '../db/seed/generate';
-import { createSql, type Sql } from '../db/sql';
-import { stackUp } from '../scripts/stack/index';
-import { loadConfigOrExit, type Config } from '../worker/config';
+import { seedInstance, SeedRefusedError, seedToken } from '../db/seed/generate';
+import { attributeIdByName, namespaceIdByPath } from '../db/seed/lookups';
+import { exportSize } from '../db/offline-export/tracking';
+import { createSql } from '../db/sql';
+import { stackUp } from './stack/index';
+import { loadConfigOrExit, type Config } from '../contracts/config';
 import { createStackS3Client } from '../worker/deps';
-import { loadEnvFile } from '../worker/env-file';
-import { webUiLink } from '../worker/temporal';
-import { offlineExportWorkflowId } from '../workflows/offline-export/definitions';
+import { loadEnvFile } from '../contracts/env-file';
+import { webUiLink } from '../contracts/temporal';
+import { offlineExportWorkflowId } from '../contracts/offline-export';
 
 // The main job in one command (npm run demo): the local stack, a seeded instance, a worker and the API, then an
 // offline export and a bulk update with some failures, both through the REST API as a user would run them.
@@ -55,14 +57,6 @@ async function waitFor<T>(what: string, read: () => Promise<T | undefined>, time
   }
 }
 
-async function attributeId(sql: Sql, root: string, name: string): Promise<number> {
-  const [row] = await sql<{ id: number }[]>`
-    select a.id from security_attributes a join routes r on r.source_type = 'Namespace' and r.source_id = a.namespace_id
-    where r.path = ${root} and a.name = ${name}`;
-  if (!row) throw new Error(`no attribute ${name} in ${root}`);
-  return row.id;
-}
-
 async function listObjects(config: Config, prefix: string): Promise<_Object[]> {
   const s3 = createStackS3Client(config);
   const objects: _Object[] = [];
@@ -87,11 +81,14 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     await migrate(sql);
-    const seeded = await seedInstance(sql, { projects: 120, issues: 6000, reset: true });
-    // Export ids name their workflows; after a reseed, continue from the clock so a new export never meets the
-    // workflow of an earlier demo's export with the same id on the (persistent) dev server.
-    await sql`select setval(pg_get_serial_sequence('import_offline_exports', 'id'), extract(epoch from now())::bigint)`;
-    say(`Seeded ${seeded.groups} groups, ${seeded.projects} projects, ${seeded.issues} issues, ${seeded.mergeRequests} merge requests, ${seeded.notes} notes in ${(seeded.ms / 1000).toFixed(1)} s`);
+    // An earlier demo's instance is kept: export ids name their workflows, and a reseed would start them again at 1
+    // on a dev server that still holds the workflows of the earlier exports.
+    const seeded = await seedInstance(sql, { projects: 120, issues: 6000 }).catch((err: unknown) => {
+      if (err instanceof SeedRefusedError) return undefined;
+      throw err;
+    });
+    if (!seeded) say('Using the instance an earlier run seeded');
+    else say(`Seeded ${seeded.groups} groups, ${seeded.projects} projects, ${seeded.issues} issues, ${seeded.mergeRequests} merge requests, ${seeded.notes} notes in ${(seeded.ms / 1000).toFixed(1)} s`);
 
     say('\n== Worker and API');
     children.push(startProcess('worker', 'worker/main.ts', process.env));
@@ -111,12 +108,9 @@ async function main(): Promise<void> {
     });
     const objects = await listObjects(config, created.body.export_prefix);
     const bytes = objects.reduce((sum, o) => sum + (o.Size ?? 0), 0);
-    const [counts] = await sql<{ portables: number; relations: number; records: number }[]>`
-      select count(*) filter (where relation = 'self')::int as portables, count(*)::int as relations,
-             coalesce(sum(total_objects_count), 0)::int as records
-      from bulk_import_exports where offline_export_id = ${exportId}`;
+    const counts = await exportSize(sql, exportId);
     say(`Export ${exportId}: ${finished.status}${finished.has_failures ? ' (with failures)' : ''}`);
-    say(`  ${counts?.portables} groups and projects, ${counts?.relations} relation exports, ${counts?.records} records`);
+    say(`  ${counts.portables} groups and projects, ${counts.relations} relation exports, ${counts.records} records`);
     say(`  ${objects.length} objects, ${(bytes / 1024).toFixed(0)} KiB in s3://${config.S3_BUCKET}/${created.body.export_prefix}/`);
     for (const pattern of [/\/metadata\.json\.gz$/, /\/group_\d+\/self\.json\.gz$/, /\/project_\d+\/issues\/batch_1\.ndjson\.gz$/]) {
       const o = objects.find((x) => pattern.test(x.Key ?? ''));
@@ -126,10 +120,9 @@ async function main(): Promise<void> {
 
     say('\n== Bulk update: ADD "Internet facing" to every project of gitlab-org (as alice)');
     say('   About one project in four already has "Internal" from the same single-selection category: those fail.');
-    const [group] = await sql<{ id: number }[]>`select source_id as id from routes where path = 'gitlab-org'`;
     const started = await api<{ operation_id: string; workflow_id: string; message: string }>(config, 'POST', '/security/attributes/bulk_update', alice, {
-      group_ids: [group!.id],
-      attribute_ids: [await attributeId(sql, 'gitlab-org', 'Internet facing')],
+      group_ids: [await namespaceIdByPath(sql, 'gitlab-org')],
+      attribute_ids: [await attributeIdByName(sql, 'gitlab-org', 'Internet facing')],
       mode: 'ADD',
     });
     if (started.status !== 202) throw new Error(`bulk update refused (${started.status}): ${started.body.message}`);
