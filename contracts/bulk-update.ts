@@ -36,9 +36,8 @@ export const MAX_BATCHES_PER_RUN = 300;
 export const MAX_BATCHES_PER_CHILD = 10;
 
 /**
- * patched() id of the switch from one child workflow per batch to one child per contiguous range of batches.
- * Runs that started their batches before it keep one child per batch until they continue as new (histories
- * bulk-update-*.json recorded before; bulk-update-ranges-*.json after).
+ * Patch id of the switch from one child workflow per batch to one child per contiguous range of batches. No run of
+ * the earlier shape remains, so the workflow only deprecates it: histories that hold its marker still replay.
  */
 export const BATCH_RANGES_PATCH = 'bulk-update-batch-ranges';
 
@@ -57,9 +56,7 @@ export function nextRangeSize(left: number, window: number, maxPerChild: number)
 export const OPERATION_ID_PATTERN = /^attribute_update_[1-9][0-9]{0,18}_[0-9]{1,12}_[0-9a-f]{8}$/;
 
 export const bulkUpdateWorkflowId = (operationId: string): string => `bulk-update:${operationId}`;
-export const bulkUpdateBatchWorkflowId = (operationId: string, batchNumber: number): string =>
-  `bulk-update:${operationId}/batch:${batchNumber}`;
-/** A child of a range of batches (BATCH_RANGES_PATCH), named by its first and last batch number. */
+/** A child of a range of batches, named by its first and last batch number. */
 export const bulkUpdateBatchRangeWorkflowId = (operationId: string, firstBatch: number, lastBatch: number): string =>
   `bulk-update:${operationId}/batches:${firstBatch}-${lastBatch}`;
 
@@ -104,10 +101,8 @@ export interface BulkUpdateRunState {
   userId: number;
   batchSize: number;
   maxConcurrentBatches: number;
-  /** Absent in states written before the setting existed. */
-  maxBatchesPerRun?: number;
-  /** Absent in states written before BATCH_RANGES_PATCH (MAX_BATCHES_PER_CHILD then). */
-  maxBatchesPerChild?: number;
+  maxBatchesPerRun: number;
+  maxBatchesPerChild: number;
   /** Collection cursor: projects with a greater id are still to be looked at. */
   afterProjectId: number;
   collected: number;
@@ -138,21 +133,17 @@ export interface BulkUpdateWorkflowResult {
 /** The workflow's signature, for typed starts from clients that must not import workflow code. */
 export type BulkUpdateWorkflowType = (input: BulkUpdateWorkflowInput) => Promise<BulkUpdateWorkflowResult>;
 
+/** The batches batchNumber..lastBatchNumber (inclusive) of an operation, processed in order by one activity. */
 export interface BulkUpdateBatchInput {
   operationId: string;
   batchNumber: number;
-  /**
-   * Set on children started since BATCH_RANGES_PATCH: the child processes batches batchNumber..lastBatchNumber
-   * (inclusive) in one activity. Absent: the one batch batchNumber, as before.
-   */
-  lastBatchNumber?: number;
+  lastBatchNumber: number;
 }
 
 export interface BulkUpdateBatchResult {
   batchNumber: number;
-  /** A range's last batch and its number of batches (absent for a one-batch child started before ranges). */
-  lastBatchNumber?: number;
-  batches?: number;
+  lastBatchNumber: number;
+  batches: number;
   /** Outcomes of every project of the batch as recorded in PostgreSQL (not only those this attempt applied). */
   projects: number;
   successful: number;
@@ -197,8 +188,8 @@ export function checkBulkUpdateWorkflowInput(input: unknown): string | undefined
 
 const PHASES: readonly BulkUpdatePhase[] = ['starting', 'collecting', 'planning', 'processing', 'notifying', 'finished'];
 const COUNTERS = [
-  'userId', 'batchSize', 'maxConcurrentBatches', 'afterProjectId', 'collected', 'totalItems', 'batchCount',
-  'nextBatch', 'batchesDone', 'successfulItems', 'failedItems', 'runs',
+  'userId', 'batchSize', 'maxConcurrentBatches', 'maxBatchesPerRun', 'maxBatchesPerChild', 'afterProjectId',
+  'collected', 'totalItems', 'batchCount', 'nextBatch', 'batchesDone', 'successfulItems', 'failedItems', 'runs',
 ] as const;
 
 /**
@@ -215,12 +206,9 @@ function checkRunState(state: unknown): string | undefined {
     const v = s[key];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return refuse(`${key} is not a whole number`);
   }
-  if (s.phase !== 'starting' && ((s.userId as number) < 1 || (s.batchSize as number) < 1 || (s.maxConcurrentBatches as number) < 1)) {
-    return refuse('userId, batchSize and maxConcurrentBatches must be positive');
-  }
-  for (const key of ['maxBatchesPerRun', 'maxBatchesPerChild'] as const) {
-    const v = s[key];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)) return refuse(`${key} is not a positive whole number`);
+  const settings = ['userId', 'batchSize', 'maxConcurrentBatches', 'maxBatchesPerRun', 'maxBatchesPerChild'] as const;
+  if (s.phase !== 'starting' && settings.some((key) => (s[key] as number) < 1)) {
+    return refuse(`${settings.join(', ')} must be positive`);
   }
   if (typeof s.tracked !== 'boolean') return refuse('tracked is not true or false');
   return undefined;
@@ -234,8 +222,9 @@ export function checkBulkUpdateBatchInput(input: unknown): string | undefined {
     return 'batchNumber must be a whole number of at least 0';
   }
   const { lastBatchNumber } = input as { lastBatchNumber?: unknown };
-  if (lastBatchNumber !== undefined && (typeof lastBatchNumber !== 'number' || !Number.isSafeInteger(lastBatchNumber) || lastBatchNumber < batchNumber)) {
-    return 'lastBatchNumber, when given, must be a whole number of at least batchNumber';
+  if (typeof lastBatchNumber !== 'number' || !Number.isSafeInteger(lastBatchNumber) || lastBatchNumber < batchNumber) {
+    return 'lastBatchNumber must be a whole number of at least batchNumber';
   }
   return undefined;
 }
+

@@ -113,19 +113,12 @@ const schema = z.object({
   ALLOW_LOCAL_NETWORK_ENDPOINTS: bool().default(false),
 
   // --- offline export (add export settings below this line) ---
-  // Small portables make throughput a matter of Temporal's per-step cost (task round trips and server CPU), not of
-  // the export work: run all of a portable's relations at once (the worker's activity slots and the database pool
-  // bound the real concurrency). Portables in flight stay at GitLab's 5 by default; 10 measured faster, see
-  // BENCHMARKS.md.
-  EXPORT_MAX_CONCURRENT_PORTABLES: positiveInt(100).default(5),
+  // An export runs one child workflow (one activity) per chunk of consecutive portables, EXPORT_MAX_CONCURRENT_CHUNKS
+  // chunks at once, EXPORT_MAX_CONCURRENT_RELATIONS relations at once in each: the per-step cost of Temporal, not
+  // the bytes, sets the pace of exports of many small portables. See BENCHMARKS.md for how the sizes were chosen.
   EXPORT_MAX_CONCURRENT_RELATIONS: positiveInt(100).default(16),
   EXPORT_BATCH_SIZE: positiveInt(1_000_000).default(10_000),
   EXPORT_CREDENTIALS_PURGE_DELAY_MS: millis.default(24 * 60 * 60 * 1000),
-  // Portables handed to child workflows per run of OfflineExportWorkflow before it continues as new (history bound).
-  EXPORT_PORTABLES_PER_RUN: positiveInt(2000).default(400),
-  // Exports started since chunks exist run one child workflow (one activity) per chunk of consecutive portables,
-  // EXPORT_MAX_CONCURRENT_RELATIONS relations at once in each, EXPORT_MAX_CONCURRENT_CHUNKS chunks at once; the two
-  // settings above apply to exports started before. See BENCHMARKS.md for how the sizes were chosen.
   EXPORT_PORTABLES_PER_CHUNK: positiveInt(1000).default(50),
   // Relation exports at once in one worker process across all its chunks (memory and database connections scale
   // with it; the pool is sized from it). A chunk may use the slots another chunk in its tail leaves free.

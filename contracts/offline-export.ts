@@ -3,20 +3,13 @@
 import { defineQuery } from '@temporalio/workflow';
 
 export const OFFLINE_EXPORT_WORKFLOW = 'OfflineExportWorkflow';
-export const OFFLINE_EXPORT_PORTABLE_WORKFLOW = 'OfflineExportPortableWorkflow';
 export const OFFLINE_EXPORT_CHUNK_WORKFLOW = 'OfflineExportChunkWorkflow';
 
 /**
- * patched() id of the switch from one child workflow per portable (and one activity per relation) to one child per
- * chunk of portables running one activity: the per-step cost of Temporal, not the bytes, set the pace of exports
- * made of many small portables (BENCHMARKS.md).
+ * Patch id of the switch to chunk children (one child per chunk of portables instead of one per portable). No run of
+ * the earlier shape remains, so the workflow only deprecates it: histories that hold its marker still replay.
  */
 export const PORTABLE_CHUNKS_PATCH = 'offline-export-portable-chunks';
-
-/** Chunk sizes when a run started before chunks existed continues as new into the chunked code. */
-export const DEFAULT_PORTABLES_PER_CHUNK = 50;
-export const DEFAULT_MAX_CONCURRENT_CHUNKS = 3;
-export const DEFAULT_CHUNKS_PER_RUN = 200;
 
 /** Workflow input: the export id only. Credentials and entity lists stay in PostgreSQL. */
 export interface OfflineExportInput {
@@ -27,17 +20,15 @@ export interface OfflineExportInput {
 
 /** The limits the workflow needs; read from config by the first activity (workflows cannot read config). */
 export interface ExportLimits {
-  maxConcurrentPortables: number;
+  /** Relations a chunk exports at once. */
   maxConcurrentRelations: number;
-  /** Portables handed to children in one run before continue-as-new. */
-  portablesPerRun: number;
   credentialsPurgeDelayMs: number;
-  /** Portables per chunk child (absent in runs started before chunks existed). */
-  portablesPerChunk?: number;
+  /** Portables per chunk child. */
+  portablesPerChunk: number;
   /** Chunk children running at once. */
-  maxConcurrentChunks?: number;
+  maxConcurrentChunks: number;
   /** Chunks handed to children in one run before continue-as-new. */
-  chunksPerRun?: number;
+  chunksPerRun: number;
 }
 
 /** Small, JSON-plain state carried across continue-as-new: a cursor and counters, never lists. */
@@ -48,8 +39,9 @@ export interface OfflineExportResume {
   exportPrefix: string;
   totals: ProgressTotals;
   run: number;
-  /** Chunked runs only: portables handed to chunk children so far, and the size of the last round's chunks. */
-  portablesHandedOut?: number;
+  /** Portables handed to chunk children so far. */
+  portablesHandedOut: number;
+  /** The size of the last round's chunks, once the workflow reaches it. */
   finalChunkSize?: number;
 }
 
@@ -100,30 +92,6 @@ export const PORTABLE_RELATIONS: Record<PortableType, readonly string[]> = {
 
 /** "offline-export:42" — findable in the Web UI by the export's id. */
 export const offlineExportWorkflowId = (exportId: number): string => `offline-export:${exportId}`;
-/** "offline-export:42/project:7" — one child per portable. */
-export const portableWorkflowId = (exportId: number, type: PortableType, portableId: number): string =>
-  `${offlineExportWorkflowId(exportId)}/${type}:${portableId}`;
-
-// --- Portable child ---
-
-export interface PortableExportInput {
-  exportId: number;
-  /** Id of the portable's 'self' row in bulk_import_exports. */
-  selfExportId: number;
-  portableType: PortableType;
-  portableId: number;
-  maxConcurrentRelations: number;
-}
-
-export interface PortableExportResult {
-  status: 'finished' | 'failed';
-  relationsFinished: number;
-  relationsFailed: number;
-  objectsWritten: number;
-  bytesWritten: number;
-  recordsWritten: number;
-}
-
 // --- Chunk child ---
 
 /** A run of consecutive 'self' rows of an export, (afterSelfId, lastSelfId]: what one chunk child exports. */
@@ -167,15 +135,6 @@ export interface OfflineExportProgress {
 
 export const offlineExportProgressQuery = defineQuery<OfflineExportProgress>('offlineExportProgress');
 
-export interface PortableExportProgress {
-  relations: Record<string, 'pending' | 'running' | 'finished' | 'failed'>;
-  objectsWritten: number;
-  bytesWritten: number;
-  recordsWritten: number;
-}
-
-export const portableExportProgressQuery = defineQuery<PortableExportProgress>('portableExportProgress');
-
 // --- Search attributes (registered on the dev server by the stack scripts) ---
 
 export {
@@ -187,7 +146,6 @@ export {
 } from './search-attributes';
 
 export const WORKFLOW_KIND_EXPORT = 'offline-export';
-export const WORKFLOW_KIND_PORTABLE = 'offline-export-portable';
 export const WORKFLOW_KIND_CHUNK = 'offline-export-chunk';
 
 // --- Errors (ApplicationFailure types; class names are part of the API) ---
@@ -196,9 +154,6 @@ export const ExportErrorType = {
   InvalidInput: 'InvalidInput',
   ExportNotFound: 'ExportNotFound',
   CredentialsUnavailable: 'CredentialsUnavailable',
-  PortableNotFound: 'PortableNotFound',
-  RelationUnsupported: 'RelationUnsupported',
-  ExportCancelled: 'ExportCancelled',
 } as const;
 
 export const CANCELLED_ERROR = 'Export cancelled: the workflow was cancelled before every relation was exported';
@@ -233,22 +188,13 @@ function isResume(value: unknown): value is OfflineExportResume {
   if (!isRecord(value) || !isRecord(value.limits) || !isRecord(value.totals)) return false;
   const { limits, totals } = value;
   return (
-    [value.portablesHandedOut, value.finalChunkSize].every((v) => v === undefined || isCount(v)) &&
-    isCount(value.afterSelfId) && isCount(value.userId) && isCount(value.run) && typeof value.exportPrefix === 'string' &&
-    ['maxConcurrentPortables', 'maxConcurrentRelations', 'portablesPerRun', 'credentialsPurgeDelayMs'].every((k) => isCount(limits[k])) &&
-    ['portablesPerChunk', 'maxConcurrentChunks', 'chunksPerRun'].every((k) => limits[k] === undefined || (isCount(limits[k]) && limits[k] > 0)) &&
+    (value.finalChunkSize === undefined || isCount(value.finalChunkSize)) &&
+    [value.afterSelfId, value.userId, value.run, value.portablesHandedOut].every(isCount) &&
+    typeof value.exportPrefix === 'string' &&
+    isCount(limits.credentialsPurgeDelayMs) &&
+    ['maxConcurrentRelations', 'portablesPerChunk', 'maxConcurrentChunks', 'chunksPerRun'].every((k) => isCount(limits[k]) && limits[k] > 0) &&
     Object.keys(emptyTotals()).every((k) => isCount(totals[k]))
   );
-}
-
-/** Pure check of a portable child's input (normally written by the parent; also reachable from the CLI). */
-export function validatePortableInput(input: unknown): string | undefined {
-  if (!isRecord(input)) return 'OfflineExportPortableWorkflow takes one object argument, as its parent starts it';
-  for (const key of ['exportId', 'selfExportId', 'portableId', 'maxConcurrentRelations'] as const) {
-    if (!isCount(input[key]) || input[key] < 1) return `${key} must be a positive whole number`;
-  }
-  if (input.portableType !== 'group' && input.portableType !== 'project') return 'portableType must be "group" or "project"';
-  return undefined;
 }
 
 /** Pure check of a chunk child's input (normally written by the parent; also reachable from the CLI). */

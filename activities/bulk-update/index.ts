@@ -1,7 +1,7 @@
 import type { Deps } from '../deps';
 import type { BulkUpdateBatchInput, BulkUpdateBatchResult } from '../../contracts/bulk-update';
 import { notifyFailures, type NotifyInput, type NotifyResult } from './notify';
-import { processBatch, processBatchRange } from './process-batch';
+import { processBatchRange } from './process-batch';
 import { createRedisStore } from '../../db/bulk-update/redis-store';
 import {
   cleanupTracking,
@@ -40,9 +40,7 @@ export function createBulkUpdateActivities(deps: Deps) {
     collectBulkUpdateProjects: (input: CollectInput): Promise<CollectResult> => collectPage(scheduling, input),
     planBulkUpdateBatches: (input: PlanInput): Promise<PlanResult> => planRun(scheduling, input),
     createBulkUpdateTracking: (input: { operationId: string }) => createTracking(scheduling, input),
-    processBulkUpdateBatch: (input: BulkUpdateBatchInput): Promise<BulkUpdateBatchResult> =>
-      processBatch({ sql: deps.sql, store }, input),
-    processBulkUpdateBatches: (input: BulkUpdateBatchInput & { lastBatchNumber: number }): Promise<BulkUpdateBatchResult> =>
+    processBulkUpdateBatches: (input: BulkUpdateBatchInput): Promise<BulkUpdateBatchResult> =>
       processBatchRange({ sql: deps.sql, store }, input),
     notifyBulkUpdateFailures: (input: NotifyInput): Promise<NotifyResult> => notifyFailures(notify, input),
     cleanupBulkUpdateTracking: (input: { operationId: string }) => cleanupTracking(scheduling, input),

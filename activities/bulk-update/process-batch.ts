@@ -11,6 +11,15 @@ import {
 import { applyToProject, newBatchCache } from './apply-to-project';
 import type { RedisStore, WriteResult } from '../../db/bulk-update/redis-store';
 
+/** One batch's projects as recorded in PostgreSQL, and how many of them this attempt applied itself. */
+export interface BatchOutcome {
+  batchNumber: number;
+  projects: number;
+  successful: number;
+  failed: number;
+  appliedNow: number;
+}
+
 export interface ProcessBatchDeps {
   sql: Sql;
   store: RedisStore;
@@ -24,7 +33,7 @@ export interface ProcessBatchDeps {
  * outcome is mirrored again because the previous attempt may have died between the commit and the Redis write
  * (the store counts each project at most once).
  */
-export async function processBatch(deps: ProcessBatchDeps, input: BulkUpdateBatchInput): Promise<BulkUpdateBatchResult> {
+export async function processBatch(deps: ProcessBatchDeps, input: { operationId: string; batchNumber: number }): Promise<BatchOutcome> {
   const op = await findOperation(deps.sql, input.operationId);
   if (!op) {
     throw ApplicationFailure.create({
@@ -116,10 +125,7 @@ function resumePoint(details: unknown, first: number, last: number): RangeProgre
  * committed and mirrored), so a retry on another worker resumes at the batch that was running; that batch is
  * processed again, which skips its committed projects and re-mirrors them (Redis counts each project once).
  */
-export async function processBatchRange(
-  deps: ProcessRangeDeps,
-  input: BulkUpdateBatchInput & { lastBatchNumber: number },
-): Promise<BulkUpdateBatchResult> {
+export async function processBatchRange(deps: ProcessRangeDeps, input: BulkUpdateBatchInput): Promise<BulkUpdateBatchResult> {
   const first = input.batchNumber;
   const last = input.lastBatchNumber;
   const beat = deps.heartbeat ?? heartbeat;

@@ -50,8 +50,8 @@ export interface StartRunResult {
   batchSize: number;
   maxConcurrentBatches: number;
   maxBatchesPerRun: number;
-  /** Batches per child workflow (read by runs since BATCH_RANGES_PATCH; absent from results recorded before). */
-  maxBatchesPerChild?: number;
+  /** Batches per child workflow. */
+  maxBatchesPerChild: number;
 }
 
 export async function startRun(deps: SchedulingDeps, input: StartRunInput): Promise<StartRunResult> {

@@ -5,7 +5,6 @@ import { RelationSlots } from './relation-slots';
 import { createCompletionActivities } from './completion';
 import { createEmailActivities } from './email';
 import { createOrchestrationActivities } from './orchestration';
-import { createRelationExportActivities } from './relation-export';
 
 /** Activities of the offline transfer export, each factory given only the dependencies it uses. */
 export function createOfflineExportActivities(deps: Deps) {
@@ -16,16 +15,13 @@ export function createOfflineExportActivities(deps: Deps) {
     ...createOrchestrationActivities({
       sql,
       limits: {
-        maxConcurrentPortables: config.EXPORT_MAX_CONCURRENT_PORTABLES,
         maxConcurrentRelations: config.EXPORT_MAX_CONCURRENT_RELATIONS,
-        portablesPerRun: config.EXPORT_PORTABLES_PER_RUN,
         credentialsPurgeDelayMs: config.EXPORT_CREDENTIALS_PURGE_DELAY_MS,
         portablesPerChunk: config.EXPORT_PORTABLES_PER_CHUNK,
         maxConcurrentChunks: config.EXPORT_MAX_CONCURRENT_CHUNKS,
         chunksPerRun: config.EXPORT_CHUNKS_PER_RUN,
       },
     }),
-    ...createRelationExportActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, batchSize: config.EXPORT_BATCH_SIZE, clients }),
     ...createChunkExportActivities({
       sql,
       encryptionKey: config.ENCRYPTION_KEY,

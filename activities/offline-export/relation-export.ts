@@ -1,22 +1,20 @@
-import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
-import { relationSource, type RelationSource } from '../../db/offline-export/relations/index';
+import { ApplicationFailure, log } from '@temporalio/activity';
+import { type RelationSource } from '../../db/offline-export/relations/index';
 import {
   beginBatchedRelation,
-  findRelationRow,
   finishBatch,
   finishBatchedRelation,
   finishBatchStartNext,
   finishLastBatch,
-  recordWholeRelations,
   startBatch,
   unfinishedBatches,
   type ExportRow,
   type WholeRelationOutcome,
 } from '../../db/offline-export/tracking';
 import type { Sql } from '../../db/sql';
-import { ExportErrorType, type PortableType } from '../../contracts/offline-export';
+import { type PortableType } from '../../contracts/offline-export';
 import { RelationStatus } from '../../db/offline-export/statuses';
-import { abortUpload, openBucket, type BucketClients, type OpenBucket } from './bucket';
+import { type BucketClients, type OpenBucket } from './bucket';
 import { batchKey, relationKey } from './object-keys';
 import { GzipObjectWriter, type WrittenObject } from './object-writer';
 
@@ -30,13 +28,15 @@ export interface RelationExportDeps {
   partSize?: number;
 }
 
-export interface ExportRelationInput {
+/** Which relation of which portable. */
+export interface RelationRef {
   exportId: number;
   portableType: PortableType;
   portableId: number;
   relation: string;
 }
 
+/** What one relation's export wrote. */
 export interface ExportRelationResult {
   relation: string;
   batched: boolean;
@@ -64,64 +64,8 @@ const BATCH_PAGE = 100;
  */
 export const CURSOR_ROWS = 100;
 
-export function createRelationExportActivities(deps: RelationExportDeps) {
-  const { clients } = deps;
-  const exportRow = createRowExporter(deps);
-
-  return {
-    /**
-     * Exports one relation of one portable into the user's bucket and moves its bulk_import_exports row (and its
-     * batches) through STARTED to FINISHED. Resumable: finished batches are skipped on retry, an unfinished one is
-     * written again from the start to the same key (so no partial or duplicate object), and the multipart upload a
-     * killed attempt heartbeated is aborted first.
-     */
-    async exportRelation(input: ExportRelationInput): Promise<ExportRelationResult> {
-      const { exportId, portableType, portableId, relation } = input;
-      const source = relationSource(portableType, relation);
-      if (!source) {
-        throw ApplicationFailure.create({
-          type: ExportErrorType.RelationUnsupported,
-          message: `${portableType}s do not export the relation ${relation}`,
-          nonRetryable: true,
-        });
-      }
-      const row = await findRelationRow(deps.sql, exportId, portableType, portableId, relation);
-      if (!row) {
-        throw ApplicationFailure.create({
-          type: ExportErrorType.PortableNotFound,
-          message: `no ${relation} export row for ${portableType} ${portableId} in offline export ${exportId}`,
-          nonRetryable: true,
-        });
-      }
-      if (row.status === RelationStatus.FINISHED) {
-        // A retry after the row was finished but before Temporal heard back: report, do not export again.
-        return {
-          relation,
-          batched: row.batched,
-          batches: row.batchesCount,
-          records: row.totalObjectsCount,
-          objects: row.batched ? row.batchesCount : 1,
-          bytes: row.bytes,
-        };
-      }
-      if (row.status === RelationStatus.FAILED) {
-        throw ApplicationFailure.create({
-          type: 'RelationAlreadyFailed',
-          message: row.error ?? `${relation} export already failed`,
-          nonRetryable: true,
-        });
-      }
-
-      const bucket = await openBucket(deps.sql, deps.encryptionKey, exportId, clients);
-      const previous = activityInfo().heartbeatDetails as RelationHeartbeat | undefined;
-      if (previous?.uploadId && previous.key) await abortUpload(bucket, previous.key, previous.uploadId);
-      return exportRow({ ...input, row, source, bucket, signal: cancellationSignal(), beat: (details) => heartbeat(details), recordWhole: recordAtOnce(deps.sql) });
-    },
-  };
-}
-
-/** One relation's export once its row, source and bucket are known (shared by the relation and chunk activities). */
-export interface RowExport extends ExportRelationInput {
+/** One relation's export once its row, source and bucket are known. */
+export interface RowExport extends RelationRef {
   row: ExportRow;
   source: RelationSource;
   bucket: OpenBucket;
@@ -133,11 +77,6 @@ export interface RowExport extends ExportRelationInput {
    */
   recordWhole: (outcome: WholeRelationOutcome) => void | Promise<void>;
 }
-
-/** The relation activity records each whole relation at once. */
-export const recordAtOnce = (sql: Sql) => async (outcome: WholeRelationOutcome) => {
-  await recordWholeRelations(sql, [outcome]);
-};
 
 interface Written {
   object?: WrittenObject;

@@ -4,7 +4,7 @@ import { AccessLevel, groupAccessLevels } from '../../db/access';
 import { deleteOperationRecord, insertOperation } from '../../db/bulk-update/operations';
 import { findRequestedAttributes, findRequestUser, rootsOfItems } from '../../db/bulk-update/request-checks';
 import type { Sql } from '../../db/sql';
-import { generateOperationId } from '../../db/bulk-update/redis-store';
+import { generateOperationId } from '../../contracts/operation-id';
 import {
   BULK_OPERATION_ID,
   BULK_UPDATE_WORKFLOW,

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 // Gitlab::BackgroundOperations::RedisStore: the live view of a background operation that the UI and API read.
@@ -41,8 +41,8 @@ export interface CreateOperationInput {
   userId: number;
   totalItems: number;
   parameters?: Record<string, unknown>;
-  /** A pre-allocated id (the bulk update records its request first); generated when absent. */
-  id?: string;
+  /** The id the client minted (contracts/operation-id.ts) when it recorded the request. */
+  id: string;
 }
 
 /** What a tracked write did: recorded, skipped as already recorded for that entity, or the operation is gone. */
@@ -52,10 +52,6 @@ export const operationKey = (id: string): string => `${KEY_PREFIX}:${id}`;
 export const failedItemsKey = (id: string): string => `${KEY_PREFIX}:${id}:failed_items`;
 /** Entities already counted ("Project:42"), so a retried write cannot count one twice. */
 export const recordedItemsKey = (id: string): string => `${KEY_PREFIX}:${id}:recorded_items`;
-
-export function generateOperationId(operationType: string, userId: number, now = new Date()): string {
-  return `${operationType}_${userId}_${Math.floor(now.getTime() / 1000)}_${randomBytes(4).toString('hex')}`;
-}
 
 // A second create for the same id (a retried activity) must not reset counters that batches already moved.
 const CREATE = `
@@ -116,7 +112,7 @@ export function createRedisStore(redis: Redis) {
   return {
     /** Creates the operation hash (status pending, counters 0); a no-op returning the same id if it exists. */
     async createOperation(input: CreateOperationInput): Promise<string> {
-      const id = input.id ?? generateOperationId(input.operationType, input.userId);
+      const id = input.id;
       await run(CREATE, [operationKey(id)], [
         id,
         input.operationType,

@@ -1,7 +1,7 @@
-import { type ChunkExportResult, type PortableChunk } from '../../contracts/offline-export';
+import type { ChunkExportResult, PortableChunk, PortableType } from '../../contracts/offline-export';
 import { BatchStatus, RelationStatus } from './statuses';
 import type { Sql } from '../sql';
-import { type ExportRow, type PortableRef } from './tracking';
+import { type ExportRow } from './tracking';
 
 // A chunk is a run of consecutive 'self' rows of one export, (afterSelfId, lastSelfId]: the unit a chunk child
 // workflow exports. Only the bounds travel through Temporal; the portables are read here.
@@ -26,6 +26,14 @@ export async function nextChunk(sql: Sql, exportId: number, afterSelfId: number,
     from ends`;
   if (!row || row.firstSelfId === null || row.lastSelfId === null || row.portables === 0) return undefined;
   return { afterSelfId, firstSelfId: row.firstSelfId, lastSelfId: row.lastSelfId, portables: row.portables, firstPath: row.firstPath ?? '', lastPath: row.lastPath ?? '' };
+}
+
+/** One portable of a chunk, by its 'self' row. */
+export interface PortableRef {
+  selfExportId: number;
+  portableType: PortableType;
+  portableId: number;
+  fullPath: string;
 }
 
 /** Every portable of a chunk, in 'self' row order, whatever its status (a retry must see finished ones too). */

@@ -93,26 +93,6 @@ export async function countSelfRows(sql: Sql, exportId: number): Promise<{ total
   return row ?? { total: 0, completed: 0 };
 }
 
-export interface PortableRef {
-  selfExportId: number;
-  portableType: PortableType;
-  portableId: number;
-  fullPath: string;
-}
-
-/** The next 'self' rows still to export, after a cursor; completed ones are skipped. */
-export async function nextPortables(sql: Sql, exportId: number, afterSelfId: number, limit: number): Promise<PortableRef[]> {
-  return sql<PortableRef[]>`
-    select e.id as "selfExportId", case when e.group_id is not null then 'group' else 'project' end as "portableType",
-           coalesce(e.group_id, e.project_id) as "portableId", coalesce(r.path, '') as "fullPath"
-    from bulk_import_exports e
-    left join routes r on (e.group_id is not null and r.source_type = 'Namespace' and r.source_id = e.group_id)
-                       or (e.project_id is not null and r.source_type = 'Project' and r.source_id = e.project_id)
-    where e.offline_export_id = ${exportId} and e.relation = 'self' and e.id > ${afterSelfId}
-      and e.status in (${RelationStatus.PENDING}, ${RelationStatus.STARTED})
-    order by e.id limit ${limit}`;
-}
-
 /** The portable's relation rows (PENDING), created together so progress and cancellation see all of them. */
 export async function ensureRelationRows(
   sql: Sql,

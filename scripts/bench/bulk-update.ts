@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { Redis } from 'ioredis';
 import { failedItemsKey, operationKey, type FailedItem } from '../../db/bulk-update/redis-store';
-import { generateOperationId } from '../../db/bulk-update/redis-store';
+import { generateOperationId } from '../../contracts/operation-id';
 import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
 import { insertOperation } from '../../db/bulk-update/operations';
 import { createSql, type Sql } from '../../db/sql';

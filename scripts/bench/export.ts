@@ -275,9 +275,10 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
       counts: counts!,
       config: {
         batchSize: config.EXPORT_BATCH_SIZE,
-        maxConcurrentPortables: config.EXPORT_MAX_CONCURRENT_PORTABLES,
+        portablesPerChunk: config.EXPORT_PORTABLES_PER_CHUNK,
+        maxConcurrentChunks: config.EXPORT_MAX_CONCURRENT_CHUNKS,
         maxConcurrentRelations: config.EXPORT_MAX_CONCURRENT_RELATIONS,
-        portablesPerRun: config.EXPORT_PORTABLES_PER_RUN,
+        chunksPerRun: config.EXPORT_CHUNKS_PER_RUN,
         overrides,
       },
       workers: opts.workers,

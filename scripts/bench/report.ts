@@ -35,7 +35,14 @@ export interface SizeReport {
   size: BenchSize;
   seeded: SeededDatabase;
   counts: { projects: number; groups: number; issues: number };
-  config: { batchSize: number; maxConcurrentPortables: number; maxConcurrentRelations: number; portablesPerRun: number; overrides: Record<string, string> };
+  config: {
+    batchSize: number;
+    portablesPerChunk: number;
+    maxConcurrentChunks: number;
+    maxConcurrentRelations: number;
+    chunksPerRun: number;
+    overrides: Record<string, string>;
+  };
   workers: number;
   workflow: WorkflowFigures;
   history: HistoryStats;
@@ -68,7 +75,7 @@ export function printReport(r: SizeReport): void {
   const w = r.workflow;
   const rows: [string, string][] = [];
   rows.push(['instance', `${r.counts.groups} groups, ${r.counts.projects} projects, ${r.counts.issues.toLocaleString('en-US')} issues (db ${r.seeded.name}${r.seeded.reused ? ', reused' : `, seeded in ${s(r.seeded.seedMs)}`})`]);
-  rows.push(['settings', `batch ${r.config.batchSize}, portables ${r.config.maxConcurrentPortables}, relations ${r.config.maxConcurrentRelations}, per run ${r.config.portablesPerRun}, ${r.workers} worker(s)${Object.keys(r.config.overrides).length ? `, overrides ${JSON.stringify(r.config.overrides)}` : ''}`]);
+  rows.push(['settings', `batch ${r.config.batchSize}, chunks of ${r.config.portablesPerChunk} portables, ${r.config.maxConcurrentChunks} at once, relations ${r.config.maxConcurrentRelations}, ${r.config.chunksPerRun} chunks per run, ${r.workers} worker(s)${Object.keys(r.config.overrides).length ? `, overrides ${JSON.stringify(r.config.overrides)}` : ''}`]);
   rows.push(['workflow: status', `${w.status} (export ${w.exportId}), ${w.relations} relation rows, ${w.failedRelations} failed`]);
   rows.push(['workflow: wall time', s(w.wallMs)]);
   rows.push(['workflow: records', `${w.records.toLocaleString('en-US')} (${rate(w.records, w.wallMs)}/s)`]);

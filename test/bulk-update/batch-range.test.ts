@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { processBatchRange, type RangeProgress } from '../../activities/bulk-update/process-batch';
-import { createRedisStore, generateOperationId } from '../../db/bulk-update/redis-store';
+import { createRedisStore } from '../../db/bulk-update/redis-store';
+import { generateOperationId } from '../../contracts/operation-id';
 import { collectPage, createTracking, planRun, startRun, type SchedulingDeps } from '../../activities/bulk-update/scheduling';
 import { AccessLevel } from '../../db/access';
 import { migrate } from '../../db/migrate';

@@ -9,6 +9,7 @@ import {
   type RedisStore,
 } from '../../db/bulk-update/redis-store';
 import { loadConfig } from '../../contracts/config';
+import { generateOperationId } from '../../contracts/operation-id';
 
 // One case per statement of the seed's "Redis data structure" section, against the stack's real Redis.
 
@@ -29,6 +30,7 @@ describe('RedisStore (Gitlab::BackgroundOperations::RedisStore)', () => {
 
   const create = async (totalItems = 3) => {
     const id = await store.createOperation({
+      id: generateOperationId('attribute_update', userId),
       operationType: 'attribute_update',
       userId,
       totalItems,

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBucketClientCache, type OpenBucket } from '../../activities/offline-export/bucket';
 import { batchKey } from '../../activities/offline-export/object-keys';
-import { createRowExporter, recordAtOnce } from '../../activities/offline-export/relation-export';
+import { createRowExporter } from '../../activities/offline-export/relation-export';
 import { WholeRelationRecorder, type RecorderOptions } from '../../activities/offline-export/whole-recorder';
 import { ensureChunkRelationRows } from '../../db/offline-export/chunks';
 import { relationSource } from '../../db/offline-export/relations/index';
@@ -11,6 +11,11 @@ import { createSql, type Sql } from '../../db/sql';
 import { loadConfig } from '../../contracts/config';
 import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
 import { getObject, insertExport, listKeys, parseGzipLines, stackBucketClient } from './fixture';
+
+/** Records each whole relation as soon as it is written (the chunk activity batches them instead). */
+const recordAtOnce = (sql: Sql) => async (outcome: WholeRelationOutcome) => {
+  await recordWholeRelations(sql, [outcome]);
+};
 
 // A relation of at most one batch is streamed whole by one query and recorded with others in one statement; a
 // larger one falls back to batches cut from its ids. Both must leave the same rows and objects behind.

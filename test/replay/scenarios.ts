@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SEED_USERS } from '../../db/seed/generate';
+import { attributeIdByName, namespaceIdByPath } from '../../db/seed/lookups';
 import type { Config } from '../../contracts/config';
 import {
   OFFLINE_EXPORT_WORKFLOW,
@@ -14,10 +15,6 @@ import type { TestWorker } from '../helpers/worker';
 import { insertExport } from '../offline-export/fixture';
 
 /**
- * Histories named legacy-per-portable-* were recorded before the chunks patch (PORTABLE_CHUNKS_PATCH), when an
- * export ran one child workflow per portable; they cannot be recorded again and stay to prove that exports started
- * then still replay. The offline-export scenarios below record the chunked shape.
- *
  * Real runs whose histories are committed under test/histories/ and replayed by `npm test`. Each scenario runs its
  * workflow on a test worker of its own (with config overrides) and names the executions to keep: one file each.
  */
@@ -42,24 +39,17 @@ async function startExport(tw: TestWorker, userId: number, paths: string[]): Pro
   return workflowId;
 }
 
-async function attributeId(tw: TestWorker, root: string, name: string): Promise<number> {
-  const [row] = await tw.deps.sql<{ id: number }[]>`
-    select a.id from security_attributes a join routes r on r.source_type = 'Namespace' and r.source_id = a.namespace_id
-    where r.path = ${root} and a.name = ${name}`;
-  if (!row) throw new Error(`no attribute ${name} in ${root}`);
-  return row.id;
-}
-
 async function startBulk(tw: TestWorker, groupPath: string, attribute: string, mode: BulkUpdateMode): Promise<{ workflowId: string; operationId: string }> {
-  const [group] = await tw.deps.sql<{ id: number }[]>`select source_id as id from routes where path = ${groupPath}`;
   const root = groupPath.split('/')[0]!;
+  const groupId = await namespaceIdByPath(tw.deps.sql, groupPath);
+  const attributeId = await attributeIdByName(tw.deps.sql, root, attribute);
   return startBulkUpdate(
     { sql: tw.deps.sql, client: tw.client, taskQueue: tw.taskQueue },
-    { userId: SEED_USERS.owner.id, groupIds: [group!.id], attributeIds: [await attributeId(tw, root, attribute)], mode },
+    { userId: SEED_USERS.owner.id, groupIds: [groupId], attributeIds: [attributeId], mode },
   );
 }
 
-/** Workflow ids of a bulk operation's range children (BATCH_RANGES_PATCH), in batch order. */
+/** Workflow ids of a bulk operation's range children, in batch order. */
 async function childrenOf(tw: TestWorker, operationId: string): Promise<string[]> {
   const ids: string[] = [];
   for await (const w of tw.client.workflow.list({ query: `WorkflowId STARTS_WITH "${bulkUpdateWorkflowId(operationId)}/batches:"` })) ids.push(w.workflowId);
@@ -144,35 +134,31 @@ export const scenarios: Record<string, Scenario> = {
     },
   },
 
-  // bulk-update-{success,batch-success,partial-failure,cancelled,continue-as-new-first-run,continue-as-new-last-run}
-  // were recorded before BATCH_RANGES_PATCH, when the operation ran one child workflow per batch; they cannot be
-  // recorded again (a new run takes ranges) and stay to prove that operations started then still replay. The
-  // bulk-update-ranges-* scenarios below record the shape since: one child per range of batches.
-  'bulk-update-ranges-success': {
+  'bulk-update-success': {
     async run(tw) {
       const { workflowId, operationId } = await startBulk(tw, 'flightjs', 'Search', 'ADD');
       await tw.client.workflow.getHandle(workflowId).result();
       const children = await childrenOf(tw, operationId);
       if (children.length !== 1) throw new Error(`expected one range child, got ${children.join(', ')}`);
       return [
-        { name: 'bulk-update-ranges-success', workflowId },
-        { name: 'bulk-update-ranges-batch-success', workflowId: children[0]! },
+        { name: 'bulk-update-success', workflowId },
+        { name: 'bulk-update-batch-success', workflowId: children[0]! },
       ];
     },
   },
 
   // About one project in four already has "Internal" from the single-selection Exposure category: those fail.
   // Batches of 5, two children at a time, at most 3 batches each: ranges of different lengths.
-  'bulk-update-ranges-partial-failure': {
+  'bulk-update-partial-failure': {
     config: { BULK_UPDATE_BATCH_SIZE: 5, BULK_UPDATE_MAX_CONCURRENT_BATCHES: 2, BULK_UPDATE_BATCHES_PER_CHILD: 3 },
     async run(tw) {
       const { workflowId } = await startBulk(tw, 'gitlab-org', 'Internet facing', 'ADD');
       await tw.client.workflow.getHandle(workflowId).result();
-      return [{ name: 'bulk-update-ranges-partial-failure', workflowId }];
+      return [{ name: 'bulk-update-partial-failure', workflowId }];
     },
   },
 
-  'bulk-update-ranges-cancelled': {
+  'bulk-update-cancelled': {
     config: { BULK_UPDATE_BATCH_SIZE: 2, BULK_UPDATE_MAX_CONCURRENT_BATCHES: 1, BULK_UPDATE_BATCHES_PER_CHILD: 2 },
     async run(tw) {
       const { workflowId } = await startBulk(tw, 'gitlab-org', 'Payments', 'REPLACE');
@@ -185,11 +171,11 @@ export const scenarios: Record<string, Scenario> = {
       }
       await handle.cancel();
       await handle.result().catch(() => undefined);
-      return [{ name: 'bulk-update-ranges-cancelled', workflowId }];
+      return [{ name: 'bulk-update-cancelled', workflowId }];
     },
   },
 
-  'bulk-update-ranges-continue-as-new': {
+  'bulk-update-continue-as-new': {
     config: { BULK_UPDATE_BATCH_SIZE: 3, BULK_UPDATE_BATCHES_PER_RUN: 4, BULK_UPDATE_MAX_CONCURRENT_BATCHES: 2, BULK_UPDATE_BATCHES_PER_CHILD: 2 },
     async run(tw) {
       const { workflowId } = await startBulk(tw, 'gitlab-org', 'Search', 'ADD');
@@ -197,8 +183,8 @@ export const scenarios: Record<string, Scenario> = {
       const runs = await runsOf(tw, workflowId);
       if (runs.length < 2) throw new Error(`expected a chain of runs, got ${runs.length}`);
       return [
-        { name: 'bulk-update-ranges-continue-as-new-first-run', workflowId, runId: runs[0] },
-        { name: 'bulk-update-ranges-continue-as-new-last-run', workflowId, runId: runs[runs.length - 1] },
+        { name: 'bulk-update-continue-as-new-first-run', workflowId, runId: runs[0] },
+        { name: 'bulk-update-continue-as-new-last-run', workflowId, runId: runs[runs.length - 1] },
       ];
     },
   },

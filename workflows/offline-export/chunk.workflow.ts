@@ -1,13 +1,5 @@
-import {
-  ActivityCancellationType,
-  ActivityFailure,
-  ApplicationFailure,
-  isCancellation,
-  proxyActivities,
-  setCurrentDetails,
-} from '@temporalio/workflow';
-import type { OfflineExportActivities } from '../../activities/offline-export/index';
-import { dbShort, failureMessage } from './activity-profiles';
+import { ActivityFailure, ApplicationFailure, isCancellation, setCurrentDetails } from '@temporalio/workflow';
+import { chunkLong, dbShort, failureMessage } from './activity-profiles';
 import {
   ExportErrorType,
   validateChunkInput,
@@ -16,21 +8,9 @@ import {
 } from '../../contracts/offline-export';
 
 /**
- * The chunk streams for a long time: it heartbeats (a killed worker is noticed within the heartbeat timeout and
- * the retry resumes from the finished rows and batches), retries each relation in-process through a few minutes of
- * a bucket or database being away, and on cancellation the workflow waits for it to abort its uploads.
- */
-const chunkLong = proxyActivities<OfflineExportActivities>({
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '20 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
-
-/**
  * A run of consecutive portables of an offline export, exported by one activity: the permission re-check, the
  * relation rows, and every relation of every portable, at most maxConcurrentRelations at once. If the activity
- * gives up for good, what it left unfinished is failed with its error, as a failed portable child would be.
+ * gives up for good, what it left unfinished is failed with its error, so the export completes with them failed.
  */
 export async function OfflineExportChunkWorkflow(input: ChunkExportInput): Promise<ChunkExportResult> {
   const problem = validateChunkInput(input);

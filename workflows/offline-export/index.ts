@@ -1,4 +1,3 @@
 // Workflows of the offline transfer export (registered through workflows/index.ts).
 export { OfflineExportWorkflow } from './export.workflow';
-export { OfflineExportPortableWorkflow } from './portable.workflow';
 export { OfflineExportChunkWorkflow } from './chunk.workflow';
