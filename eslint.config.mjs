@@ -17,6 +17,34 @@ const forbiddenInWorkflows = [
   '@temporalio/testing',
 ];
 
+// The layers, bottom up: contracts (config, logger, workflow contracts) <- db (every SQL statement, the stores) <-
+// activities <- workflows (contracts and activity types only) ; worker composes them ; client uses contracts and db.
+// Product code never imports scripts/ or test/. Each folder lists what it may not import; relative specifiers are
+// matched by the top-level folder they climb to ('../../db/sql' -> db).
+const LAYERS = ['contracts', 'db', 'activities', 'workflows', 'worker', 'client', 'scripts', 'test'];
+const upward = (from, forbidden, typeOnly = []) => ({
+  files: [`${from}/**/*.ts`],
+  rules: {
+    '@typescript-eslint/no-restricted-imports': [
+      'error',
+      {
+        paths: from === 'workflows' ? forbiddenInWorkflows.map((name) => ({ name, message: WORKFLOW_DETERMINISM })) : [],
+        patterns: [
+          ...(from === 'workflows' ? [{ group: ['@aws-sdk/*'], message: WORKFLOW_DETERMINISM }] : []),
+          ...(forbidden.length > 0
+            ? [{ regex: `^(\\.\\./)+(${forbidden.join('|')})(/|$)`, message: `${from}/ may not import ${forbidden.join(', ')} (see the layers in eslint.config.mjs).` }]
+            : []),
+          ...(typeOnly.length > 0
+            ? [{ regex: `^(\\.\\./)+(${typeOnly.join('|')})(/|$)`, allowTypeImports: true, message: `${from}/ may import ${typeOnly.join(', ')} only with \`import type\`.` }]
+            : []),
+        ],
+      },
+    ],
+  },
+});
+const WORKFLOW_DETERMINISM = 'Workflow code must stay deterministic: do I/O in an activity and call it through proxyActivities.';
+const except = (...allowed) => LAYERS.filter((l) => !allowed.includes(l));
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'coverage/', 'test/artifacts/', 'test/histories/'] },
   eslint.configs.recommended,
@@ -39,27 +67,12 @@ export default tseslint.config(
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
-  {
-    files: ['workflows/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          paths: forbiddenInWorkflows.map((name) => ({
-            name,
-            message: 'Workflow code must stay deterministic: do I/O in an activity and call it through proxyActivities.',
-          })),
-          patterns: [
-            {
-              group: ['@aws-sdk/*', '**/activities', '**/activities/*', '**/db', '**/db/*', '**/worker/*', '**/client/*'],
-              allowTypeImports: true,
-              message: 'Workflow code may import activities, db, worker or client modules only with `import type`.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  upward('contracts', except('contracts')),
+  upward('db', except('contracts', 'db')),
+  upward('activities', except('contracts', 'db', 'activities')),
+  upward('workflows', except('contracts', 'workflows', 'activities'), ['activities']),
+  upward('worker', except('contracts', 'db', 'activities', 'workflows', 'worker')),
+  upward('client', except('contracts', 'db', 'client')),
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
