@@ -9,8 +9,8 @@ import { networkInterfaces } from 'node:os';
 // Host names are resolved and every address is checked, so a name pointing at a private address is refused too.
 // This runs when the export is created. A name can resolve differently a moment later (DNS rebinding), so every
 // connection the API makes to the endpoint (the bucket check) goes through guardedLookup, which applies the same
-// rules to the addresses it actually connects to. The worker resolves again when it uploads: its S3 client should
-// use guardedLookup too (activities/offline-export/object-storage.ts).
+// rules to the addresses it actually connects to; so does every connection of the worker's S3 clients when it
+// uploads (db/bucket-client.ts).
 
 export type LookupHost = (host: string) => Promise<string[]>;
 
