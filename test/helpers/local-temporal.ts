@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
+
+// For unit tests of workflow logic: an in-memory Temporal dev server of the test's own (the Temporal CLI the tools
+// build, started on a free port and stopped with the test), with the project's search attributes. No PostgreSQL,
+// Redis, S3 or SMTP: the activities are the test's fakes.
+
+const TEMPORAL_CLI = join(__dirname, '..', '..', process.env.STACK_TOOLS_DIR ?? '.tools', 'bin', 'temporal');
+
+export async function startLocalTemporal(): Promise<TestWorkflowEnvironment> {
+  if (!existsSync(TEMPORAL_CLI)) {
+    throw new Error(`${TEMPORAL_CLI} is missing: build the tools first (npm run tools), as npm test does`);
+  }
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // installed already by another test of this process
+  }
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: TEMPORAL_CLI },
+      searchAttributes: [...ALL_SEARCH_ATTRIBUTES],
+      log: { format: 'json', level: 'error' },
+    },
+  });
+}
+
+let bundle: Promise<WorkflowBundle> | undefined;
+
+/** The project's workflows, bundled once per test process. */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('ERROR') });
+  return bundle;
+}

@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { OfflineExportActivities } from '../../activities/offline-export/index';
+import {
+  offlineExportWorkflowId,
+  type ChunkExportResult,
+  type ExportLimits,
+  type PortableChunk,
+} from '../../contracts/offline-export';
+import type { OfflineExportWorkflow } from '../../workflows/offline-export/export.workflow';
+import { startLocalTemporal, workflowBundle } from '../helpers/local-temporal';
+
+// OfflineExportWorkflow's orchestration with fake activities over an export of `portables` 'self' rows (ids 1..n):
+// chunk planning, the window, continue-as-new, completion and cancellation. The activities' own behaviour is
+// tested against the stack in the other files of this folder.
+
+jest.setTimeout(60_000);
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await startLocalTemporal();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+type Calls = Record<string, unknown[]>;
+
+function fakeExport(portables: number, limits: ExportLimits, chunk: (c: { afterSelfId: number; lastSelfId: number }) => Promise<ChunkExportResult>) {
+  const calls: Calls = {};
+  const record = (name: string, input: unknown) => {
+    (calls[name] ??= []).push(input);
+    (calls.order ??= []).push(name);
+  };
+  const done = (afterSelfId: number, lastSelfId: number): ChunkExportResult => ({
+    portablesFinished: lastSelfId - afterSelfId,
+    portablesFailed: 0,
+    relationsFinished: (lastSelfId - afterSelfId) * 3,
+    relationsFailed: 0,
+    objectsWritten: (lastSelfId - afterSelfId) * 3,
+    bytesWritten: 1000,
+    recordsWritten: 10,
+  });
+  const activities: Partial<OfflineExportActivities> = {
+    async loadExport(input) {
+      record('loadExport', input);
+      return { userId: 2, status: 'created', exportPrefix: 'prefix', limits };
+    },
+    async prepareExport(input) {
+      record('prepareExport', input);
+      return { portables, added: portables };
+    },
+    async nextPortableChunk(input) {
+      record('nextPortableChunk', input);
+      if (input.afterSelfId >= portables) return null;
+      const lastSelfId = Math.min(portables, input.afterSelfId + input.maxPortables);
+      const c: PortableChunk = { afterSelfId: input.afterSelfId, firstSelfId: input.afterSelfId + 1, lastSelfId, portables: lastSelfId - input.afterSelfId, firstPath: 'a', lastPath: 'b' };
+      return c;
+    },
+    async exportPortableChunk(input) {
+      record('exportPortableChunk', input);
+      return chunk(input);
+    },
+    async failPortableChunk(input) {
+      record('failPortableChunk', input);
+      return { ...done(input.afterSelfId, input.lastSelfId), portablesFinished: 0, portablesFailed: input.lastSelfId - input.afterSelfId };
+    },
+    async completeExport(input) {
+      record('completeExport', input);
+      return { status: 'finished', hasFailures: false, metadataKey: 'prefix/metadata.json.gz' } as Awaited<ReturnType<OfflineExportActivities['completeExport']>>;
+    },
+    async sendExportEmail(input) {
+      record('sendExportEmail', input);
+      return { sent: true };
+    },
+    async cancelExport(input) {
+      record('cancelExport', input);
+      return { rowsFailed: 1 };
+    },
+    async purgeExportCredentials(input) {
+      record('purgeExportCredentials', input);
+      return { purged: true };
+    },
+  };
+  return { calls, activities, done };
+}
+
+async function withWorker<T>(activities: Partial<OfflineExportActivities>, run: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `unit-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+    // As the production worker: a cancellation reaches a heartbeating activity within a second or two.
+    maxHeartbeatThrottleInterval: '1 second',
+  });
+  return worker.runUntil(run(taskQueue));
+}
+
+const limits: ExportLimits = { maxConcurrentRelations: 2, credentialsPurgeDelayMs: 50, portablesPerChunk: 3, maxConcurrentChunks: 2, chunksPerRun: 2 };
+
+describe('OfflineExportWorkflow with fake activities', () => {
+  it('hands out chunks of portablesPerChunk, shares the last round among the window, continues as new, completes once', async () => {
+    const fake = fakeExport(10, limits, async (c) => fake.done(c.afterSelfId, c.lastSelfId));
+    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
+    const { result, runs } = await withWorker(fake.activities, async (taskQueue) => {
+      const handle = await env.client.workflow.start<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
+        taskQueue,
+        workflowId: offlineExportWorkflowId(exportId),
+        args: [{ exportId }],
+      });
+      const result = await handle.result();
+      const description = await handle.describe();
+      return { result, runs: description.runId === handle.firstExecutionRunId ? 1 : 2 };
+    });
+
+    // 10 left > 3 x 2: chunks of 3 until what is left fits one round (4 <= 6), then 4 shared by 2: 2 and 2.
+    const asked = (fake.calls.nextPortableChunk as { afterSelfId: number; maxPortables: number }[]).map((c) => [c.afterSelfId, c.maxPortables]);
+    expect(asked).toEqual([[0, 3], [3, 3], [6, 2], [8, 2], [10, 2]]);
+    expect(fake.calls.exportPortableChunk).toHaveLength(4);
+    // Two chunks per run: the first run continued as new.
+    expect(runs).toBe(2);
+    expect(result).toMatchObject({ exportId, status: 'finished', totals: { portablesTotal: 10, portablesFinished: 10, portablesFailed: 0, relationsFinished: 30 } });
+    expect(fake.calls.loadExport).toHaveLength(1);
+    expect(fake.calls.prepareExport).toHaveLength(1);
+    expect(fake.calls.completeExport).toHaveLength(1);
+    expect(fake.calls.sendExportEmail).toHaveLength(1);
+    expect(fake.calls.purgeExportCredentials).toHaveLength(1);
+    expect(fake.calls.cancelExport).toBeUndefined();
+  });
+
+  it('a chunk whose activity gives up is failed as a whole, and the export still completes', async () => {
+    const fake = fakeExport(4, { ...limits, chunksPerRun: 10 }, async (c) => {
+      if (c.afterSelfId === 0) throw ApplicationFailure.create({ type: 'BucketGone', message: 'the bucket is gone', nonRetryable: true });
+      return fake.done(c.afterSelfId, c.lastSelfId);
+    });
+    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
+    const result = await withWorker(fake.activities, (taskQueue) =>
+      env.client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', { taskQueue, workflowId: offlineExportWorkflowId(exportId), args: [{ exportId }] }),
+    );
+    expect(fake.calls.failPortableChunk).toEqual([{ exportId, afterSelfId: 0, lastSelfId: 2, error: 'the bucket is gone' }]);
+    expect(result.totals).toMatchObject({ portablesFinished: 2, portablesFailed: 2 });
+    expect(fake.calls.sendExportEmail).toHaveLength(1);
+  });
+
+  it('cancelled while chunks run: waits for them, fails the export, one email, credentials purged at once', async () => {
+    let started = 0;
+    const fake = fakeExport(6, limits, async () => {
+      started++;
+      // Runs until cancelled, heartbeating so the cancellation reaches it; then aborts its uploads (slowly).
+      try {
+        for (;;) {
+          Context.current().heartbeat();
+          await Context.current().sleep(50);
+        }
+      } catch (err) {
+        await new Promise((r) => setTimeout(r, 200));
+        (fake.calls.order ??= []).push('chunkAborted');
+        throw err;
+      }
+    });
+    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
+    const outcome = await withWorker(fake.activities, async (taskQueue) => {
+      const handle = await env.client.workflow.start<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
+        taskQueue,
+        workflowId: offlineExportWorkflowId(exportId),
+        args: [{ exportId }],
+      });
+      while (started < 2) await new Promise((r) => setTimeout(r, 50));
+      await handle.cancel();
+      return handle.result().then(
+        () => 'completed',
+        (err: unknown) => err,
+      );
+    });
+    expect(outcome).toBeInstanceOf(WorkflowFailedError);
+    expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(fake.calls.cancelExport).toEqual([{ exportId }]);
+    // The rows are failed only once both running chunks have aborted their uploads.
+    expect((fake.calls.order as string[]).filter((c) => c !== 'exportPortableChunk' && c !== 'nextPortableChunk').slice(-5)).toEqual([
+      'chunkAborted',
+      'chunkAborted',
+      'cancelExport',
+      'sendExportEmail',
+      'purgeExportCredentials',
+    ]);
+    expect(fake.calls.sendExportEmail).toEqual([{ exportId }]);
+    expect(fake.calls.purgeExportCredentials).toEqual([{ exportId }]);
+    expect(fake.calls.completeExport).toBeUndefined();
+  });
+
+  it('refuses a malformed input at once with InvalidInput', async () => {
+    const fake = fakeExport(1, limits, async (c) => fake.done(c.afterSelfId, c.lastSelfId));
+    const outcome = await withWorker(fake.activities, (taskQueue) =>
+      env.client.workflow
+        .execute('OfflineExportWorkflow', { taskQueue, workflowId: `unit-${randomUUID()}`, args: [{ exportId: 1, credentials: 'secret' }] })
+        .catch((err: unknown) => err),
+    );
+    expect(outcome).toBeInstanceOf(WorkflowFailedError);
+    const cause = (outcome as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('InvalidInput');
+    expect(cause.message).toContain('"credentials"');
+    expect(fake.calls.loadExport).toBeUndefined();
+  });
+});
