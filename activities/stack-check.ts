@@ -2,11 +2,12 @@ import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Redis } from 'ioredis';
 import type { Transporter } from 'nodemailer';
 import { hostname } from 'node:os';
-import type { Sql } from '../db/sql';
+import { appliedMigrationCount } from '../db/health';
+import type { Db } from '../db/sql';
 import type { DependencyStatus } from '../contracts/stack-check';
 
 export interface StackCheckDeps {
-  sql: Sql;
+  sql: Db;
   redis: Redis;
   s3: S3Client;
   bucket: string;
@@ -26,8 +27,7 @@ export function createStackCheckActivities(deps: StackCheckDeps) {
       };
       const dependencies = await Promise.all([
         probe('postgresql', async () => {
-          const [row] = await deps.sql<{ n: number }[]>`select count(*)::int as n from schema_migrations`;
-          return `${row?.n ?? 0} migrations applied`;
+          return `${await appliedMigrationCount(deps.sql)} migrations applied`;
         }),
         probe('redis', async () => `PING ${await deps.redis.ping()}`),
         probe('s3', async () => {

@@ -1,4 +1,4 @@
-import type { Sql } from './sql';
+import type { Db } from './sql';
 
 // Gitlab::Access levels.
 export const AccessLevel = {
@@ -11,18 +11,12 @@ export const AccessLevel = {
   OWNER: 50,
 } as const;
 
-export interface UserAccess {
-  userId: number;
-  active: boolean;
-  admin: boolean;
-}
-
 /**
  * Effective access level of a user on each project: the highest of a direct project membership and any membership
  * of the project's group or its ancestors (group memberships are inherited). Admins count as owners; blocked or
  * unknown users have no access. Projects that do not exist are absent from the result.
  */
-export async function projectAccessLevels(sql: Sql, userId: number, projectIds: number[]): Promise<Map<number, number>> {
+export async function projectAccessLevels(sql: Db, userId: number, projectIds: number[]): Promise<Map<number, number>> {
   if (projectIds.length === 0) return new Map();
   const rows = await sql<{ id: number; level: number }[]>`
     select p.id,
@@ -43,7 +37,7 @@ export async function projectAccessLevels(sql: Sql, userId: number, projectIds: 
 }
 
 /** Effective access level of a user on each group (memberships of the group or any ancestor). */
-export async function groupAccessLevels(sql: Sql, userId: number, groupIds: number[]): Promise<Map<number, number>> {
+export async function groupAccessLevels(sql: Db, userId: number, groupIds: number[]): Promise<Map<number, number>> {
   if (groupIds.length === 0) return new Map();
   const rows = await sql<{ id: number; level: number }[]>`
     select n.id,
@@ -61,7 +55,7 @@ export async function groupAccessLevels(sql: Sql, userId: number, groupIds: numb
 
 /** Flipper-style check: on for everyone, or for this actor. */
 export async function featureEnabled(
-  sql: Sql,
+  sql: Db,
   name: string,
   actor?: { type: 'User' | 'Group' | 'Project'; id: number },
 ): Promise<boolean> {
@@ -72,7 +66,7 @@ export async function featureEnabled(
   return row?.on ?? false;
 }
 
-export async function setFeatureFlag(sql: Sql, name: string, enabled: boolean): Promise<void> {
+export async function setFeatureFlag(sql: Db, name: string, enabled: boolean): Promise<void> {
   await sql`
     insert into feature_flags (name, enabled) values (${name}, ${enabled})
     on conflict (name) do update set enabled = excluded.enabled, updated_at = now()`;

@@ -1,6 +1,13 @@
 import postgres from 'postgres';
 
-export type Sql = postgres.Sql<Record<string, never>>;
+/** The column types createSql parses itself: bigint (int8) comes back as a JS number. */
+type SqlTypes = { bigint: number };
+
+/** A pool or a transaction (`sql.begin(tx => …)`): what every db function takes, so callers choose the boundaries. */
+export type Db = postgres.ISql<SqlTypes>;
+
+/** The pool itself: only what needs pool-only methods (begin, reserve, listen, end) asks for it. */
+export type Sql = postgres.Sql<SqlTypes>;
 
 export interface SqlOptions {
   max?: number;
@@ -21,7 +28,7 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
       bigint: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => Number(v) },
     },
     transform: { undefined: null },
-  }) as unknown as Sql;
+  });
 }
 
 /** Database name of a PostgreSQL URL, for messages and the test setup. */

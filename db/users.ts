@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Sql } from './sql';
+import type { Db } from './sql';
 
 export interface AuthenticatedUser {
   id: number;
@@ -14,7 +14,7 @@ export function tokenDigest(token: string): string {
 }
 
 /** The active user owning a valid (not revoked, not expired) personal access token with the api scope. */
-export async function userByToken(sql: Sql, token: string): Promise<AuthenticatedUser | undefined> {
+export async function userByToken(sql: Db, token: string): Promise<AuthenticatedUser | undefined> {
   const [row] = await sql<(AuthenticatedUser & { token_id: number })[]>`
     select u.id, u.username, u.name, u.email, u.admin, t.id as token_id
     from personal_access_tokens t join users u on u.id = t.user_id
@@ -32,7 +32,7 @@ export async function userByToken(sql: Sql, token: string): Promise<Authenticate
   return user;
 }
 
-export async function userByUsername(sql: Sql, username: string): Promise<AuthenticatedUser | undefined> {
+export async function userByUsername(sql: Db, username: string): Promise<AuthenticatedUser | undefined> {
   const [row] = await sql<AuthenticatedUser[]>`
     select id, username, name, email, admin from users where lower(username) = lower(${username}) and state = 'active'`;
   return row;

@@ -62,8 +62,7 @@ export async function applyToProject(
       const locked = await lockProjectWithAttributes(tx, projectId);
       if (!locked) return fail(PROJECT_GONE_MESSAGE);
       const { project } = locked;
-      // access.ts only runs tagged queries, which a transaction provides just like the pool.
-      const levels = await projectAccessLevels(tx as unknown as Sql, op.userId, [projectId]);
+      const levels = await projectAccessLevels(tx, op.userId, [projectId]);
       if ((levels.get(projectId) ?? 0) < AccessLevel.MAINTAINER) return fail(PERMISSION_DENIED_MESSAGE, project);
 
       let available = cache.attributesOfRoot.get(project.rootNamespaceId);

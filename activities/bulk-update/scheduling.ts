@@ -131,10 +131,9 @@ export async function planRun(deps: SchedulingDeps, input: PlanInput): Promise<P
     if (plan.alreadyPlanned && plan.tracked !== null) {
       return { totalItems: plan.totalItems, batchCount: plan.batchCount, tracked: plan.tracked };
     }
-    // access.ts only runs tagged queries, which a transaction provides just like the pool.
     const tracked =
       plan.firstRootNamespaceId !== undefined &&
-      (await featureEnabled(tx as unknown as Sql, NOTIFICATIONS_FLAG, { type: 'Group', id: plan.firstRootNamespaceId }));
+      (await featureEnabled(tx, NOTIFICATIONS_FLAG, { type: 'Group', id: plan.firstRootNamespaceId }));
     await savePlan(tx, input.operationId, { ...plan, tracked });
     return { totalItems: plan.totalItems, batchCount: plan.batchCount, tracked };
   });

@@ -1,5 +1,6 @@
 import { AccessLevel, groupAccessLevels, projectAccessLevels } from '../../db/access';
-import type { Sql } from '../../db/sql';
+import { portableNames } from '../../db/offline-export/portables';
+import type { Db } from '../../db/sql';
 import { truncateError, type PortableType } from '../../contracts/offline-export';
 
 export interface PortableKey {
@@ -11,7 +12,7 @@ export interface PortableKey {
  * ExportService's re-check: the user must still administer each portable (group Owner, project Maintainer or
  * above). Returns the refused portables with GitLab's permission_error message, keyed `<type>:<id>`.
  */
-export async function refusedPortables(sql: Sql, userId: number, portables: PortableKey[]): Promise<Map<string, string>> {
+export async function refusedPortables(sql: Db, userId: number, portables: PortableKey[]): Promise<Map<string, string>> {
   const ids = (type: PortableType) => portables.filter((p) => p.portableType === type).map((p) => p.portableId);
   const [groupLevels, projectLevels] = await Promise.all([
     groupAccessLevels(sql, userId, ids('group')),
@@ -23,11 +24,7 @@ export async function refusedPortables(sql: Sql, userId: number, portables: Port
       : (projectLevels.get(p.portableId) ?? 0) < AccessLevel.MAINTAINER,
   );
   if (refused.length === 0) return new Map();
-  const names = await sql<{ kind: PortableType; id: number; name: string }[]>`
-    select 'group' as kind, id, name from namespaces where id = any(${refused.filter((p) => p.portableType === 'group').map((p) => p.portableId)}::bigint[])
-    union all
-    select 'project', id, name from projects where id = any(${refused.filter((p) => p.portableType === 'project').map((p) => p.portableId)}::bigint[])`;
-  const nameOf = new Map(names.map((n) => [`${n.kind}:${n.id}`, n.name]));
+  const nameOf = await portableNames(sql, refused);
   return new Map(
     refused.map((p) => {
       const key = `${p.portableType}:${p.portableId}`;

@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import { ping } from '../../db/health';
 import type { Sql } from '../../db/sql';
 import { userByToken, type AuthenticatedUser } from '../../db/users';
 import type { Config } from '../../contracts/config';
@@ -70,7 +71,7 @@ export async function buildApi(deps: ApiDeps, routes: RouteModule[] = []): Promi
         () => 'failed' as const,
       );
     const [postgresql, redis, temporal] = await Promise.all([
-      probe(() => deps.sql`select 1`.execute()),
+      probe(() => ping(deps.sql)),
       probe(() => deps.redis.ping()),
       probe(() => deps.temporal.connection.workflowService.getSystemInfo({})),
     ]);

@@ -1,5 +1,4 @@
-import type { Sql } from '../sql';
-import type { Db } from './db';
+import type { Db } from '../sql';
 
 // Batches and per-project outcomes (table background_operation_projects).
 
@@ -151,7 +150,7 @@ export async function recordedOutcomes(db: Db, operationId: string): Promise<Pro
 }
 
 /** Every failed project of the operation, in project-id order, for the report. */
-export async function failedProjects(sql: Sql, operationId: string): Promise<ProjectOutcome[]> {
+export async function failedProjects(sql: Db, operationId: string): Promise<ProjectOutcome[]> {
   const rows = await sql<OutcomeRow[]>`
     select project_id, outcome, error_code, error_message, entity_name, entity_full_path
     from background_operation_projects

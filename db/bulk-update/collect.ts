@@ -1,4 +1,4 @@
-import type { Db } from './db';
+import type { Db } from '../sql';
 import { READABLE_GROUP, READABLE_PROJECT } from './readable';
 
 export interface CollectPageInput {

@@ -1,6 +1,5 @@
 import type { BulkUpdateMode } from '../../contracts/bulk-update';
-import type { Sql } from '../sql';
-import type { Db } from './db';
+import type { Db, Sql } from '../sql';
 
 // The durable record of each bulk-update request (table background_operations).
 

@@ -1,4 +1,4 @@
-import type { Db } from './db';
+import type { Db } from '../sql';
 
 // Reads and writes of project_to_security_attributes for one project, run inside the caller's transaction.
 
@@ -13,30 +13,8 @@ export interface ProjectForUpdate {
 /**
  * Loads the project and takes a row lock that serialises attribute changes per project (two operations adding
  * to the same single-selection category must not both pass the check). FOR NO KEY UPDATE still lets the link
- * inserts take their foreign-key lock.
- */
-export async function lockProjectForUpdate(tx: Db, projectId: number): Promise<ProjectForUpdate | undefined> {
-  const [row] = await tx<{ id: number; name: string; full_path: string | null; traversal_ids: number[] }[]>`
-    select p.id, p.name, r.path as full_path, n.traversal_ids
-    from projects p
-    join namespaces n on n.id = p.namespace_id
-    left join routes r on r.source_type = 'Project' and r.source_id = p.id
-    where p.id = ${projectId}
-    for no key update of p`;
-  if (!row) return undefined;
-  const traversalIds = row.traversal_ids.map(Number);
-  return {
-    id: row.id,
-    name: row.name,
-    fullPath: row.full_path ?? '',
-    rootNamespaceId: traversalIds[0] ?? 0,
-    traversalIds,
-  };
-}
-
-/**
- * lockProjectForUpdate and currentProjectAttributes in one round trip: the same row lock, and the project's
- * current non-deleted attributes read in the same statement (so after the lock is granted).
+ * inserts take their foreign-key lock. The project's current attributes that are not deleted (deleted ones
+ * neither count nor get removed) are read in the same statement, so after the lock is granted.
  */
 export async function lockProjectWithAttributes(
   tx: Db,
@@ -92,18 +70,6 @@ const toRef = (r: AttributeRow): AttributeRef => ({
   categoryName: r.category_name,
   multipleSelection: r.multiple_selection,
 });
-
-/** The project's current attributes that are not deleted (deleted ones neither count nor get removed). */
-export async function currentProjectAttributes(tx: Db, projectId: number): Promise<AttributeRef[]> {
-  const rows = await tx<AttributeRow[]>`
-    select a.id, c.id as category_id, c.name as category_name, c.multiple_selection
-    from project_to_security_attributes pa
-    join security_attributes a on a.id = pa.security_attribute_id
-    join security_categories c on c.id = a.security_category_id
-    where pa.project_id = ${projectId} and a.deleted_at is null and c.deleted_at is null
-    order by a.id`;
-  return rows.map(toRef);
-}
 
 /** The given attributes that exist, are not deleted, and belong to the root group. */
 export async function attributesOfRoot(tx: Db, attributeIds: number[], rootNamespaceId: number): Promise<AttributeRef[]> {

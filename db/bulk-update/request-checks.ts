@@ -1,4 +1,4 @@
-import type { Db } from './db';
+import type { Db } from '../sql';
 
 // Read-only lookups behind the checks of a new bulk-update request.
 

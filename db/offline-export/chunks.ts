@@ -1,13 +1,13 @@
 import type { ChunkExportResult, PortableChunk, PortableType } from '../../contracts/offline-export';
 import { BatchStatus, RelationStatus } from './statuses';
-import type { Sql } from '../sql';
+import type { Db, Sql } from '../sql';
 import { type ExportRow } from './tracking';
 
 // A chunk is a run of consecutive 'self' rows of one export, (afterSelfId, lastSelfId]: the unit a chunk child
 // workflow exports. Only the bounds travel through Temporal; the portables are read here.
 
 /** The next chunk of at most `maxPortables` portables still to export after a cursor, or undefined at the end. */
-export async function nextChunk(sql: Sql, exportId: number, afterSelfId: number, maxPortables: number): Promise<PortableChunk | undefined> {
+export async function nextChunk(sql: Db, exportId: number, afterSelfId: number, maxPortables: number): Promise<PortableChunk | undefined> {
   const [row] = await sql<{ firstSelfId: number | null; lastSelfId: number | null; portables: number; firstPath: string | null; lastPath: string | null }[]>`
     with c as (
       select e.id, coalesce(e.group_id, e.project_id) as portable_id, e.group_id is not null as is_group
@@ -37,7 +37,7 @@ export interface PortableRef {
 }
 
 /** Every portable of a chunk, in 'self' row order, whatever its status (a retry must see finished ones too). */
-export async function chunkPortables(sql: Sql, exportId: number, afterSelfId: number, lastSelfId: number): Promise<PortableRef[]> {
+export async function chunkPortables(sql: Db, exportId: number, afterSelfId: number, lastSelfId: number): Promise<PortableRef[]> {
   return sql<PortableRef[]>`
     select e.id as "selfExportId", case when e.group_id is not null then 'group' else 'project' end as "portableType",
            coalesce(e.group_id, e.project_id) as "portableId", '' as "fullPath"
@@ -47,7 +47,7 @@ export async function chunkPortables(sql: Sql, exportId: number, afterSelfId: nu
 }
 
 /** The relation rows (all of them, 'self' included) of the given portables of an export. */
-export async function chunkRelationRows(sql: Sql, exportId: number, groupIds: number[], projectIds: number[]): Promise<ExportRow[]> {
+export async function chunkRelationRows(sql: Db, exportId: number, groupIds: number[], projectIds: number[]): Promise<ExportRow[]> {
   return sql<ExportRow[]>`
     select id, group_id as "groupId", project_id as "projectId", relation, status, error, batched,
            batches_count as "batchesCount", total_objects_count as "totalObjectsCount", bytes,
@@ -59,7 +59,7 @@ export async function chunkRelationRows(sql: Sql, exportId: number, groupIds: nu
 
 /** PENDING relation rows for many portables in one statement (the chunk's equivalent of ensureRelationRows). */
 export async function ensureChunkRelationRows(
-  sql: Sql,
+  sql: Db,
   exportId: number,
   rows: { groupId: number | null; projectId: number | null; relation: string }[],
 ): Promise<void> {
@@ -78,7 +78,7 @@ export type ChunkTotals = ChunkExportResult;
  * What a chunk exported, read back from the rows: exact whatever number of attempts it took. A portable counts as
  * finished when at least one of its relations finished (its 'self' row failing a permission check fails it).
  */
-export async function chunkTotals(sql: Sql, exportId: number, afterSelfId: number, lastSelfId: number): Promise<ChunkTotals> {
+export async function chunkTotals(sql: Db, exportId: number, afterSelfId: number, lastSelfId: number): Promise<ChunkTotals> {
   const [row] = await sql<ChunkTotals[]>`
     with s as (
       select group_id, project_id from bulk_import_exports

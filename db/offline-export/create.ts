@@ -1,4 +1,4 @@
-import type { Sql } from '../sql';
+import type { Db, Sql } from '../sql';
 import type { EncryptedCredentials } from './credentials';
 import { type OfflineExportRow, findOfflineExportForUser } from './exports-read';
 import { offlineExportWorkflowId } from '../../contracts/offline-export';
@@ -12,7 +12,7 @@ export interface OfflineExportSettings {
   allowS3Compatible: boolean;
 }
 
-export async function readOfflineExportSettings(sql: Sql): Promise<OfflineExportSettings> {
+export async function readOfflineExportSettings(sql: Db): Promise<OfflineExportSettings> {
   const [row] = await sql<{ exports_enabled: boolean; allow_s3_compatible: boolean }[]>`
     select offline_transfer_exports_enabled as exports_enabled,
            allow_s3_compatible_storage_for_offline_transfer as allow_s3_compatible
@@ -29,7 +29,7 @@ export interface ResolvedPortables {
 }
 
 /** Full paths to groups and projects through routes, case-insensitively as GitLab's where_full_path_in does. */
-export async function resolvePortables(sql: Sql, paths: string[]): Promise<ResolvedPortables> {
+export async function resolvePortables(sql: Db, paths: string[]): Promise<ResolvedPortables> {
   const lowered = paths.map((p) => p.toLowerCase());
   const routes = await sql<{ source_id: number; source_type: 'Namespace' | 'Project'; path: string }[]>`
     select source_id, source_type, path from routes where lower(path) = any(${lowered}::text[])`;

@@ -1,5 +1,5 @@
 import { ExportStatus, RelationStatus } from './statuses';
-import type { Sql } from '../sql';
+import type { Db } from '../sql';
 
 // import_offline_exports and import_offline_configurations as the workflow moves an export through its states.
 // Every transition is guarded by the state it comes from, so a retried activity changes nothing twice.
@@ -15,7 +15,7 @@ export interface ExportForWorkflow {
   createdAt: Date;
 }
 
-export async function findExport(sql: Sql, exportId: number): Promise<ExportForWorkflow | undefined> {
+export async function findExport(sql: Db, exportId: number): Promise<ExportForWorkflow | undefined> {
   const [row] = await sql<ExportForWorkflow[]>`
     select e.id, e.user_id as "userId", e.status, e.has_failures as "hasFailures", c.export_prefix as "exportPrefix",
            c.bucket, c.source_hostname as "sourceHostname", e.created_at as "createdAt"
@@ -32,7 +32,7 @@ export interface StorageConfiguration {
   encryptedCredentials: unknown;
 }
 
-export async function findStorageConfiguration(sql: Sql, exportId: number): Promise<StorageConfiguration | undefined> {
+export async function findStorageConfiguration(sql: Db, exportId: number): Promise<StorageConfiguration | undefined> {
   const [row] = await sql<StorageConfiguration[]>`
     select bucket, export_prefix as "exportPrefix", provider, object_storage_credentials as "encryptedCredentials"
     from import_offline_configurations where offline_export_id = ${exportId}`;
@@ -40,14 +40,14 @@ export async function findStorageConfiguration(sql: Sql, exportId: number): Prom
 }
 
 /** created -> started; a no-op when it already moved on. */
-export async function markExportStarted(sql: Sql, exportId: number): Promise<void> {
+export async function markExportStarted(sql: Db, exportId: number): Promise<void> {
   await sql`
     update import_offline_exports set status = ${ExportStatus.STARTED}, updated_at = now()
     where id = ${exportId} and status = ${ExportStatus.CREATED}`;
 }
 
 /** started -> finished; returns the row's status afterwards. */
-export async function markExportFinished(sql: Sql, exportId: number, metadataKey: string): Promise<number | undefined> {
+export async function markExportFinished(sql: Db, exportId: number, metadataKey: string): Promise<number | undefined> {
   const [row] = await sql<{ status: number }[]>`
     update import_offline_exports
     set status = case when status = ${ExportStatus.STARTED} then ${ExportStatus.FINISHED} else status end,
@@ -58,7 +58,7 @@ export async function markExportFinished(sql: Sql, exportId: number, metadataKey
 }
 
 /** any (not finished) -> failed, with the error; has_failures records it as GitLab's update_has_failures! does. */
-export async function markExportFailed(sql: Sql, exportId: number, error: string): Promise<void> {
+export async function markExportFailed(sql: Db, exportId: number, error: string): Promise<void> {
   await sql`
     update import_offline_exports
     set status = ${ExportStatus.FAILED}, error = coalesce(error, ${error.slice(0, 255)}), has_failures = true,
@@ -66,14 +66,8 @@ export async function markExportFailed(sql: Sql, exportId: number, error: string
     where id = ${exportId} and status in (${ExportStatus.CREATED}, ${ExportStatus.STARTED})`;
 }
 
-export async function setHasFailures(sql: Sql, exportId: number): Promise<void> {
-  await sql`
-    update import_offline_exports set has_failures = true, updated_at = now()
-    where id = ${exportId} and not has_failures`;
-}
-
 /** Paths of the portables with at least one finished relation export (included_group/project_routes). */
-export async function entitiesMapping(sql: Sql, exportId: number): Promise<Record<string, string>> {
+export async function entitiesMapping(sql: Db, exportId: number): Promise<Record<string, string>> {
   const rows = await sql<{ path: string; prefix: string }[]>`
     select r.path, case when e.group_id is not null then 'group_' || e.group_id else 'project_' || e.project_id end as prefix
     from (select distinct group_id, project_id from bulk_import_exports
@@ -91,19 +85,19 @@ export interface NotificationRecipient {
   notifiedAt: Date | null;
 }
 
-export async function findNotificationRecipient(sql: Sql, exportId: number): Promise<NotificationRecipient | undefined> {
+export async function findNotificationRecipient(sql: Db, exportId: number): Promise<NotificationRecipient | undefined> {
   const [row] = await sql<NotificationRecipient[]>`
     select u.email, u.name, e.status, e.notified_at as "notifiedAt"
     from import_offline_exports e join users u on u.id = e.user_id where e.id = ${exportId}`;
   return row;
 }
 
-export async function markNotified(sql: Sql, exportId: number): Promise<void> {
+export async function markNotified(sql: Db, exportId: number): Promise<void> {
   await sql`update import_offline_exports set notified_at = coalesce(notified_at, now()) where id = ${exportId}`;
 }
 
 /** ConfigurationPurgeWorker: overwrite the credentials with {} (once). */
-export async function purgeCredentials(sql: Sql, exportId: number): Promise<boolean> {
+export async function purgeCredentials(sql: Db, exportId: number): Promise<boolean> {
   const rows = await sql`
     update import_offline_configurations
     set object_storage_credentials = '{}'::jsonb, credentials_purged_at = now(), updated_at = now()

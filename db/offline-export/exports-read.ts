@@ -1,4 +1,4 @@
-import type { Sql } from '../sql';
+import type { Db } from '../sql';
 import type { ExportStatusValue } from './statuses';
 
 // Reads of offline exports for the API (GitLab's ExportsFinder): always scoped to the requesting user, always with
@@ -20,12 +20,12 @@ export interface OfflineExportRow {
   source_hostname: string;
 }
 
-const columns = (sql: Sql) => sql`
+const columns = (sql: Db) => sql`
   e.id, e.user_id, e.status, e.has_failures, e.error, e.workflow_id, e.created_at, e.updated_at, e.completed_at,
   c.provider, c.bucket, c.export_prefix, c.source_hostname`;
 
 /** One export of this user, or undefined (also when it belongs to someone else: the API answers 404 alike). */
-export async function findOfflineExportForUser(sql: Sql, userId: number, exportId: number): Promise<OfflineExportRow | undefined> {
+export async function findOfflineExportForUser(sql: Db, userId: number, exportId: number): Promise<OfflineExportRow | undefined> {
   const [row] = await sql<OfflineExportRow[]>`
     select ${columns(sql)}
     from import_offline_exports e
@@ -47,7 +47,7 @@ export const MAX_PER_PAGE = 100;
 
 /** A page of this user's exports and the total count (for X-Total and the Link header). */
 export async function listOfflineExportsForUser(
-  sql: Sql,
+  sql: Db,
   userId: number,
   options: ListOptions = {},
 ): Promise<{ rows: OfflineExportRow[]; total: number }> {

@@ -13,7 +13,6 @@ export const EXPORT_STATUS_NAMES: Record<ExportStatusValue, 'created' | 'started
 
 /** bulk_import_exports.status */
 export const RelationStatus = { PENDING: -2, STARTED: 0, FINISHED: 1, FAILED: -1 } as const;
-export type RelationStatusValue = (typeof RelationStatus)[keyof typeof RelationStatus];
 
 /** bulk_import_export_batches.status */
 export const BatchStatus = { CREATED: 0, STARTED: 2, FINISHED: 1, FAILED: -1 } as const;

@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { type PortableType } from '../../contracts/offline-export';
 import { BatchStatus, RelationStatus } from './statuses';
-import type { Sql } from '../sql';
+import type { Db, Sql } from '../sql';
 
 // bulk_import_exports (one row per portable and relation of an offline export) and bulk_import_export_batches.
 // Inserts use "on conflict do nothing" against the unique indexes, transitions are guarded by the status they
@@ -22,12 +22,12 @@ export interface ExportRow {
   sha256: string | null;
 }
 
-const exportRowColumns = (sql: Sql) => sql`
+const exportRowColumns = (sql: Db) => sql`
   id, group_id as "groupId", project_id as "projectId", relation, status, error, batched,
   batches_count as "batchesCount", total_objects_count as "totalObjectsCount", bytes, object_key as "objectKey", sha256`;
 
 /** GitLab's BulkImports::Export.for_offline_export_and_relation; answered by its (offline_export_id, relation) index. */
-export function forOfflineExportAndRelation(sql: Sql, exportId: number, relation: string) {
+export function forOfflineExportAndRelation(sql: Db, exportId: number, relation: string) {
   return sql<ExportRow[]>`
     select ${exportRowColumns(sql)} from bulk_import_exports
     where offline_export_id = ${exportId} and relation = ${relation}`;
@@ -79,13 +79,13 @@ export async function createDescendantSelfRows(
   });
 }
 
-export async function maxSelfRowId(sql: Sql, exportId: number): Promise<number> {
+export async function maxSelfRowId(sql: Db, exportId: number): Promise<number> {
   const [row] = await sql<{ id: number | null }[]>`
     select max(id) as id from bulk_import_exports where offline_export_id = ${exportId} and relation = 'self'`;
   return row?.id ?? 0;
 }
 
-export async function countSelfRows(sql: Sql, exportId: number): Promise<{ total: number; completed: number }> {
+export async function countSelfRows(sql: Db, exportId: number): Promise<{ total: number; completed: number }> {
   const [row] = await sql<{ total: number; completed: number }[]>`
     select count(*)::int as total,
            count(*) filter (where status in (${RelationStatus.FINISHED}, ${RelationStatus.FAILED}))::int as completed
@@ -95,7 +95,7 @@ export async function countSelfRows(sql: Sql, exportId: number): Promise<{ total
 
 /** The portable's relation rows (PENDING), created together so progress and cancellation see all of them. */
 export async function ensureRelationRows(
-  sql: Sql,
+  sql: Db,
   exportId: number,
   type: PortableType,
   portableId: number,
@@ -110,7 +110,7 @@ export async function ensureRelationRows(
 }
 
 export async function findRelationRow(
-  sql: Sql,
+  sql: Db,
   exportId: number,
   type: PortableType,
   portableId: number,
@@ -144,7 +144,7 @@ export interface WholeRelationOutcome {
  * commit for many relations instead of two or three statements each. A row another attempt moved on meanwhile
  * (STARTED with batches of its own, finished, failed) is left alone. Returns the ids of the rows recorded.
  */
-export async function recordWholeRelations(sql: Sql, outcomes: readonly WholeRelationOutcome[]): Promise<number[]> {
+export async function recordWholeRelations(sql: Db, outcomes: readonly WholeRelationOutcome[]): Promise<number[]> {
   if (outcomes.length === 0) return [];
   // One jsonb parameter: the statement's text is the same whatever the group's size (one prepared statement).
   const input = outcomes.map((o) => ({
@@ -219,7 +219,7 @@ export interface BatchRow {
  * no batch, and finishing it then fails on the other's unfinished batches, so it is retried rather than wrong.
  */
 export async function beginBatchedRelation(
-  sql: Sql,
+  sql: Db,
   rowId: number,
   ids: postgres.PendingQuery<{ id: number }[]>,
   batchSize: number,
@@ -265,7 +265,7 @@ export async function beginBatchedRelation(
 }
 
 /** Batches not yet finished, in order, a page at a time. */
-export async function unfinishedBatches(sql: Sql, rowId: number, afterBatch: number, limit: number): Promise<BatchRow[]> {
+export async function unfinishedBatches(sql: Db, rowId: number, afterBatch: number, limit: number): Promise<BatchRow[]> {
   return sql<BatchRow[]>`
     select id, batch_number as "batchNumber", first_id as "firstId", last_id as "lastId", status
     from bulk_import_export_batches
@@ -273,14 +273,14 @@ export async function unfinishedBatches(sql: Sql, rowId: number, afterBatch: num
     order by batch_number limit ${limit}`;
 }
 
-export async function startBatch(sql: Sql, batchId: number): Promise<void> {
+export async function startBatch(sql: Db, batchId: number): Promise<void> {
   await sql`
     update bulk_import_export_batches set status = ${BatchStatus.STARTED}, error = null, updated_at = now()
     where id = ${batchId} and status <> ${BatchStatus.FINISHED}`;
 }
 
 /** The UPDATE that records a batch FINISHED with its object: a fragment for the statements below. */
-const finishedBatch = (sql: Sql, batchId: number, outcome: BatchOutcome) => sql`
+const finishedBatch = (sql: Db, batchId: number, outcome: BatchOutcome) => sql`
   update bulk_import_export_batches
   set status = ${BatchStatus.FINISHED}, objects_count = ${outcome.objectsCount}, bytes = ${outcome.bytes},
       object_key = ${outcome.objectKey}, sha256 = ${outcome.sha256}, error = null, updated_at = now()
@@ -294,7 +294,7 @@ export interface BatchOutcome {
 }
 
 export async function finishBatch(
-  sql: Sql,
+  sql: Db,
   batchId: number,
   outcome: BatchOutcome,
 ): Promise<void> {
@@ -310,7 +310,7 @@ export async function finishBatch(
  * between two batches instead of two.
  */
 export async function finishBatchStartNext(
-  sql: Sql,
+  sql: Db,
   batchId: number,
   outcome: BatchOutcome,
   nextBatchId: number,
@@ -327,7 +327,7 @@ export async function finishBatchStartNext(
  * The end of a statement whose CTE `t` holds a relation's batch sums: the relation STARTED -> FINISHED with them when
  * no batch is unfinished, and the sums returned.
  */
-const relationFinishedFrom = (sql: Sql, rowId: number) => sql`
+const relationFinishedFrom = (sql: Db, rowId: number) => sql`
     u as (
       update bulk_import_exports e
       set status = ${RelationStatus.FINISHED}, total_objects_count = t.objects, bytes = t.bytes,
@@ -341,7 +341,7 @@ const relationFinishedFrom = (sql: Sql, rowId: number) => sql`
  * statement (the sums count this batch from its new values: the statement's snapshot predates its own update).
  */
 export async function finishLastBatch(
-  sql: Sql,
+  sql: Db,
   rowId: number,
   batchId: number,
   outcome: BatchOutcome,
@@ -362,7 +362,7 @@ export async function finishLastBatch(
  * batch finished. Returns the totals, or the number of unfinished batches when it could not finish.
  */
 export async function finishBatchedRelation(
-  sql: Sql,
+  sql: Db,
   rowId: number,
 ): Promise<{ finished: boolean; objects: number; bytes: number; unfinished: number }> {
   const [row] = await sql<{ finished: boolean; objects: number; bytes: number; unfinished: number }[]>`
@@ -386,7 +386,7 @@ export interface StatusCounts {
 }
 
 /** Rows of the export by status; answered by the (offline_export_id, status) index. */
-export async function statusCounts(sql: Sql, exportId: number): Promise<StatusCounts> {
+export async function statusCounts(sql: Db, exportId: number): Promise<StatusCounts> {
   const rows = await sql<{ status: number; n: number }[]>`
     select status, count(*)::int as n from bulk_import_exports where offline_export_id = ${exportId} group by status`;
   const n = (s: number) => rows.find((r) => r.status === s)?.n ?? 0;
@@ -421,7 +421,7 @@ export interface ExportSize {
 }
 
 /** How much an export holds: its groups and projects, relation rows and records written. */
-export async function exportSize(sql: Sql, exportId: number): Promise<ExportSize> {
+export async function exportSize(sql: Db, exportId: number): Promise<ExportSize> {
   const [row] = await sql<ExportSize[]>`
     select count(*) filter (where relation = 'self')::int as portables, count(*)::int as relations,
            coalesce(sum(total_objects_count), 0)::int as records

@@ -1,5 +1,5 @@
 import { inRange, labelJson, labelLinksJson, milestoneAttributesJson, milestoneJson, notesJson } from './shared';
-import type { Sql } from '../../sql';
+import type { Db } from '../../sql';
 import type { LineQuery, RelationSource } from './types';
 
 // Project relations (lib/gitlab/import_export/project/import_export.yml), allow-listed attributes and nested
@@ -43,7 +43,7 @@ const milestones: RelationSource = {
 };
 
 /** One issue (alias `i`) as GitLab exports it; shared by the relation and the benchmark's instance-wide query. */
-const issueJson = (sql: Sql) => sql`
+const issueJson = (sql: Db) => sql`
     json_build_object(
       'iid', i.iid, 'title', i.title, 'author_id', i.author_id, 'description', i.description,
       'state', case i.state_id when 1 then 'opened' when 2 then 'closed' else i.state_id::text end,
@@ -62,7 +62,7 @@ const issueJson = (sql: Sql) => sql`
  * Every issue of the instance as the issues relation exports it, in id order: the benchmark's "practical limit"
  * (psql COPY of the same JSON through gzip) runs this text.
  */
-export const instanceIssueLines = (sql: Sql): LineQuery => sql`select ${issueJson(sql)}::text as line from issues i order by i.id`;
+export const instanceIssueLines = (sql: Db): LineQuery => sql`select ${issueJson(sql)}::text as line from issues i order by i.id`;
 
 /** issues -> notes (-> author), label_links (-> label), issue_assignees, milestone; state from state_id. */
 const issues: RelationSource = {

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import type { PortableType } from '../../../contracts/offline-export';
-import type { Sql } from '../../sql';
+import type { Db } from '../../sql';
 
 /** Inclusive id range of one batch; fixed when the batch row is created so a retry re-reads the same rows. */
 export interface IdRange {
@@ -24,16 +24,16 @@ interface SourceBase {
 /** 'self' (self.json.gz) and has_one relations (project_feature.ndjson.gz): a single file. */
 export interface SingleObjectSource extends SourceBase {
   batched: false;
-  lines: (sql: Sql, portableId: number) => LineQuery;
+  lines: (sql: Db, portableId: number) => LineQuery;
 }
 
 /** has_many relations, batched (GitLab: BatchedRelationExportService) into <relation>/batch_<n>.ndjson.gz. */
 export interface BatchedSource extends SourceBase {
   batched: true;
   /** A query selecting the column `id` of every record of this portable. */
-  ids: (sql: Sql, portableId: number) => postgres.PendingQuery<{ id: number }[]>;
+  ids: (sql: Db, portableId: number) => postgres.PendingQuery<{ id: number }[]>;
   /** One `line` (and its record's `id`) per record, ordered by id; limited to `range` for a batch. */
-  lines: (sql: Sql, portableId: number, range?: IdRange) => IdLineQuery;
+  lines: (sql: Db, portableId: number, range?: IdRange) => IdLineQuery;
 }
 
 export type RelationSource = SingleObjectSource | BatchedSource;
