@@ -2,6 +2,7 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
+import eslintConfigPrettier from 'eslint-config-prettier/flat';
 
 // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O clients, and activity
 // implementations only as types (proxyActivities gives the calls).
@@ -26,7 +27,7 @@ const upward = (from, forbidden, typeOnly = []) => ({
   files: [`${from}/**/*.ts`],
   rules: {
     '@typescript-eslint/no-restricted-imports': [
-      'error',
+      /** @type {const} */ ('error'),
       {
         paths: from === 'workflows' ? forbiddenInWorkflows.map((name) => ({ name, message: WORKFLOW_DETERMINISM })) : [],
         patterns: [
@@ -85,4 +86,6 @@ export default tseslint.config(
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  // Last: turns off the rules that Prettier's formatting makes unnecessary or would fight.
+  eslintConfigPrettier,
 );

@@ -1,5 +1,5 @@
 // Prints jest's totals as one line, "N passed, N failed", from one or more of its --json output files (the suite
-// runs in two jest processes: see scripts/test.sh).
+// runs in several jest processes: the unit tier, the stack tier and the chaos tier; see scripts/test.sh).
 const fs = require('node:fs');
 const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['.data/jest-results.json'];
 let passed = 0;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command (npm test): installs what is missing, builds the dev tools once, type-checks,
-# lints, then runs jest against the real local stack (the jest global setup starts whatever is not running).
+# The project's test command (npm test): installs what is missing, builds the dev tools once, type-checks, lints,
+# runs the unit tier (*.unit.test.ts: no stack, jest.unit.config.js), then runs jest against the real local stack (the
+# jest global setup starts whatever is not running). `npm test -- <paths>` runs only the stack tier, on those paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,15 +24,17 @@ npx tsc -p tsconfig.json --noEmit
 npx eslint .
 
 mkdir -p .data
-rm -f .data/jest-results.json .data/jest-results-chaos.json
+rm -f .data/jest-results-unit.json .data/jest-results.json .data/jest-results-chaos.json
 status=0
 if [ "$#" -gt 0 ]; then
   npx jest --runInBand --json --outputFile=.data/jest-results.json "$@" || status=$?
 else
+  # The unit tier first: seconds, no stack, its own configuration (the stack tier's leaves *.unit.test.ts out).
+  npx jest --config jest.unit.config.js --json --outputFile=.data/jest-results-unit.json || status=$?
   # The fault-injection suite restarts servers under its clients: it runs in a jest process of its own, so a retry
   # timer left by another file's closed client cannot fire inside it (and its restarts cannot reach the others).
   npx jest --runInBand --json --outputFile=.data/jest-results.json --testPathIgnorePatterns /test/chaos/ || status=$?
   npx jest --runInBand --json --outputFile=.data/jest-results-chaos.json test/chaos || status=$?
 fi
-node scripts/jest-totals.js .data/jest-results.json .data/jest-results-chaos.json || true
+node scripts/jest-totals.js .data/jest-results-unit.json .data/jest-results.json .data/jest-results-chaos.json || true
 exit $status

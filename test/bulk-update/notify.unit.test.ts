@@ -20,6 +20,6 @@ describe('notificationMessageId', () => {
 
   it('falls back to gitlab.local for a URL without a host, and refuses what is not a URL', () => {
     expect(notificationMessageId(id, 'file:///srv/gitlab')).toBe(`<bulk-operation.${id}@gitlab.local>`);
-    expect(() => notificationMessageId(id, 'not a url')).toThrow(TypeError);
+    expect(() => notificationMessageId(id, 'not a url')).toThrow('Invalid URL');
   });
 });

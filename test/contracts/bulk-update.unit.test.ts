@@ -1,6 +1,5 @@
 import {
   bulkUpdateBatchRangeWorkflowId,
-  bulkUpdateBatchWorkflowId,
   bulkUpdateWorkflowId,
   checkBulkUpdateBatchInput,
   checkBulkUpdateWorkflowInput,
@@ -59,10 +58,10 @@ describe('nextRangeSize (guided self-scheduling of batch ranges)', () => {
 });
 
 describe('bulk-update workflow ids', () => {
-  it('name the parent, a one-batch child and a range child after the operation', () => {
+  it('name the parent and each range child after the operation', () => {
     expect(bulkUpdateWorkflowId(ID)).toBe(`bulk-update:${ID}`);
-    expect(bulkUpdateBatchWorkflowId(ID, 0)).toBe(`bulk-update:${ID}/batch:0`);
     expect(bulkUpdateBatchRangeWorkflowId(ID, 10, 19)).toBe(`bulk-update:${ID}/batches:10-19`);
+    expect(bulkUpdateBatchRangeWorkflowId(ID, 0, 0)).toBe(`bulk-update:${ID}/batches:0-0`);
   });
 });
 
@@ -113,11 +112,12 @@ describe('checkBulkUpdateWorkflowInput', () => {
   it('accepts an operation id, with or without the state a continue-as-new carries', () => {
     expect(checkBulkUpdateWorkflowInput({ operationId: ID })).toBeUndefined();
     expect(checkBulkUpdateWorkflowInput({ operationId: ID, state: runState() })).toBeUndefined();
-    // States written before maxBatchesPerRun / maxBatchesPerChild existed.
-    expect(checkBulkUpdateWorkflowInput({ operationId: ID, state: runState({ maxBatchesPerRun: undefined, maxBatchesPerChild: undefined }) })).toBeUndefined();
     // The first run's state may still hold zeros.
     expect(
-      checkBulkUpdateWorkflowInput({ operationId: ID, state: runState({ phase: 'starting', userId: 0, batchSize: 0, maxConcurrentBatches: 0 }) }),
+      checkBulkUpdateWorkflowInput({
+        operationId: ID,
+        state: runState({ phase: 'starting', userId: 0, batchSize: 0, maxConcurrentBatches: 0, maxBatchesPerRun: 0, maxBatchesPerChild: 0 }),
+      }),
     ).toBeUndefined();
     for (const phase of ['starting', 'collecting', 'planning', 'processing', 'notifying', 'finished']) {
       expect(checkBulkUpdateWorkflowInput({ operationId: ID, state: runState({ phase }) })).toBeUndefined();
@@ -163,12 +163,13 @@ describe('checkBulkUpdateWorkflowInput', () => {
     expect(check(runState({ runs: '1' }))).toBe(refuse('runs is not a whole number'));
     expect(check(runState({ collected: 2 ** 53 }))).toBe(refuse('collected is not a whole number'));
     expect(check(runState({ failedItems: undefined }))).toBe(refuse('failedItems is not a whole number'));
-    expect(check(runState({ userId: 0 }))).toBe(refuse('userId, batchSize and maxConcurrentBatches must be positive'));
-    expect(check(runState({ batchSize: 0 }))).toBe(refuse('userId, batchSize and maxConcurrentBatches must be positive'));
-    expect(check(runState({ maxConcurrentBatches: 0 }))).toBe(refuse('userId, batchSize and maxConcurrentBatches must be positive'));
-    expect(check(runState({ maxBatchesPerRun: 0 }))).toBe(refuse('maxBatchesPerRun is not a positive whole number'));
-    expect(check(runState({ maxBatchesPerChild: 2.5 }))).toBe(refuse('maxBatchesPerChild is not a positive whole number'));
-    expect(check(runState({ maxBatchesPerChild: null }))).toBe(refuse('maxBatchesPerChild is not a positive whole number'));
+    const positive = refuse('userId, batchSize, maxConcurrentBatches, maxBatchesPerRun, maxBatchesPerChild must be positive');
+    for (const key of ['userId', 'batchSize', 'maxConcurrentBatches', 'maxBatchesPerRun', 'maxBatchesPerChild']) {
+      expect(check(runState({ [key]: 0 }))).toBe(positive);
+    }
+    expect(check(runState({ maxBatchesPerRun: undefined }))).toBe(refuse('maxBatchesPerRun is not a whole number'));
+    expect(check(runState({ maxBatchesPerChild: 2.5 }))).toBe(refuse('maxBatchesPerChild is not a whole number'));
+    expect(check(runState({ maxBatchesPerChild: null }))).toBe(refuse('maxBatchesPerChild is not a whole number'));
     expect(check(runState({ tracked: 'yes' }))).toBe(refuse('tracked is not true or false'));
     expect(check(runState({ tracked: undefined }))).toBe(refuse('tracked is not true or false'));
   });
@@ -179,30 +180,28 @@ describe('checkBulkUpdateWorkflowInput', () => {
 });
 
 describe('checkBulkUpdateBatchInput', () => {
-  it('accepts one batch, and a range of batches', () => {
-    expect(checkBulkUpdateBatchInput({ operationId: ID, batchNumber: 0 })).toBeUndefined();
-    expect(checkBulkUpdateBatchInput({ operationId: ID, batchNumber: 7 })).toBeUndefined();
+  it('accepts a range of batches, one batch long or more', () => {
+    expect(checkBulkUpdateBatchInput({ operationId: ID, batchNumber: 0, lastBatchNumber: 0 })).toBeUndefined();
     expect(checkBulkUpdateBatchInput({ operationId: ID, batchNumber: 7, lastBatchNumber: 7 })).toBeUndefined();
     expect(checkBulkUpdateBatchInput({ operationId: ID, batchNumber: 7, lastBatchNumber: 16 })).toBeUndefined();
-    expect(checkBulkUpdateBatchInput({ operationId: ID, batchNumber: 7, lastBatchNumber: undefined })).toBeUndefined();
   });
 
   it('reports the workflow checks under its own name', () => {
     expect(checkBulkUpdateBatchInput('x')).toBe(
       'BulkUpdateBatchWorkflow expects one object argument such as {"operationId": "attribute_update_2_1712345678_a1b2c3d4"}',
     );
-    expect(checkBulkUpdateBatchInput({ operationId: 'nope', batchNumber: 1 })).toMatch(
+    expect(checkBulkUpdateBatchInput({ operationId: 'nope', batchNumber: 1, lastBatchNumber: 1 })).toMatch(
       /^operationId must be an id returned by startBulkUpdate, .* \(got "nope"\)$/,
     );
   });
 
   it.each([undefined, -1, 1.5, '1', null, Number.NaN])('refuses the batch number %j', (batchNumber) => {
-    expect(checkBulkUpdateBatchInput({ operationId: ID, batchNumber })).toBe('batchNumber must be a whole number of at least 0');
+    expect(checkBulkUpdateBatchInput({ operationId: ID, batchNumber, lastBatchNumber: 10 })).toBe('batchNumber must be a whole number of at least 0');
   });
 
-  it.each([6, 7.5, '8', null, 2 ** 53])('refuses the last batch number %j for a range starting at 7', (lastBatchNumber) => {
+  it.each([undefined, 6, 7.5, '8', null, 2 ** 53])('refuses the last batch number %j for a range starting at 7', (lastBatchNumber) => {
     expect(checkBulkUpdateBatchInput({ operationId: ID, batchNumber: 7, lastBatchNumber })).toBe(
-      'lastBatchNumber, when given, must be a whole number of at least batchNumber',
+      'lastBatchNumber must be a whole number of at least batchNumber',
     );
   });
 });

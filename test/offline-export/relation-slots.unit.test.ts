@@ -3,8 +3,14 @@ import { RelationSlots } from '../../activities/offline-export/relation-slots';
 // The worker-wide limit on relation exports at once: first come, first served; an abandoned attempt (its signal
 // aborted) gives its slot back at once, even when its task never settles.
 
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (err: unknown) => void;
+}
+
 /** A task the test settles by hand. */
-function deferred<T = string>() {
+function deferred<T>(): Deferred<T> {
   let resolve!: (value: T) => void;
   let reject!: (err: unknown) => void;
   const promise = new Promise<T>((res, rej) => {
@@ -20,10 +26,10 @@ const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** Records which tasks started and settles each on demand. */
 function tracker() {
   const started: string[] = [];
-  const pending = new Map<string, ReturnType<typeof deferred>>();
+  const pending = new Map<string, Deferred<string>>();
   const task = (name: string) => () => {
     started.push(name);
-    const d = deferred();
+    const d = deferred<string>();
     pending.set(name, d);
     return d.promise;
   };
