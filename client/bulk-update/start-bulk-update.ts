@@ -57,6 +57,8 @@ export async function startBulkUpdate(deps: BulkUpdateServiceDeps, input: unknow
       taskQueue: deps.taskQueue,
       workflowId,
       args: [{ operationId }],
+      // Operation ids are random and new for every request: an id that already has a workflow, running or closed,
+      // can only be a mistake, so the start fails instead of attaching to it or running it again.
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       staticSummary: `Bulk ${request.mode} of ${attributeIds.length} security attribute(s) for user ${request.userId}`,

@@ -30,8 +30,10 @@ export async function startOfflineExportWorkflow(temporal: Client, taskQueue: st
     args: [input],
     // One workflow per export: a second start for the same export must fail, never attach to or replace the first.
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-    // Ids are unique per database; a database rebuilt by the tests restarts them, so a closed run's id is reusable.
-    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    // Export ids are never reused in a database, so an id that already had a workflow, even a closed one, means
+    // something is wrong (another database on the same namespace): refuse it rather than export twice under one id.
+    // The tests, which rebuild their database, use a new Temporal namespace for each run instead.
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     staticSummary: exportSummary(e),
     staticDetails: exportDetails(e),
     typedSearchAttributes: [

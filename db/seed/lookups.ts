@@ -25,3 +25,12 @@ export async function attributeIdByName(sql: Sql, rootPath: string, name: string
   if (!row) throw new Error(`no attribute ${name} in ${rootPath}`);
   return row.id;
 }
+
+/** The first project (by id) anywhere under a group: a project of that group whatever the seed's size. */
+export async function firstProjectUnder(sql: Sql, groupPath: string): Promise<{ id: number; path: string }> {
+  const [row] = await sql<{ id: number; path: string }[]>`
+    select source_id as id, path from routes
+    where source_type = 'Project' and starts_with(path, ${`${groupPath}/`}) order by source_id limit 1`;
+  if (!row) throw new Error(`no project under ${groupPath}`);
+  return row;
+}

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { createBucketClient } from '../../db/bucket-client';
+import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
 import { batchKey, relationKey } from '../../activities/offline-export/object-keys';
 import { GzipObjectWriter } from '../../activities/offline-export/object-writer';
 import { CURSOR_ROWS } from '../../activities/offline-export/relation-export';
@@ -60,13 +61,10 @@ export async function runBaseline(options: BaselineOptions): Promise<BaselineRes
   const config = loadConfig({ ...process.env, DATABASE_URL: options.databaseUrl });
   const cpuAtStart = process.cpuUsage();
   const sql = createSql(options.databaseUrl, { max: options.lanes + 1, applicationName: 'bench-baseline' });
-  const client = createBucketClient({
-    aws_access_key_id: config.S3_ACCESS_KEY_ID,
-    aws_secret_access_key: config.S3_SECRET_ACCESS_KEY,
-    region: config.S3_REGION,
-    endpoint: config.S3_ENDPOINT,
-    path_style: true,
-  }, { allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS });
+  // The dev bucket through the client user buckets get, as the worker's export does.
+  const client = createBucketClient(devBucketExportBody(config, []).s3_compatible_configuration, {
+    allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS,
+  });
   const bucket = { client, bucket: config.S3_BUCKET, exportPrefix: options.prefix };
   const cursorRows = options.cursorRows ?? CURSOR_ROWS;
   const manifest: Record<string, { bytes: number; sha256: string; records: number }> = {};

@@ -1,12 +1,14 @@
 import { migrate } from '../../db/migrate';
+import { addProjectsToRoot } from '../../db/seed/extra-projects';
 import { seedInstance } from '../../db/seed/generate';
 import { createSql, type Sql } from '../../db/sql';
 import { ensureDatabase } from './seed';
+import { attributeIdByName } from '../../db/seed/lookups';
 
 // A dedicated database per bulk-update size whose first root group holds exactly `projects` projects. The seed
-// puts about 50 projects in each root group, and security attributes only apply within their root, so (like
-// test/bulk-update/support/big-instance.ts) the missing projects are created in the first root's groups, with
-// routes, and the seed's pre-set 'Internal' attribute on every tenth of them. Reused when it already matches.
+// puts about 50 projects in each root group, and security attributes only apply within their root, so the missing
+// projects are created in the first root's groups (db/seed/extra-projects.ts, as the tests of large operations
+// do). Reused when it already matches.
 
 export interface BulkBenchDatabase {
   url: string;
@@ -50,25 +52,7 @@ export async function ensureBulkSeeded(baseUrl: string, projects: number, log: (
     const root = (await firstRoot(sql))!;
     const extra = projects - root.projects;
     if (extra < 0) throw new Error(`the first root group already holds ${root.projects} projects (> ${projects})`);
-    await sql.begin(async (tx) => {
-      await tx`
-        insert into projects (name, path, namespace_id, visibility_level)
-        select 'Bench project ' || i, 'bench-project-' || i, g.ids[1 + (i % cardinality(g.ids))], 0
-        from generate_series(1, ${extra}) i
-        cross join (select array_agg(id order by id) as ids from namespaces where traversal_ids[1] = ${root.id}) g`;
-      await tx`
-        insert into routes (source_id, source_type, path, name)
-        select p.id, 'Project', r.path || '/' || p.path, r.name || ' / ' || p.name
-        from projects p join routes r on r.source_type = 'Namespace' and r.source_id = p.namespace_id
-        where p.path like 'bench-project-%'`;
-      await tx`
-        insert into project_to_security_attributes (project_id, security_attribute_id, traversal_ids)
-        select p.id, a.id, n.traversal_ids
-        from projects p join namespaces n on n.id = p.namespace_id
-        join security_attributes a on a.namespace_id = ${root.id} and a.name = 'Internal'
-        where p.path like 'bench-project-%' and p.id % 10 = 0`;
-    });
-    await sql`analyze`;
+    await addProjectsToRoot(sql, { rootId: root.id, count: extra, slug: 'bench-project', label: 'Bench project' });
     return { url, name, reused: false, seedMs: Date.now() - started, rootId: root.id, rootPath: root.path, projects };
   } finally {
     await sql.end({ timeout: 5 });
@@ -76,11 +60,8 @@ export async function ensureBulkSeeded(baseUrl: string, projects: number, log: (
 }
 
 /** The attribute the benchmark ADDs: 'Air-gapped', in the single-selection category of the pre-set 'Internal'. */
-export async function benchAttribute(sql: Sql, rootId: number): Promise<number> {
-  const [row] = await sql<{ id: number }[]>`
-    select id from security_attributes where namespace_id = ${rootId} and name = 'Air-gapped'`;
-  if (!row) throw new Error(`no 'Air-gapped' attribute in root group ${rootId}`);
-  return row.id;
+export function benchAttribute(sql: Sql, rootPath: string): Promise<number> {
+  return attributeIdByName(sql, rootPath, 'Air-gapped');
 }
 
 /**

@@ -11,7 +11,7 @@ import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
 import { insertOperation } from '../../db/bulk-update/operations';
 import { createSql, type Sql } from '../../db/sql';
 import { runNodeScript, transactions } from './common';
-import { mailForOperation } from '../../test/bulk-update/support/mail';
+import { mailForOperation } from '../../test/helpers/mail';
 import { loadConfig, type Config } from '../../contracts/config';
 import { loadEnvFile } from '../../contracts/env-file';
 import { temporalConnectionOptions } from '../../contracts/temporal';
@@ -297,7 +297,7 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   try {
-    const attributeId = await benchAttribute(sql, db.rootId);
+    const attributeId = await benchAttribute(sql, db.rootPath);
     const rows: [string, string][] = [];
     rows.push(['instance', `${db.projects.toLocaleString('en-US')} projects under ${db.rootPath} (db ${db.name}${db.reused ? ', reused' : `, seeded in ${s1(db.seedMs)}`})`]);
     rows.push(['operation', `ADD 'Air-gapped' (attribute ${attributeId}) to group ${db.rootId}; user ${ALICE}`]);

@@ -4,13 +4,15 @@ import { cpus, totalmem } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { createBucketClient } from '../../db/bucket-client';
+import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
 import { createOfflineExport } from '../../client/offline-export/create-service';
 import { createSql, type Sql } from '../../db/sql';
 import { runNodeScript, transactions } from './common';
 import { loadConfig, type Config } from '../../contracts/config';
 import { loadEnvFile } from '../../contracts/env-file';
 import { temporalConnectionOptions } from '../../contracts/temporal';
+import { createRunNamespace } from '../stack/namespaces';
+import { createStackS3Client } from '../../worker/deps';
 import { offlineExportWorkflowId } from '../../contracts/offline-export';
 import type { BaselineOptions, BaselineResult } from './baseline';
 import { cpuSnapshot, cpuUsage } from './cpu';
@@ -96,27 +98,14 @@ async function runWorkflow(
   await Promise.all(workers.map((w) => w.ready));
   log(`workers ready (${workers.map((w) => w.pid).join(', ')}) on ${taskQueue}`);
 
-  // Export ids name workflows, and the Temporal server outlives this database: start somewhere unused.
-  await sql`select setval(pg_get_serial_sequence('import_offline_exports', 'id'), ${1_000_000 + Math.floor(Math.random() * 1e9)})`;
-  const entities = (await rootGroupPaths(sql)).map((full_path) => ({ full_path }));
-  const body = {
-    bucket: config.S3_BUCKET,
-    s3_compatible_configuration: {
-      aws_access_key_id: config.S3_ACCESS_KEY_ID,
-      aws_secret_access_key: config.S3_SECRET_ACCESS_KEY,
-      region: config.S3_REGION,
-      endpoint: config.S3_ENDPOINT,
-      path_style: true,
-    },
-    entities,
-  };
+  const body = devBucketExportBody(config, await rootGroupPaths(sql));
   const xactBefore = await transactions(sql);
   const stopSampling = workers.map((w) => w.sample());
   const cpuBefore = cpuSnapshot();
   const started = Date.now();
   const created = await createOfflineExport({ sql, temporal: client, config, taskQueue }, { id: ALICE }, body);
   const exportId = created.export.id;
-  log(`export ${exportId} started (${entities.length} root groups), workflow ${created.workflowId}`);
+  log(`export ${exportId} started (${body.entities.length} root groups), workflow ${created.workflowId}`);
   let status = 0;
   for (;;) {
     const [row] = await sql<{ status: number }[]>`select status from import_offline_exports where id = ${exportId}`;
@@ -184,8 +173,12 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
       return [kv.slice(0, at), kv.slice(at + 1)];
     }),
   );
+  // Export ids name workflows, and this database numbers its exports from 1 like every other one (and again after a
+  // reseed): each run gets a Temporal namespace of its own, named after the database (earlier runs' are deleted).
+  const namespace = await createRunNamespace(base, seeded.name, log);
   const workerEnv: Record<string, string> = {
     DATABASE_URL: seeded.url,
+    TEMPORAL_NAMESPACE: namespace,
     EXPORT_CREDENTIALS_PURGE_DELAY_MS: '1000',
     ...overrides,
   };
@@ -193,13 +186,7 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
   const sql = createSql(seeded.url, { max: 4, applicationName: 'bench-export' });
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const s3 = createBucketClient({
-    aws_access_key_id: config.S3_ACCESS_KEY_ID,
-    aws_secret_access_key: config.S3_SECRET_ACCESS_KEY,
-    region: config.S3_REGION,
-    endpoint: config.S3_ENDPOINT,
-    path_style: true,
-  }, { allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS });
+  const s3 = createStackS3Client(config);
   const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
   const cleanup: string[] = [];
   try {

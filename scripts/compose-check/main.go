@@ -1,6 +1,6 @@
 // compose-check validates a compose file the way `docker compose config` does (the Compose Specification's
 // reference loader: schema, interpolation, consistency such as depends_on targets), with no Docker engine.
-// Built once into the tools folder by scripts/build-tools.sh; used by test/compose.test.ts.
+// Built once into the tools folder by scripts/build-tools.sh; used by test/stack/compose.test.ts.
 package main
 
 import (

@@ -1,12 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import type { Config } from '../../contracts/config';
 import { formatHostPort, isLoopback, parseHostPort, tcpAnswers } from './net';
 import type { StackPaths } from './paths';
 import { logFile, spawnDetached } from './process';
-import { cliSearchAttributeFlags, SEARCH_ATTRIBUTES } from './search-attributes';
+import { cliSearchAttributeFlags, ensureSearchAttributes } from './search-attributes';
 import { errorMessage, type Probe, type Service } from './service';
 
 export function temporalService(config: Config, paths: StackPaths): Service {
@@ -90,22 +89,8 @@ export function temporalService(config: Config, paths: StackPaths): Service {
               `(${errorMessage(err)}); create it or set TEMPORAL_NAMESPACE`,
           );
         }
-        const { customAttributes } = await conn.operatorService.listSearchAttributes({ namespace });
-        const existing = customAttributes ?? {};
-        const missing: typeof SEARCH_ATTRIBUTES[number][] = [];
-        for (const sa of SEARCH_ATTRIBUTES) {
-          const have = existing[sa.name];
-          if (have === undefined) missing.push(sa);
-          else if (have !== encodeSearchAttributeIndexedValueType(sa.type)) {
-            throw new Error(`search attribute ${sa.name} exists with another type than ${sa.type}; use a fresh data dir`);
-          }
-        }
-        if (missing.length === 0) return undefined;
-        const searchAttributes = Object.fromEntries(
-          missing.map((sa) => [sa.name, encodeSearchAttributeIndexedValueType(sa.type) ?? 0]),
-        );
-        await conn.operatorService.addSearchAttributes({ namespace, searchAttributes });
-        return `registered search attributes ${missing.map((sa) => sa.name).join(', ')}`;
+        const added = await ensureSearchAttributes(conn, namespace);
+        return added.length > 0 ? `registered search attributes ${added.join(', ')}` : undefined;
       });
     },
   };

@@ -1,6 +1,8 @@
 import { seedToken } from '../../db/seed/generate';
 import { startTestApi, type TestApi } from '../helpers/api';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
+import { attributeIdByName, namespaceIdByPath } from '../../db/seed/lookups';
+import { projectsUnder } from '../bulk-update/support/instance';
 
 // The bulk-update endpoints against the real stack, with a real worker running the workflows.
 describe('security attribute bulk update API', () => {
@@ -11,15 +13,8 @@ describe('security attribute bulk update API', () => {
   beforeAll(async () => {
     tw = await startTestWorker('api-bulk');
     api = await startTestApi({ bulkUpdate: tw.taskQueue });
-    const projects = await api.deps.sql<{ id: number }[]>`
-      select p.id from projects p join namespaces n on n.id = p.namespace_id
-      join routes r on r.source_type = 'Namespace' and r.source_id = n.traversal_ids[1]
-      where r.path = 'gitlab-org' order by p.id limit 3`;
-    projectIds = projects.map((p) => p.id);
-    const [attribute] = await api.deps.sql<{ id: number }[]>`
-      select a.id from security_attributes a join routes r on r.source_type = 'Namespace' and r.source_id = a.namespace_id
-      where r.path = 'gitlab-org' and a.name = 'Payments'`;
-    attributeId = attribute!.id;
+    projectIds = (await projectsUnder(api.deps.sql, await namespaceIdByPath(api.deps.sql, 'gitlab-org'))).slice(0, 3);
+    attributeId = await attributeIdByName(api.deps.sql, 'gitlab-org', 'Payments');
   });
   afterAll(async () => {
     await api?.close();

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { seedToken } from '../../db/seed/generate';
 import { offlineExportWorkflowId } from '../../contracts/offline-export';
 import { startTestApi, type TestApi } from '../helpers/api';
+import { projectIdByPath } from '../../db/seed/lookups';
+import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
+import { seedCurlExampleBody } from '../helpers/dev-bucket';
 
 // The REST API of offline exports against the real stack. No worker polls the task queue, so the workflows these
 // requests start stay queued until the test terminates them; what is tested here is the HTTP contract.
@@ -23,34 +26,12 @@ describe('offline exports API', () => {
   });
 
   const alice = seedToken('alice');
-  const storage = () => ({
-    aws_access_key_id: api.deps.config.S3_ACCESS_KEY_ID,
-    aws_secret_access_key: api.deps.config.S3_SECRET_ACCESS_KEY,
-    region: api.deps.config.S3_REGION,
-    path_style: true,
-    endpoint: api.deps.config.S3_ENDPOINT,
-  });
+  const exportRequest = (fullPaths: string[]) => devBucketExportBody(api.deps.config, fullPaths);
 
   it("accepts the seed document's curl request as written (duplicate full_path key and all)", async () => {
     // The body of the MR's curl example, with the placeholders filled in for the local MinIO. JSON keeps the last
     // of the two full_path keys, so this exports flightjs/Flight, exactly as GitLab would.
-    const raw = `{
-      "bucket": "offline-transfer-export",
-      "source_hostname": "https://gdk.test:3000",
-      "s3_compatible_configuration": {
-        "aws_access_key_id": "${api.deps.config.S3_ACCESS_KEY_ID}",
-        "aws_secret_access_key": "${api.deps.config.S3_SECRET_ACCESS_KEY}",
-        "region": "${api.deps.config.S3_REGION}",
-        "path_style": true,
-        "endpoint": "${api.deps.config.S3_ENDPOINT}"
-      },
-      "entities": [
-        {
-          "full_path": "gitlab-org",
-          "full_path": "flightjs/Flight"
-        }
-      ]
-    }`;
+    const raw = seedCurlExampleBody(api.deps.config);
     const res = await api.request('POST', '/api/v4/offline_exports', { token: alice, rawBody: raw });
     expect(res.status).toBe(201);
     const body = res.body as Record<string, unknown>;
@@ -62,14 +43,13 @@ describe('offline exports API', () => {
       created_at: expect.any(String),
       updated_at: expect.any(String),
       has_failures: false,
-      bucket: 'offline-transfer-export',
+      bucket: api.deps.config.S3_BUCKET,
       export_prefix: expect.stringMatching(/^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_export_[A-Za-z0-9]{8}$/),
     });
     expect(JSON.stringify(body)).not.toContain(api.deps.config.S3_SECRET_ACCESS_KEY);
     const [self] = await api.deps.sql<{ project_id: number; relation: string }[]>`
       select e.project_id, e.relation from bulk_import_exports e where e.offline_export_id = ${body.id as number}`;
-    const [flight] = await api.deps.sql<{ source_id: number }[]>`select source_id from routes where path = 'flightjs/Flight'`;
-    expect(self).toEqual({ project_id: flight?.source_id, relation: 'self' });
+    expect(self).toEqual({ project_id: await projectIdByPath(api.deps.sql, 'flightjs/Flight'), relation: 'self' });
   });
 
   it('shows only the caller their own exports, paginated and filtered', async () => {
@@ -96,12 +76,12 @@ describe('offline exports API', () => {
     const malformed = await api.request('POST', '/api/v4/offline_exports', { token: alice, rawBody: '{"bucket": ' });
     expect(malformed.status).toBe(400);
     expect(malformed.body).toEqual({ message: expect.any(String) });
-    expect(await post({ bucket: 'offline-transfer-export', s3_compatible_configuration: storage(), entities: [] })).toEqual({
+    expect(await post(exportRequest([]))).toEqual({
       status: 422,
       body: { message: 'Export failed. Entity full paths must be provided.' },
     });
     const denied = await post(
-      { bucket: 'offline-transfer-export', s3_compatible_configuration: storage(), entities: [{ full_path: 'gitlab-org' }] },
+      exportRequest(['gitlab-org']),
       seedToken('bob'),
     );
     expect(denied).toEqual({
@@ -114,7 +94,7 @@ describe('offline exports API', () => {
 
   it('limits export requests to 6 per minute per user', async () => {
     // Each of these is refused (no entities) but still counts, as GitLab's throttle counts requests, not exports.
-    const body = { bucket: 'offline-transfer-export', s3_compatible_configuration: storage(), entities: [] };
+    const body = exportRequest([]);
     const statuses: number[] = [];
     for (let i = 0; i < 8; i++) {
       statuses.push((await api.request('POST', '/api/v4/offline_exports', { token: seedToken('carol'), body })).status);

@@ -4,7 +4,8 @@ import { BulkUpdateRequestError } from '../../client/bulk-update/request';
 import { AccessLevel } from '../../db/access';
 import { SEED_USERS } from '../../db/seed/generate';
 import { startRunningWorker, type RunningWorker } from './support/running-worker';
-import { attributeId, createUser, groupId } from './support/instance';
+import { attributeIdByName, namespaceIdByPath } from '../../db/seed/lookups';
+import { createUser } from './support/instance';
 
 // Every refused request names its problem and leaves the instance as it was: no request recorded, no workflow
 // started, no attribute link changed.
@@ -20,14 +21,14 @@ describe('BulkUpdateService refuses bad requests', () => {
   beforeAll(async () => {
     tw = await startRunningWorker('bulk-bad-requests');
     const { sql } = tw.deps;
-    org1 = await groupId(sql, 'gitlab-org');
-    org2 = await groupId(sql, 'org-2');
+    org1 = await namespaceIdByPath(sql, 'gitlab-org');
+    org2 = await namespaceIdByPath(sql, 'org-2');
     userId = await createUser(sql, `bulk-bad-${randomBytes(3).toString('hex')}`, [
       { sourceType: 'Namespace', sourceId: org1, level: AccessLevel.MAINTAINER },
       { sourceType: 'Namespace', sourceId: org2, level: AccessLevel.MAINTAINER },
     ]);
-    org2Attribute = await attributeId(sql, 'org-2', 'Payments');
-    org1Attribute = await attributeId(sql, 'gitlab-org', 'Payments');
+    org2Attribute = await attributeIdByName(sql, 'org-2', 'Payments');
+    org1Attribute = await attributeIdByName(sql, 'gitlab-org', 'Payments');
   });
   afterAll(async () => tw?.stop());
 

@@ -12,7 +12,8 @@ import { loadConfig } from '../../contracts/config';
 import { closeDeps, createDeps, type Deps } from '../../worker/deps';
 import { OPERATION_TYPE_ATTRIBUTE_UPDATE } from '../../contracts/bulk-update';
 import { createScratchDatabase } from '../helpers/database';
-import { attributeId, createUser, groupId, linksOf, outcomesOf, projectsUnder, redisKeysOf } from './support/instance';
+import { attributeIdByName, namespaceIdByPath } from '../../db/seed/lookups';
+import { createUser, linksOf, outcomesOf, projectsUnder, redisKeysOf } from './support/instance';
 
 // A range of batches (one child workflow's one activity) whose first attempt dies part-way: the retry resumes at
 // the batch its heartbeat names, carrying the totals of the finished ones, and nothing is applied or counted twice,
@@ -41,11 +42,11 @@ describe('a range of batches retried after its first attempt died', () => {
   it('resumes at the heartbeated batch with exact totals, links and Redis counts', async () => {
     const { sql } = scratch;
     const store = createRedisStore(deps.redis);
-    const org1 = await groupId(sql, 'gitlab-org');
+    const org1 = await namespaceIdByPath(sql, 'gitlab-org');
     const userId = await createUser(sql, `bulk-range-${randomBytes(3).toString('hex')}`, [
       { sourceType: 'Namespace', sourceId: org1, level: AccessLevel.MAINTAINER },
     ]);
-    const identity = await attributeId(sql, 'gitlab-org', 'Identity');
+    const identity = await attributeIdByName(sql, 'gitlab-org', 'Identity');
     const projects = await projectsUnder(sql, org1);
     const before = await linksOf(sql, projects);
 

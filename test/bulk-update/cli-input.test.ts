@@ -1,16 +1,11 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { BulkUpdateErrorType } from '../../contracts/bulk-update';
+import { startWithTemporalCli } from '../helpers/cli';
 import { startRunningWorker, type RunningWorker } from './support/running-worker';
 
 // What an operator gets who starts the workflow by hand with the Temporal CLI and a wrong input: a failed
 // workflow with a typed, non-retryable error that says what to pass, not a workflow task retried forever.
-
-const run = promisify(execFile);
-const TEMPORAL = join(__dirname, '..', '..', '.tools', 'bin', 'temporal');
 
 describe('BulkUpdateWorkflow started from the Temporal CLI', () => {
   let tw: RunningWorker;
@@ -19,19 +14,8 @@ describe('BulkUpdateWorkflow started from the Temporal CLI', () => {
   });
   afterAll(async () => tw?.stop());
 
-  const startFromCli = async (type: string, input: string) => {
-    const workflowId = `bulk-cli-${randomBytes(4).toString('hex')}`;
-    await run(TEMPORAL, [
-      'workflow', 'start',
-      '--address', tw.config.TEMPORAL_ADDRESS,
-      '--namespace', tw.config.TEMPORAL_NAMESPACE,
-      '--task-queue', tw.taskQueue,
-      '--type', type,
-      '--workflow-id', workflowId,
-      '--input', input,
-    ]);
-    return workflowId;
-  };
+  const startFromCli = (type: string, input: string) =>
+    startWithTemporalCli(tw.config, { type, taskQueue: tw.taskQueue, workflowId: `bulk-cli-${randomBytes(4).toString('hex')}`, input });
 
   const failureOf = async (workflowId: string): Promise<ApplicationFailure> => {
     const error = await tw.client.workflow.getHandle(workflowId).result().then(

@@ -3,7 +3,8 @@ import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
 import { AccessLevel } from '../../db/access';
 import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
 import { bulkUpdateProgressQuery } from '../../contracts/bulk-update';
-import { attributeId, createUser, groupId, linksOf, projectsUnder } from './support/instance';
+import { attributeIdByName, namespaceIdByPath } from '../../db/seed/lookups';
+import { createUser, linksOf, projectsUnder } from './support/instance';
 import { startRunningWorker, type RunningWorker } from './support/running-worker';
 
 // The scheduler continues as new every BULK_UPDATE_BATCHES_PER_RUN batches, so a 100,000-project operation is a
@@ -22,11 +23,11 @@ describe('BulkUpdateWorkflow continuing as new', () => {
 
   it('carries its cursor and counters across runs and keeps every run short', async () => {
     const { sql } = tw.deps;
-    const org1 = await groupId(sql, 'gitlab-org');
+    const org1 = await namespaceIdByPath(sql, 'gitlab-org');
     const userId = await createUser(sql, `bulk-can-${randomBytes(3).toString('hex')}`, [
       { sourceType: 'Namespace', sourceId: org1, level: AccessLevel.MAINTAINER },
     ]);
-    const identity = await attributeId(sql, 'gitlab-org', 'Identity');
+    const identity = await attributeIdByName(sql, 'gitlab-org', 'Identity');
     const projects = await projectsUnder(sql, org1);
     const started = await startBulkUpdate(
       { sql, client: tw.client, taskQueue: tw.taskQueue },

@@ -3,8 +3,9 @@ import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
 import { AccessLevel, setFeatureFlag } from '../../db/access';
 import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
 import { startRunningWorker, type RunningWorker } from './support/running-worker';
-import { attributeId, createUser, groupId, linksOf, projectsUnder } from './support/instance';
-import { mailForOperation } from './support/mail';
+import { attributeIdByName, namespaceIdByPath } from '../../db/seed/lookups';
+import { createUser, linksOf, projectsUnder } from './support/instance';
+import { mailForOperation } from '../helpers/mail';
 
 const FLAG = 'security_bulk_operations_notifications';
 
@@ -23,14 +24,14 @@ describe('the security_bulk_operations_notifications flag', () => {
 
   it('off: applies the updates with no Redis keys ever and no email', async () => {
     const { sql, redis } = tw.deps;
-    const org2 = await groupId(sql, 'org-2');
+    const org2 = await namespaceIdByPath(sql, 'org-2');
     const userId = await createUser(sql, `bulk-flag-${randomBytes(3).toString('hex')}`, [
       { sourceType: 'Namespace', sourceId: org2, level: AccessLevel.MAINTAINER },
     ]);
     const projects = await projectsUnder(sql, org2);
     const before = await linksOf(sql, projects);
-    const airGapped = await attributeId(sql, 'org-2', 'Air-gapped');
-    const search = await attributeId(sql, 'org-2', 'Search');
+    const airGapped = await attributeIdByName(sql, 'org-2', 'Air-gapped');
+    const search = await attributeIdByName(sql, 'org-2', 'Search');
     await setFeatureFlag(sql, FLAG, false);
 
     const started = await startBulkUpdate(
@@ -66,7 +67,7 @@ describe('the security_bulk_operations_notifications flag', () => {
 
   it('off for everyone but on for the root group of the first collected project: tracked', async () => {
     const { sql } = tw.deps;
-    const org2 = await groupId(sql, 'org-2');
+    const org2 = await namespaceIdByPath(sql, 'org-2');
     const userId = await createUser(sql, `bulk-flag-actor-${randomBytes(3).toString('hex')}`, [
       { sourceType: 'Namespace', sourceId: org2, level: AccessLevel.MAINTAINER },
     ]);
@@ -75,7 +76,7 @@ describe('the security_bulk_operations_notifications flag', () => {
     try {
       const started = await startBulkUpdate(
         { sql, client: tw.client, taskQueue: tw.taskQueue },
-        { userId, groupIds: [org2], attributeIds: [await attributeId(sql, 'org-2', 'Reporting')], mode: 'ADD' },
+        { userId, groupIds: [org2], attributeIds: [await attributeIdByName(sql, 'org-2', 'Reporting')], mode: 'ADD' },
       );
       const result = await tw.client.workflow.getHandle<typeof BulkUpdateWorkflow>(started.workflowId).result();
       expect(result).toMatchObject({ tracked: true, failedItems: 0, notification: 'not_needed' });

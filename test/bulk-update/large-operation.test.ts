@@ -7,8 +7,9 @@ import type { Sql } from '../../db/sql';
 import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
 import { bulkUpdateProgressQuery, type BulkUpdateProgress } from '../../contracts/bulk-update';
 import { createBigInstance } from './support/big-instance';
-import { attributeId, createUser, groupId, linksOf, outcomesOf, projectsUnder, redisKeysOf } from './support/instance';
-import { waitForOperationMail } from './support/mail';
+import { attributeIdByName, namespaceIdByPath } from '../../db/seed/lookups';
+import { createUser, linksOf, outcomesOf, projectsUnder, redisKeysOf } from './support/instance';
+import { waitForOperationMail } from '../helpers/mail';
 import { startRunningWorker, type RunningWorker } from './support/running-worker';
 
 // More than a thousand projects over groups and projects, with every kind of failure: no permission, too many
@@ -41,20 +42,20 @@ describe('a bulk update of more than a thousand projects', () => {
 
   it('counts exactly while running, emails the failures once, cleans up and leaves exactly the intended links', async () => {
     const { sql } = scratch;
-    const org1 = await groupId(sql, 'gitlab-org');
-    const org2 = await groupId(sql, 'org-2');
-    const org3 = await groupId(sql, 'org-3');
-    const backend = await groupId(sql, 'gitlab-org/backend');
+    const org1 = await namespaceIdByPath(sql, 'gitlab-org');
+    const org2 = await namespaceIdByPath(sql, 'org-2');
+    const org3 = await namespaceIdByPath(sql, 'org-3');
+    const backend = await namespaceIdByPath(sql, 'gitlab-org/backend');
     const username = `bulk-large-${randomBytes(3).toString('hex')}`;
     const userId = await createUser(sql, username, [
       { sourceType: 'Namespace', sourceId: org1, level: AccessLevel.MAINTAINER },
       // Readable but not administrable: each of these projects fails with "Permission denied".
       { sourceType: 'Namespace', sourceId: org2, level: AccessLevel.REPORTER },
     ]);
-    const payments = await attributeId(sql, 'gitlab-org', 'Payments');
-    const missionCritical = await attributeId(sql, 'gitlab-org', 'Mission critical');
-    const internetFacing = await attributeId(sql, 'gitlab-org', 'Internet facing');
-    const internal = await attributeId(sql, 'gitlab-org', 'Internal');
+    const payments = await attributeIdByName(sql, 'gitlab-org', 'Payments');
+    const missionCritical = await attributeIdByName(sql, 'gitlab-org', 'Mission critical');
+    const internetFacing = await attributeIdByName(sql, 'gitlab-org', 'Internet facing');
+    const internal = await attributeIdByName(sql, 'gitlab-org', 'Internal');
 
     const org1Projects = await projectsUnder(sql, org1);
     const org2Projects = await projectsUnder(sql, org2);

@@ -9,8 +9,9 @@ import {
   WORKFLOW_KIND,
 } from '../../contracts/bulk-update';
 import { startRunningWorker, type RunningWorker } from './support/running-worker';
-import { attributeId, createUser, groupId, linksOf, outcomesOf, projectsUnder, redisKeysOf } from './support/instance';
-import { waitForOperationMail } from './support/mail';
+import { attributeIdByName, namespaceIdByPath } from '../../db/seed/lookups';
+import { createUser, linksOf, outcomesOf, projectsUnder, redisKeysOf } from './support/instance';
+import { waitForOperationMail } from '../helpers/mail';
 
 // An operation over the shared 60-project instance, end to end, with what an operator sees of it.
 
@@ -23,12 +24,12 @@ describe('a small bulk update, end to end and as the Web UI shows it', () => {
 
   it('updates a group and a project, reports the failures by email once, and cleans up Redis', async () => {
     const { sql } = tw.deps;
-    const org2 = await groupId(sql, 'org-2');
-    const org1 = await groupId(sql, 'gitlab-org');
+    const org2 = await namespaceIdByPath(sql, 'org-2');
+    const org1 = await namespaceIdByPath(sql, 'gitlab-org');
     const username = `bulk-small-${randomBytes(3).toString('hex')}`;
     const userId = await createUser(sql, username, [{ sourceType: 'Namespace', sourceId: org2, level: AccessLevel.MAINTAINER }], `Tester <script>alert(1)</script>`);
-    const internetFacing = await attributeId(sql, 'org-2', 'Internet facing');
-    const internal = await attributeId(sql, 'org-2', 'Internal');
+    const internetFacing = await attributeIdByName(sql, 'org-2', 'Internet facing');
+    const internal = await attributeIdByName(sql, 'org-2', 'Internal');
     // A public project of the other root group: readable, so collected, but not administrable by this user.
     const [foreign] = await sql<{ id: number }[]>`
       select p.id from projects p join namespaces n on n.id = p.namespace_id

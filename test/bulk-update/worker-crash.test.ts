@@ -9,9 +9,10 @@ import { loadConfig } from '../../contracts/config';
 import { temporalConnectionOptions } from '../../contracts/temporal';
 import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
 import { createBigInstance } from './support/big-instance';
-import { attributeId, createUser, groupId, linksOf, outcomesOf, projectsUnder, redisKeysOf } from './support/instance';
-import { waitForOperationMail } from './support/mail';
-import { startWorkerProcess, type WorkerProcess } from './support/worker-process';
+import { attributeIdByName, namespaceIdByPath } from '../../db/seed/lookups';
+import { createUser, linksOf, outcomesOf, projectsUnder, redisKeysOf } from './support/instance';
+import { waitForOperationMail } from '../helpers/mail';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 // A worker process is SIGKILLed while batches are half done; a second worker finishes the operation. Nothing is
 // applied or counted twice, nothing is lost, and exactly one email goes out.
@@ -42,17 +43,20 @@ describe('a worker killed in the middle of a batch', () => {
   it('is finished by another worker with exact counts and one email', async () => {
     const { sql } = scratch;
     const taskQueue = `test-bulk-crash-${randomBytes(4).toString('hex')}`;
-    const org1 = await groupId(sql, 'gitlab-org');
+    // Only the test's task queue, against the scratch database.
+    const workerEnv = { DATABASE_URL: scratch.url, TEMPORAL_TASK_QUEUE_BULK_UPDATE: taskQueue, TEMPORAL_TASK_QUEUE_EXPORT: taskQueue };
+    const org1 = await namespaceIdByPath(sql, 'gitlab-org');
     const username = `bulk-crash-${randomBytes(3).toString('hex')}`;
     const userId = await createUser(sql, username, [{ sourceType: 'Namespace', sourceId: org1, level: AccessLevel.MAINTAINER }]);
-    const internetFacing = await attributeId(sql, 'gitlab-org', 'Internet facing');
-    const internal = await attributeId(sql, 'gitlab-org', 'Internal');
+    const internetFacing = await attributeIdByName(sql, 'gitlab-org', 'Internet facing');
+    const internal = await attributeIdByName(sql, 'gitlab-org', 'Internal');
     const projects = await projectsUnder(sql, org1);
     const before = await linksOf(sql, projects);
     const conflicting = projects.filter((id) => before.get(id)!.includes(internal));
 
-    const first = await startWorkerProcess(taskQueue, scratch.url);
+    const first = startWorkerProcess(workerEnv);
     workers.push(first);
+    await first.ready;
     const started = await startBulkUpdate({ sql, client, taskQueue }, {
       userId,
       groupIds: [org1],
@@ -87,8 +91,9 @@ describe('a worker killed in the middle of a batch', () => {
     const opBetween = await store.getOperation(started.operationId);
     expect(opBetween!.successful_items + opBetween!.failed_items).toBeLessThan(projects.length);
 
-    const second = await startWorkerProcess(taskQueue, scratch.url);
+    const second = startWorkerProcess(workerEnv);
     workers.push(second);
+    await second.ready;
     const result = await client.workflow.getHandle<typeof BulkUpdateWorkflow>(started.workflowId).result();
 
     expect(result).toMatchObject({

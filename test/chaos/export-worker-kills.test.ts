@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { temporalConnectionOptions } from '../../contracts/temporal';
-import { stackBucketClient } from '../offline-export/fixture';
+import { createStackS3Client } from '../../worker/deps';
 import { EXPORT_BATCH_SIZE, finishedBatches, retriedActivities, startExport, verifyExport, type ExportOutcome } from './support/export';
 import { Redis } from 'ioredis';
 import {
@@ -16,7 +16,9 @@ import {
   watchRedis,
 } from './support/bulk';
 import { chaosStackDown, chaosStackUp, type ChaosStack } from './support/private-stack';
-import { chaosSeed, note, pollUntil, seededRandom, startChaosWorker, type ChaosWorker } from './support/worker';
+import { chaosSeed, note, startChaosWorker, type ChaosWorker } from './support/worker';
+import { prng } from '../helpers/random';
+import { waitFor } from '../helpers/wait';
 
 // Fault injection on the private stack: a worker SIGKILLed at seeded random moments of an export, three times, a
 // new worker started after each kill. The result must be exactly the clean run's: the same objects byte for byte
@@ -43,7 +45,7 @@ describe('chaos: worker SIGKILLed at random moments', () => {
     redis = new Redis(stack.config.REDIS_URL);
     connection = await Connection.connect(temporalConnectionOptions(stack.config));
     client = new Client({ connection, namespace: stack.config.TEMPORAL_NAMESPACE });
-    s3 = stackBucketClient(stack.config);
+    s3 = createStackS3Client(stack.config);
   });
   afterAll(async () => {
     for (const w of workers) await w.stop();
@@ -67,7 +69,7 @@ describe('chaos: worker SIGKILLed at random moments', () => {
 
     // The same export again, its worker killed when the seeded random share of the clean run's batches is written.
     const seed = chaosSeed();
-    const random = seededRandom(seed);
+    const random = prng(seed).next;
     // Kills land in the first two thirds, leaving each new worker's start-up (several seconds of retries and
     // heartbeat timeouts) room to happen before the operation could finish.
     const targets = Array.from({ length: KILLS }, () => 0.1 + random() * 0.55)
@@ -78,10 +80,10 @@ describe('chaos: worker SIGKILLed at random moments', () => {
     for (const target of targets) {
       const worker = await startChaosWorker(env);
       workers.push(worker);
-      const done = await pollUntil(async () => {
+      const done = await waitFor(async () => {
         const n = await finishedBatches(sql, chaos.exportId);
         return n >= target ? n : undefined;
-      }, 120_000, 20, `${target} finished batches`);
+      }, 120_000, { everyMs: 20, what: `${target} finished batches` });
       await worker.kill();
       note(`worker killed at ${done} finished batches (target ${target})`);
       killedAt.push(done);
@@ -110,7 +112,7 @@ describe('chaos: worker SIGKILLed at random moments', () => {
     for (const worker of workers.splice(0)) await worker.stop();
     const scenario = await prepareBulkScenario(sql);
     const seed = chaosSeed() + 1;
-    const random = seededRandom(seed);
+    const random = prng(seed).next;
     const total = scenario.projects.length;
     // Kills land in the first two thirds, leaving each new worker's start-up (several seconds of retries and
     // heartbeat timeouts) room to happen before the operation could finish.
@@ -124,10 +126,10 @@ describe('chaos: worker SIGKILLed at random moments', () => {
       // One batch in flight at a time: the per-project pace stays well behind the poll, so the kill lands mid-run.
       const worker = await startChaosWorker({ ...env, BULK_UPDATE_MAX_CONCURRENT_BATCHES: '1' });
       workers.push(worker);
-      const done = await pollUntil(async () => {
+      const done = await waitFor(async () => {
         const n = await projectsDone(sql, started.operationId);
         return n >= target ? n : undefined;
-      }, 120_000, 10, `${target} projects done`);
+      }, 120_000, { everyMs: 10, what: `${target} projects done` });
       await worker.kill();
       note(`worker killed at ${done} of ${total} projects done (target ${target})`);
       killedAt.push(done);

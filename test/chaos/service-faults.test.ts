@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { temporalConnectionOptions } from '../../contracts/temporal';
-import { stackBucketClient } from '../offline-export/fixture';
+import { createStackS3Client } from '../../worker/deps';
 import {
   addBulkProjects,
   BULK_ENV,
@@ -17,7 +17,8 @@ import {
 import { EXPORT_BATCH_SIZE, finishedBatches, retriedActivities, startExport, verifyExport, type ExportOutcome } from './support/export';
 import { bouncePrivatePostgres } from './support/private-postgres';
 import { bounceService, chaosStackDown, chaosStackUp, type ChaosStack } from './support/private-stack';
-import { note, pollUntil, startChaosWorker, type ChaosWorker } from './support/worker';
+import { note, startChaosWorker, type ChaosWorker } from './support/worker';
+import { waitFor } from '../helpers/wait';
 
 // Fault injection on the private stack, one server at a time, while one worker keeps running: the Temporal dev
 // server restarted (its SQLite persists), the S3 server stopped for 30 s, Redis restarted (it keeps nothing), the
@@ -50,7 +51,7 @@ describe('chaos: servers taken away mid-run', () => {
     };
     connection = await Connection.connect(temporalConnectionOptions(stack.config));
     client = new Client({ connection, namespace: stack.config.TEMPORAL_NAMESPACE });
-    s3 = stackBucketClient(stack.config);
+    s3 = createStackS3Client(stack.config);
     redis = new Redis(stack.config.REDIS_URL, { maxRetriesPerRequest: 1 });
     redis.on('error', () => {});
     worker = await startChaosWorker(env);
@@ -68,10 +69,10 @@ describe('chaos: servers taken away mid-run', () => {
 
   /** Polls through the fault: a refused query is "not yet". */
   const progress = (fn: () => Promise<number>, atLeast: number, what: string) =>
-    pollUntil(async () => {
+    waitFor(async () => {
       const n = await fn().catch(() => -1);
       return n >= atLeast ? n : undefined;
-    }, 120_000, 20, what);
+    }, 120_000, { everyMs: 20, what });
 
   it('the Temporal dev server restarted mid-way: the export and the bulk update both complete', async () => {
     const { sql, config } = stack;

@@ -1,5 +1,6 @@
-import { runCli } from './helpers/cli';
-import { startTestWorker, type TestWorker } from './helpers/worker';
+import { runCli } from '../helpers/cli';
+import { startTestWorker, type TestWorker } from '../helpers/worker';
+import { attributeIdByName, projectIdByPath } from '../../db/seed/lookups';
 
 // The command-line client against the real stack; a worker started by the test serves the CLI's task queues.
 describe('command-line client', () => {
@@ -10,12 +11,8 @@ describe('command-line client', () => {
   beforeAll(async () => {
     tw = await startTestWorker('cli');
     env = { TEMPORAL_TASK_QUEUE_EXPORT: tw.taskQueue, TEMPORAL_TASK_QUEUE_BULK_UPDATE: tw.taskQueue };
-    const [project] = await tw.deps.sql<{ id: number }[]>`select source_id as id from routes where path = 'flightjs/Flight'`;
-    projectId = project!.id;
-    const [attribute] = await tw.deps.sql<{ id: number }[]>`
-      select a.id from security_attributes a join routes r on r.source_type = 'Namespace' and r.source_id = a.namespace_id
-      where r.path = 'flightjs' and a.name = 'Search'`;
-    attributeId = attribute!.id;
+    projectId = await projectIdByPath(tw.deps.sql, 'flightjs/Flight');
+    attributeId = await attributeIdByName(tw.deps.sql, 'flightjs', 'Search');
   });
   afterAll(async () => tw?.close());
 

@@ -1,6 +1,6 @@
-import { migrate, readMigrations } from '../db/migrate';
-import { createSql, type Sql } from '../db/sql';
-import { createScratchDatabase } from './helpers/database';
+import { migrate, readMigrations } from '../../db/migrate';
+import { createSql, type Sql } from '../../db/sql';
+import { createScratchDatabase } from '../helpers/database';
 
 describe('migrations', () => {
   let db: Awaited<ReturnType<typeof createScratchDatabase>>;

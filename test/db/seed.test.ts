@@ -1,7 +1,7 @@
-import { groupAccessLevels, projectAccessLevels } from '../db/access';
-import { migrate } from '../db/migrate';
-import { SEED_USERS, SeedRefusedError, seedInstance } from '../db/seed/generate';
-import { createScratchDatabase } from './helpers/database';
+import { groupAccessLevels, projectAccessLevels } from '../../db/access';
+import { migrate } from '../../db/migrate';
+import { SEED_USERS, SeedRefusedError, seedInstance } from '../../db/seed/generate';
+import { createScratchDatabase } from '../helpers/database';
 
 describe('seed generator', () => {
   let db: Awaited<ReturnType<typeof createScratchDatabase>>;

@@ -1,14 +1,12 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
+import { TEMPORAL_CLI } from './cli';
 
 // For unit tests of workflow logic: an in-memory Temporal dev server of the test's own (the Temporal CLI the tools
 // build, started on a free port and stopped with the test), with the project's search attributes. No PostgreSQL,
 // Redis, S3 or SMTP: the activities are the test's fakes.
-
-const TEMPORAL_CLI = join(__dirname, '..', '..', process.env.STACK_TOOLS_DIR ?? '.tools', 'bin', 'temporal');
 
 export async function startLocalTemporal(): Promise<TestWorkflowEnvironment> {
   if (!existsSync(TEMPORAL_CLI)) {

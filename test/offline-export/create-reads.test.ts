@@ -6,6 +6,7 @@ import { createSql, type Sql } from '../../db/sql';
 import { loadConfig } from '../../contracts/config';
 import { ExportStatus } from '../../db/offline-export/statuses';
 import { toEntity } from '../../client/offline-export/entity';
+import { namespaceIdByPath } from '../../db/seed/lookups';
 
 // The reads the API serves exports from: scoped to the user, paged, sorted by creation, filtered by status, and
 // never carrying the credentials column.
@@ -18,7 +19,7 @@ const ids: number[] = [];
 
 beforeAll(async () => {
   sql = createSql(config.DATABASE_URL, { max: 2 });
-  const [group] = await sql<{ source_id: number }[]>`select source_id from routes where path = 'gitlab-org'`;
+  const group = await namespaceIdByPath(sql, 'gitlab-org');
   for (let i = 0; i < 5; i++) {
     const row = await insertOfflineExport(sql, {
       userId: reporter,
@@ -30,7 +31,7 @@ beforeAll(async () => {
         { aws_access_key_id: 'AKIAREADS', aws_secret_access_key: 'reads-secret', region: 'us-east-1', path_style: false },
         config.ENCRYPTION_KEY,
       ),
-      groupIds: [group!.source_id],
+      groupIds: [group],
       projectIds: [],
     });
     ids.push(row.id);

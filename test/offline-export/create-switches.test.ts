@@ -1,10 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
-import { randomInt, randomUUID } from 'node:crypto';
-import {
-  createOfflineExport,
-  OfflineExportRequestError,
-  type CreateOfflineExportDeps,
-} from '../../client/offline-export/create-service';
+import { randomUUID } from 'node:crypto';
+import { createOfflineExport, type CreateOfflineExportDeps } from '../../client/offline-export/create-service';
+import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
 import { setFeatureFlag } from '../../db/access';
 import { migrate } from '../../db/migrate';
 import { SEED_USERS, seedInstance } from '../../db/seed/generate';
@@ -12,6 +9,7 @@ import type { Sql } from '../../db/sql';
 import { loadConfig } from '../../contracts/config';
 import { temporalConnectionOptions } from '../../contracts/temporal';
 import { createScratchDatabase } from '../helpers/database';
+import { expectExportRefused } from './fixture';
 
 // The switches that turn offline exports off: the offline_transfer_exports feature flag and the application
 // settings. Flipping them in the shared test database would change what other test files see, so this file seeds
@@ -29,48 +27,22 @@ const bob = { id: SEED_USERS.maintainer.id };
 
 const deps = (): CreateOfflineExportDeps => ({ sql, temporal, config, taskQueue: `test-export-switches-${randomUUID().slice(0, 8)}` });
 
-const validBody = () => ({
-  bucket: config.S3_BUCKET,
-  s3_compatible_configuration: {
-    aws_access_key_id: config.S3_ACCESS_KEY_ID,
-    aws_secret_access_key: config.S3_SECRET_ACCESS_KEY,
-    region: 'us-east-1',
-    endpoint: config.S3_ENDPOINT,
-  },
-  entities: [{ full_path: 'gitlab-org' }],
-});
+const validBody = () => devBucketExportBody(config, ['gitlab-org']);
 
-async function rowCount(): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`
-    select ((select count(*) from import_offline_exports) + (select count(*) from import_offline_configurations)
-          + (select count(*) from bulk_import_exports))::int as n`;
-  return row!.n;
-}
-
-async function expectRefused(user: { id: number }, request: unknown, status: number, message: string) {
-  const before = await rowCount();
-  const error = await createOfflineExport(deps(), user, request).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(OfflineExportRequestError);
-  expect((error as OfflineExportRequestError).message).toBe(message);
-  expect((error as OfflineExportRequestError).status).toBe(status);
-  expect(await rowCount()).toBe(before);
-}
+const expectRefused = (user: { id: number }, request: unknown, status: number, message: string) =>
+  expectExportRefused(deps(), user, request, status, message);
 
 const setSetting = (column: 'offline_transfer_exports_enabled' | 'allow_s3_compatible_storage_for_offline_transfer', on: boolean) =>
   sql`update application_settings set ${sql({ [column]: on })}, updated_at = now() where id = 1`;
 
 beforeAll(async () => {
-  scratch = await createScratchDatabase('export_switches');
+  scratch = await createScratchDatabase('export_switches', { temporalNamespace: true });
   sql = scratch.sql;
   await migrate(sql);
   await seedInstance(sql, { projects: 10, issues: 0 });
-  // Workflow ids come from export ids; start away from 1 so no other test database's workflow has this id.
-  await sql`select setval(pg_get_serial_sequence('import_offline_exports', 'id'), ${randomInt(1_000_000, 1_000_000_000)})`;
   connection = await Connection.connect(temporalConnectionOptions(config));
-  temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  // Its export ids start at 1 like the shared database's: its workflows go to its own namespace.
+  temporal = new Client({ connection, namespace: scratch.namespace! });
 });
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import {
   createOfflineExport,
@@ -13,10 +13,16 @@ import { exportSummary } from '../../client/offline-export/start-workflow';
 import { SA_GITLAB_USER_ID, SA_OFFLINE_EXPORT_ID, SA_WORKFLOW_KIND } from '../../contracts/search-attributes';
 import { decryptCredentials } from '../../db/offline-export/credentials';
 import { SEED_USERS } from '../../db/seed/generate';
+import { firstProjectUnder, namespaceIdByPath, projectIdByPath } from '../../db/seed/lookups';
 import { createSql, type Sql } from '../../db/sql';
 import { loadConfig } from '../../contracts/config';
 import { temporalConnectionOptions } from '../../contracts/temporal';
+import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
+import { writtenRows } from '../helpers/database';
+import { devBucketCredentials, seedCurlExampleBody } from '../helpers/dev-bucket';
+import { expectExportRefused } from './fixture';
 import { OFFLINE_EXPORT_WORKFLOW, offlineExportWorkflowId } from '../../contracts/offline-export';
+import { historyText } from '../helpers/history';
 
 // CreateService against the shared seeded test database, the stack's MinIO and Temporal. No worker polls the task
 // queue these tests start workflows on: it is enough that the execution exists with the right id, input and search
@@ -45,48 +51,13 @@ const deps = (overrides: Partial<CreateOfflineExportDeps> = {}): CreateOfflineEx
   ...overrides,
 });
 
-const s3Config = (overrides: Record<string, unknown> = {}) => ({
-  aws_access_key_id: config.S3_ACCESS_KEY_ID,
-  aws_secret_access_key: config.S3_SECRET_ACCESS_KEY,
-  region: 'us-east-1',
-  path_style: true,
-  endpoint: config.S3_ENDPOINT,
-  ...overrides,
-});
+const s3Config = (overrides: Record<string, unknown> = {}) => devBucketCredentials(config, overrides);
 
-const body = (overrides: Record<string, unknown> = {}) => ({
-  bucket: config.S3_BUCKET,
-  s3_compatible_configuration: s3Config(),
-  entities: [{ full_path: 'gitlab-org' }],
-  ...overrides,
-});
-
-interface RowCounts {
-  exports: number;
-  configurations: number;
-  relations: number;
-}
-
-async function rowCounts(): Promise<RowCounts> {
-  const [row] = await sql<RowCounts[]>`
-    select (select count(*) from import_offline_exports)::int as exports,
-           (select count(*) from import_offline_configurations)::int as configurations,
-           (select count(*) from bulk_import_exports)::int as relations`;
-  return row!;
-}
+const body = (overrides: Record<string, unknown> = {}) => ({ ...devBucketExportBody(config, ['gitlab-org']), ...overrides });
 
 /** Asserts the request is refused with this status and message, and that not one row was written. */
-async function expectRefused(user: { id: number }, request: unknown, status: number, message: string, d = deps()) {
-  const before = await rowCounts();
-  const error = await createOfflineExport(d, user, request).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(OfflineExportRequestError);
-  expect((error as OfflineExportRequestError).message).toBe(message);
-  expect((error as OfflineExportRequestError).status).toBe(status);
-  expect(await rowCounts()).toEqual(before);
-}
+const expectRefused = (user: { id: number }, request: unknown, status: number, message: string, d = deps()) =>
+  expectExportRefused(d, user, request, status, message);
 
 async function create(user: { id: number }, request: unknown) {
   const result = await createOfflineExport(deps(), user, request);
@@ -95,33 +66,12 @@ async function create(user: { id: number }, request: unknown) {
   return result;
 }
 
-/** Every string in a history, with every payload's bytes decoded, so a secret cannot hide in base64 or bytes. */
-function historyText(value: unknown): string {
-  const parts: string[] = [];
-  const walk = (v: unknown): void => {
-    if (v === null || v === undefined) return;
-    if (v instanceof Uint8Array) parts.push(Buffer.from(v).toString('utf8'), Buffer.from(v).toString('base64'));
-    else if (typeof v === 'string') parts.push(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(value);
-  return parts.join('\n') + JSON.stringify(value);
-}
-
 beforeAll(async () => {
   sql = createSql(config.DATABASE_URL, { max: 4 });
   connection = await Connection.connect(temporalConnectionOptions(config));
   temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  // Workflow ids come from export ids, and every test database starts its ids at 1: start this one somewhere
-  // random so a concurrent run against the same Temporal server cannot already have "offline-export:1" open.
-  await sql`select setval(pg_get_serial_sequence('import_offline_exports', 'id'), ${randomInt(1_000_000, 1_000_000_000)})`;
-  const [p1] = await sql<{ path: string }[]>`
-    select path from routes where source_type = 'Project' and path like 'gitlab-org/%' order by source_id limit 1`;
-  const [p2] = await sql<{ path: string }[]>`
-    select path from routes where source_type = 'Project' and path like 'org-2/%' order by source_id limit 1`;
-  projectPath = p1!.path;
-  otherProjectPath = p2!.path;
+  projectPath = (await firstProjectUnder(sql, 'gitlab-org')).path;
+  otherProjectPath = (await firstProjectUnder(sql, 'org-2')).path;
 });
 
 afterAll(async () => {
@@ -136,7 +86,7 @@ afterAll(async () => {
 
 describe('createOfflineExport: a valid request', () => {
   it('stores the export, its encrypted configuration and the self rows, then starts the workflow', async () => {
-    const before = await rowCounts();
+    const before = await writtenRows(sql);
     const { export: entity, workflowId } = await create(alice, body({
       source_hostname: 'https://gdk.test:3000', // accepted and ignored, as GitLab now does
       entities: [{ full_path: 'gitlab-org' }, { full_path: projectPath }],
@@ -158,7 +108,8 @@ describe('createOfflineExport: a valid request', () => {
     expect(Math.abs(created.getTime() - Date.parse(entity.export_prefix.slice(0, 19).replace('_', 'T').replace(/-(\d\d)-(\d\d)$/, ':$1:$2') + 'Z')))
       .toBeLessThan(5_000);
 
-    expect(await rowCounts()).toEqual({
+    expect(await writtenRows(sql)).toEqual({
+      ...before,
       exports: before.exports + 1,
       configurations: before.configurations + 1,
       relations: before.relations + 2,
@@ -178,11 +129,9 @@ describe('createOfflineExport: a valid request', () => {
     const selfRows = await sql`
       select r.group_id, r.project_id, r.user_id, r.relation, r.status
       from bulk_import_exports r where r.offline_export_id = ${entity.id} order by r.group_id nulls last`;
-    const [group] = await sql<{ source_id: number }[]>`select source_id from routes where path = 'gitlab-org'`;
-    const [project] = await sql<{ source_id: number }[]>`select source_id from routes where path = ${projectPath}`;
     expect(selfRows).toEqual([
-      { group_id: group!.source_id, project_id: null, user_id: alice.id, relation: 'self', status: -2 },
-      { group_id: null, project_id: project!.source_id, user_id: alice.id, relation: 'self', status: -2 },
+      { group_id: await namespaceIdByPath(sql, 'gitlab-org'), project_id: null, user_id: alice.id, relation: 'self', status: -2 },
+      { group_id: null, project_id: await projectIdByPath(sql, projectPath), user_id: alice.id, relation: 'self', status: -2 },
     ]);
 
     const handle = temporal.workflow.getHandle(workflowId);
@@ -210,28 +159,11 @@ describe('createOfflineExport: a valid request', () => {
   it('takes the curl example of the seed as is: the duplicate full_path key keeps its last value', async () => {
     // The seed document's request, with the stack's MinIO in place of GDK's. JSON.parse, like Rails, keeps the
     // last of two equal keys: only flightjs/Flight is exported, not gitlab-org.
-    const raw = `{
-      "bucket": "${config.S3_BUCKET}",
-      "source_hostname": "https://gdk.test:3000",
-      "s3_compatible_configuration": {
-        "aws_access_key_id": "${config.S3_ACCESS_KEY_ID}",
-        "aws_secret_access_key": "${config.S3_SECRET_ACCESS_KEY}",
-        "region": "us-east-1",
-        "path_style": true,
-        "endpoint": "${config.S3_ENDPOINT}"
-      },
-      "entities": [
-        {
-          "full_path": "gitlab-org",
-          "full_path": "flightjs/Flight"
-        }
-      ]
-    }`;
+    const raw = seedCurlExampleBody(config);
     const { export: entity } = await create(alice, JSON.parse(raw));
     expect(entity.source_hostname).toBe(new URL(config.INSTANCE_BASE_URL).origin);
-    const [flight] = await sql<{ source_id: number }[]>`select source_id from routes where path = 'flightjs/Flight'`;
     const rows = await sql`select group_id, project_id from bulk_import_exports where offline_export_id = ${entity.id}`;
-    expect(rows).toEqual([{ group_id: null, project_id: flight!.source_id }]);
+    expect(rows).toEqual([{ group_id: null, project_id: await projectIdByPath(sql, 'flightjs/Flight') }]);
   });
 
   it('keeps a requested subgroup next to its parent (two self rows) but the same path twice once', async () => {
@@ -337,7 +269,7 @@ describe('createOfflineExport: a refused request writes nothing', () => {
   it('refuses credentials that break the provider schema, naming the field but not the value', async () => {
     const secret = 'not a valid secret!';
     const aws = { aws_access_key_id: 'AKIA-1', aws_secret_access_key: secret, region: 'us-east-1' };
-    const before = await rowCounts();
+    const before = await writtenRows(sql);
     const error = (await createOfflineExport(deps(), alice, body({ s3_compatible_configuration: undefined, aws_s3_configuration: aws })).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(OfflineExportRequestError);
     expect(error.message).toBe(
@@ -345,7 +277,7 @@ describe('createOfflineExport: a refused request writes nothing', () => {
         'digits and underscores; aws_secret_access_key: must contain only letters, digits, "+" and "/")',
     );
     expect(error.message).not.toContain(secret);
-    expect(await rowCounts()).toEqual(before);
+    expect(await writtenRows(sql)).toEqual(before);
   });
 
   it('refuses an endpoint that is not an http(s) URL', async () => {

@@ -3,7 +3,10 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CANCELLED_ERROR, OFFLINE_EXPORT_WORKFLOW, SA_EXPORT_STATUS, offlineExportWorkflowId } from '../../contracts/offline-export';
 import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
-import { emailsFor, insertExport, stackBucketClient, waitFor } from './fixture';
+import { insertExport } from './fixture';
+import { mailForExport } from '../helpers/mail';
+import { createStackS3Client } from '../../worker/deps';
+import { waitFor } from '../helpers/wait';
 
 describe('cancelling an OfflineExportWorkflow', () => {
   let tw: TestWorker;
@@ -11,7 +14,7 @@ describe('cancelling an OfflineExportWorkflow', () => {
   beforeAll(async () => {
     // Batches of one record: the export is long enough to be caught in the middle.
     tw = await startTestWorker('export-cancel', { EXPORT_BATCH_SIZE: 1 });
-    s3 = stackBucketClient(tw.config);
+    s3 = createStackS3Client(tw.config);
   });
   afterAll(async () => {
     s3?.destroy();
@@ -29,7 +32,7 @@ describe('cancelling an OfflineExportWorkflow', () => {
           select count(*)::int as n from bulk_import_export_batches b join bulk_import_exports e on e.id = b.export_id
           where e.offline_export_id = ${exportId} and b.status = ${BatchStatus.FINISHED}`;
         return r && r.n >= 20 ? r : undefined;
-      }, 60_000, 50);
+      }, 60_000, { everyMs: 50, what: '20 finished batches' });
       await handle.cancel();
       const error = await handle.result().then(() => undefined, (err: unknown) => err);
       return { error, description: await handle.describe() };
@@ -62,7 +65,7 @@ describe('cancelling an OfflineExportWorkflow', () => {
       select object_storage_credentials = '{}'::jsonb and credentials_purged_at is not null as purged
       from import_offline_configurations where offline_export_id = ${exportId}`;
     expect(conf!.purged).toBe(true);
-    const mails = await emailsFor(config, 'alice@example.test', exportPrefix);
+    const mails = await mailForExport(config, 'alice@example.test', exportPrefix);
     expect(mails.map((m) => m.subject)).toEqual(['Offline export failed']);
   }, 120_000);
 });

@@ -8,9 +8,11 @@ import { loadConfig } from '../../contracts/config';
 import { temporalConnectionOptions } from '../../contracts/temporal';
 import { OFFLINE_EXPORT_WORKFLOW, offlineExportWorkflowId, type OfflineExportResult, type PortableType } from '../../contracts/offline-export';
 import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
-import { historyText } from './history';
-import { getObject, insertExport, listKeys, stackBucketClient, waitFor } from './fixture';
-import { startWorkerProcess, type WorkerProcess } from './worker-process';
+import { historyText } from '../helpers/history';
+import { getObject, insertExport, listKeys } from './fixture';
+import { createStackS3Client } from '../../worker/deps';
+import { waitFor } from '../helpers/wait';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 // A worker killed (SIGKILL) in the middle of an export; a second worker finishes it. Batches of 2 records make
 // hundreds of objects, so the kill lands between and inside uploads.
@@ -35,7 +37,7 @@ describe('an export whose worker is killed mid-way', () => {
   const workers: WorkerProcess[] = [];
   beforeAll(async () => {
     sql = createSql(config.DATABASE_URL, { max: 3 });
-    s3 = stackBucketClient(config);
+    s3 = createStackS3Client(config);
     connection = await Connection.connect(temporalConnectionOptions(config));
     client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   });
@@ -66,7 +68,7 @@ describe('an export whose worker is killed mid-way', () => {
         from bulk_import_exports e left join bulk_import_export_batches b on b.export_id = e.id
         where e.offline_export_id = ${exportId}`;
       return r && r.finished >= 60 && r.started > 0 ? r : undefined;
-    }, 90_000, 50);
+    }, 90_000, { everyMs: 50, what: 'a good part of the batches written' });
     await first.kill();
     const [unfinished] = await sql<{ n: number }[]>`
       select count(*)::int as n from bulk_import_exports where offline_export_id = ${exportId} and status <> ${RelationStatus.FINISHED}`;

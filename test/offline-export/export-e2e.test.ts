@@ -6,8 +6,11 @@ import { relationSource } from '../../db/offline-export/relations/index';
 import { OFFLINE_EXPORT_WORKFLOW, PORTABLE_RELATIONS, SA_EXPORT_STATUS, SA_WORKFLOW_KIND, WORKFLOW_KIND_CHUNK, offlineExportProgressQuery, offlineExportWorkflowId, type OfflineExportProgress, type OfflineExportResult, type PortableType } from '../../contracts/offline-export';
 import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
-import { historyText } from './history';
-import { emailsFor, getObject, insertExport, listKeys, parseGzipLines, stackBucketClient } from './fixture';
+import { historyText } from '../helpers/history';
+import { getObject, insertExport, listKeys, parseGzipLines } from './fixture';
+import { mailForExport } from '../helpers/mail';
+import { createStackS3Client } from '../../worker/deps';
+import { namespaceIdByPath } from '../../db/seed/lookups';
 
 const BATCH_SIZE = 20;
 const ALICE = { id: 2, email: 'alice@example.test' };
@@ -40,7 +43,7 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
       // 10 chunks in runs of 4: the export continues as new twice.
       EXPORT_CHUNKS_PER_RUN: 4,
     });
-    s3 = stackBucketClient(tw.config);
+    s3 = createStackS3Client(tw.config);
   });
   afterAll(async () => {
     s3?.destroy();
@@ -88,8 +91,8 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
     expect(projects).toHaveLength(31);
     expect(rows).toHaveLength(9 * PORTABLE_RELATIONS.group.length + 31 * PORTABLE_RELATIONS.project.length);
     expect(rows.every((r) => r.status === RelationStatus.FINISHED && r.error === null)).toBe(true);
-    const [backend] = await sql<{ id: number }[]>`select source_id as id from routes where path = 'gitlab-org/backend'`;
-    expect(groups.filter((g) => g.group_id === backend!.id)).toHaveLength(1);
+    const backend = await namespaceIdByPath(sql, 'gitlab-org/backend');
+    expect(groups.filter((g) => g.group_id === backend)).toHaveLength(1);
     const unique = new Set(rows.map((r) => `${r.group_id}:${r.project_id}:${r.relation}`));
     expect(unique.size).toBe(rows.length);
 
@@ -194,7 +197,7 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
     expect(uploads.Uploads ?? []).toHaveLength(0);
 
     // --- the email, once ---
-    const mails = await emailsFor(config, ALICE.email, exportPrefix);
+    const mails = await mailForExport(config, ALICE.email, exportPrefix);
     expect(mails).toHaveLength(1);
     expect(mails[0]!.subject).toBe('Offline export complete');
     expect(mails[0]!.text).toContain('Export complete');

@@ -6,7 +6,10 @@ import { createOfflineExport } from '../../client/offline-export/create-service'
 import { ALL_FAILED_ERROR, ExportErrorType, OFFLINE_EXPORT_WORKFLOW, PORTABLE_RELATIONS, offlineExportWorkflowId, type OfflineExportResult } from '../../contracts/offline-export';
 import { RelationStatus } from '../../db/offline-export/statuses';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
-import { emailsFor, getObject, moveExportIds, stackBucketClient } from './fixture';
+import { getObject } from './fixture';
+import { mailForExport } from '../helpers/mail';
+import { createStackS3Client } from '../../worker/deps';
+import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
 
 interface Member {
   id: number;
@@ -19,8 +22,7 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
   let running: Promise<void>;
   beforeAll(async () => {
     tw = await startTestWorker('export-failures', { EXPORT_CREDENTIALS_PURGE_DELAY_MS: 1_000 });
-    s3 = stackBucketClient(tw.config);
-    await moveExportIds(tw.deps.sql);
+    s3 = createStackS3Client(tw.config);
     // One worker for the whole file (a Worker runs once); every test waits on its own workflow.
     running = tw.worker.run();
   });
@@ -48,17 +50,11 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
   /** Through the other engineer's CreateService, as the API does: the workflow starts once the rows exist. */
   async function create(user: Member, paths: string[]) {
     const { config } = tw;
-    const created = await createOfflineExport({ sql: tw.deps.sql, temporal: tw.client, config, taskQueue: tw.taskQueue }, user, {
-      bucket: config.S3_BUCKET,
-      s3_compatible_configuration: {
-        aws_access_key_id: config.S3_ACCESS_KEY_ID,
-        aws_secret_access_key: config.S3_SECRET_ACCESS_KEY,
-        region: config.S3_REGION,
-        path_style: true,
-        endpoint: config.S3_ENDPOINT,
-      },
-      entities: paths.map((full_path) => ({ full_path })),
-    });
+    const created = await createOfflineExport(
+      { sql: tw.deps.sql, temporal: tw.client, config, taskQueue: tw.taskQueue },
+      user,
+      devBucketExportBody(config, paths),
+    );
     const [row] = await tw.deps.sql<{ export_prefix: string }[]>`
       select export_prefix from import_offline_configurations where offline_export_id = ${created.export.id}`;
     return { exportId: created.export.id, exportPrefix: row!.export_prefix, workflowId: created.workflowId };
@@ -97,7 +93,7 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
     expect(metadata.entities_mapping).toEqual({ [await pathOf(kept)]: `project_${kept}` });
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: tw.config.S3_BUCKET, Prefix: `${exportPrefix}/project_${revoked}/` }));
     expect(listed.KeyCount ?? 0).toBe(0);
-    const mails = await emailsFor(tw.config, user.email, exportPrefix);
+    const mails = await mailForExport(tw.config, user.email, exportPrefix);
     expect(mails.map((m) => m.subject)).toEqual(['Offline export complete']);
   });
 
@@ -115,7 +111,7 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: tw.config.S3_BUCKET, Prefix: `${exportPrefix}/` }));
     expect(listed.KeyCount ?? 0).toBe(0); // not even metadata.json.gz
 
-    const [mail] = await emailsFor(tw.config, user.email, exportPrefix);
+    const [mail] = await mailForExport(tw.config, user.email, exportPrefix);
     expect(mail?.subject).toBe('Offline export failed');
     expect(mail?.text).toContain('Export failed');
     expect(mail?.text).toContain('You can safely delete any files found at that path');

@@ -4,7 +4,8 @@ import { gunzipSync } from 'node:zlib';
 import type { OpenBucket } from '../../activities/offline-export/bucket';
 import { GzipObjectWriter } from '../../activities/offline-export/object-writer';
 import { loadConfig } from '../../contracts/config';
-import { getObject, stackBucketClient } from './fixture';
+import { getObject } from './fixture';
+import { createStackS3Client } from '../../worker/deps';
 
 // The writer against the real S3 server: multipart above one part, a single PUT below, and an abort that leaves
 // neither an object nor an open multipart upload. Random text barely compresses, so a few MiB make several parts.
@@ -18,7 +19,7 @@ describe('GzipObjectWriter', () => {
   let bucket: OpenBucket;
   const prefix = `writer-test-${randomUUID().slice(0, 8)}`;
   beforeAll(() => {
-    s3 = stackBucketClient(config);
+    s3 = createStackS3Client(config);
     bucket = { client: s3, bucket: config.S3_BUCKET, exportPrefix: prefix };
   });
   afterAll(() => s3?.destroy());

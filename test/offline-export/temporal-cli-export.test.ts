@@ -1,20 +1,18 @@
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { generateExportPrefix } from '../client/offline-export/create-service';
-import { insertOfflineExport } from '../db/offline-export/create';
-import { encryptCredentials } from '../db/offline-export/credentials';
-import { SEED_USERS } from '../db/seed/generate';
-import { ExportErrorType, OFFLINE_EXPORT_WORKFLOW } from '../contracts/offline-export';
-import { ExportStatus, StorageProvider } from '../db/offline-export/statuses';
-import { startTestWorker, type TestWorker } from './helpers/worker';
+import { generateExportPrefix } from '../../client/offline-export/create-service';
+import { insertOfflineExport } from '../../db/offline-export/create';
+import { encryptCredentials } from '../../db/offline-export/credentials';
+import { SEED_USERS } from '../../db/seed/generate';
+import { ExportErrorType, OFFLINE_EXPORT_WORKFLOW } from '../../contracts/offline-export';
+import { ExportStatus, StorageProvider } from '../../db/offline-export/statuses';
+import { startWithTemporalCli } from '../helpers/cli';
+import { startTestWorker, type TestWorker } from '../helpers/worker';
+import { projectIdByPath } from '../../db/seed/lookups';
+import { devBucketCredentials } from '../helpers/dev-bucket';
 
 // An operator starting OfflineExportWorkflow by hand with the built Temporal CLI, as the README shows: given only
 // the export id, it runs; given anything else, it fails at once with a typed, non-retryable error.
-const run = promisify(execFile);
-const TEMPORAL = join(__dirname, '..', process.env.STACK_TOOLS_DIR ?? '.tools', 'bin', 'temporal');
 
 describe('OfflineExportWorkflow started from the Temporal CLI', () => {
   let tw: TestWorker;
@@ -23,39 +21,24 @@ describe('OfflineExportWorkflow started from the Temporal CLI', () => {
   });
   afterAll(async () => tw?.close());
 
-  const start = async (input: string, workflowId = `cli-export-${randomBytes(4).toString('hex')}`) => {
-    await run(TEMPORAL, [
-      'workflow', 'start',
-      '--address', tw.config.TEMPORAL_ADDRESS,
-      '--namespace', tw.config.TEMPORAL_NAMESPACE,
-      '--task-queue', tw.taskQueue,
-      '--type', OFFLINE_EXPORT_WORKFLOW,
-      '--workflow-id', workflowId,
-      '--input', input,
-    ]);
-    return workflowId;
-  };
+  const start = (input: string) =>
+    startWithTemporalCli(tw.config, {
+      type: OFFLINE_EXPORT_WORKFLOW,
+      taskQueue: tw.taskQueue,
+      workflowId: `cli-export-${randomBytes(4).toString('hex')}`,
+      input,
+    });
 
   it('runs an export given only its id', async () => {
-    const [flight] = await tw.deps.sql<{ id: number }[]>`select source_id as id from routes where path = 'flightjs/Flight'`;
     const row = await insertOfflineExport(tw.deps.sql, {
       userId: SEED_USERS.owner.id,
       provider: StorageProvider.s3_compatible,
       bucket: tw.config.S3_BUCKET,
       exportPrefix: generateExportPrefix(),
       sourceHostname: tw.config.INSTANCE_BASE_URL,
-      credentials: encryptCredentials(
-        {
-          aws_access_key_id: tw.config.S3_ACCESS_KEY_ID,
-          aws_secret_access_key: tw.config.S3_SECRET_ACCESS_KEY,
-          region: tw.config.S3_REGION,
-          path_style: true,
-          endpoint: tw.config.S3_ENDPOINT,
-        },
-        tw.config.ENCRYPTION_KEY,
-      ),
+      credentials: encryptCredentials(devBucketCredentials(tw.config), tw.config.ENCRYPTION_KEY),
       groupIds: [],
-      projectIds: [flight!.id],
+      projectIds: [await projectIdByPath(tw.deps.sql, 'flightjs/Flight')],
     });
     const workflowId = await start(JSON.stringify({ exportId: row.id }));
     await tw.run(() => tw.client.workflow.getHandle(workflowId).result());

@@ -2,7 +2,7 @@ import { nextChunk } from '../../db/offline-export/chunks';
 import { forOfflineExportAndRelation, statusCounts } from '../../db/offline-export/tracking';
 import { createSql, type Sql } from '../../db/sql';
 import { RelationStatus } from '../../db/offline-export/statuses';
-import { insertExport, moveExportIds } from './fixture';
+import { insertExport } from './fixture';
 import { loadConfig } from '../../contracts/config';
 
 // The plans of the workflow's lookups on bulk_import_exports. Enough rows of other exports are inserted that the
@@ -14,7 +14,6 @@ describe('query plans of the offline export tracking', () => {
   let exportId: number;
   beforeAll(async () => {
     sql = createSql(config.DATABASE_URL, { max: 2 });
-    await moveExportIds(sql);
     ({ exportId } = await insertExport(sql, config, 2, ['gitlab-org']));
     // 200 other exports of one project with every relation: 1,600 rows around ours.
     await sql`

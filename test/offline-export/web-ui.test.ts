@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { createOfflineExport } from '../client/offline-export/create-service';
-import { devBucketExportBody } from '../client/offline-export/dev-bucket';
-import { SEED_USERS } from '../db/seed/generate';
-import { ARTIFACTS_DIR, launchBrowser } from './helpers/browser';
-import { startTestWorker, type TestWorker } from './helpers/worker';
+import { createOfflineExport } from '../../client/offline-export/create-service';
+import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
+import { SEED_USERS } from '../../db/seed/generate';
+import { ARTIFACTS_DIR, launchBrowser } from '../helpers/browser';
+import { startTestWorker, type TestWorker } from '../helpers/worker';
 
 /** The Temporal Web UI of the dev server, driven in headless Chromium the way a person uses it. */
 describe('Temporal Web UI', () => {

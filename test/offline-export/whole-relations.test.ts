@@ -10,7 +10,8 @@ import { findRelationRow, recordWholeRelations, type WholeRelationOutcome } from
 import { createSql, type Sql } from '../../db/sql';
 import { loadConfig } from '../../contracts/config';
 import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
-import { getObject, insertExport, listKeys, parseGzipLines, stackBucketClient } from './fixture';
+import { getObject, insertExport, listKeys, parseGzipLines } from './fixture';
+import { createStackS3Client } from '../../worker/deps';
 
 /** Records each whole relation as soon as it is written (the chunk activity batches them instead). */
 const recordAtOnce = (sql: Sql) => async (outcome: WholeRelationOutcome) => {
@@ -108,7 +109,7 @@ describe('relations exported whole against PostgreSQL and the S3 server', () => 
   let project: { id: number; issues: number; first: number; last: number };
   beforeAll(async () => {
     sql = createSql(config.DATABASE_URL, { max: 4 });
-    s3 = stackBucketClient(config);
+    s3 = createStackS3Client(config);
     const [row] = await sql<{ id: number; issues: number; first: number; last: number }[]>`
       select project_id as id, count(*)::int as issues, min(id) as first, max(id) as last
       from issues group by project_id having count(*) >= 5 order by count(*) desc, project_id limit 1`;

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { seedToken, SEED_USERS } from '../../db/seed/generate';
 import { startTestApi, type TestApi } from '../helpers/api';
-import { writtenRows } from './support';
+import { writtenRows } from '../helpers/database';
+import { firstProjectUnder } from '../../db/seed/lookups';
+import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
 
 // Who may do what, through the real API: each seeded role × exporting a group, exporting a project, starting an
 // attribute bulk update, and reading someone else's export or operation. GitLab's rules: a group export needs
@@ -22,10 +24,7 @@ type Role = 'root' | 'alice' | 'bob' | 'carol' | 'dave' | 'erin' | 'grace' | 'fr
 
 beforeAll(async () => {
   api = await startTestApi(taskQueues);
-  const [project] = await api.deps.sql<{ path: string; id: number }[]>`
-    select path, source_id as id from routes where source_type = 'Project' and path like 'gitlab-org/%' order by source_id limit 1`;
-  projectPath = project!.path;
-  projectId = Number(project!.id);
+  ({ path: projectPath, id: projectId } = await firstProjectUnder(api.deps.sql, 'gitlab-org'));
   const [attribute] = await api.deps.sql<{ id: number }[]>`
     select a.id from security_attributes a join routes r on r.source_type = 'Namespace' and r.source_id = a.namespace_id
     where r.path = 'gitlab-org' and a.deleted_at is null order by a.id limit 1`;
@@ -42,17 +41,7 @@ async function clearRateLimits() {
   if (keys.length > 0) await api.deps.redis.del(...keys);
 }
 
-const exportBody = (fullPath: string) => ({
-  bucket: api.deps.config.S3_BUCKET,
-  s3_compatible_configuration: {
-    aws_access_key_id: api.deps.config.S3_ACCESS_KEY_ID,
-    aws_secret_access_key: api.deps.config.S3_SECRET_ACCESS_KEY,
-    region: api.deps.config.S3_REGION,
-    path_style: true,
-    endpoint: api.deps.config.S3_ENDPOINT,
-  },
-  entities: [{ full_path: fullPath }],
-});
+const exportBody = (fullPath: string) => devBucketExportBody(api.deps.config, [fullPath]);
 
 const denied = (path: string) => `Export failed. You do not have permission to export the following resources or they do not exist: ${path}`;
 const UNAUTHORIZED = { status: 401, body: { message: '401 Unauthorized' } };

@@ -7,14 +7,15 @@ import {
   ODD_STRINGS,
   operationKeys,
   Pairs,
-  prng,
   RawJson,
   rootGroupIds,
   toJson,
-  writtenRows,
   type Rng,
-  type Written,
 } from './support';
+import { writtenRows, type Written } from '../helpers/database';
+import { prng } from '../helpers/random';
+import { namespaceIdByPath } from '../../db/seed/lookups';
+import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
 
 // Thousands of generated malformed requests against every endpoint of the real API (real PostgreSQL, Redis,
 // Temporal, MinIO). Every case is built from a valid request plus at least one change that makes it invalid, so
@@ -128,21 +129,7 @@ function noise(r: Rng): [string, unknown][] {
 }
 
 function validExportPairs(): [string, unknown][] {
-  const c = api.deps.config;
-  return [
-    ['bucket', c.S3_BUCKET],
-    [
-      's3_compatible_configuration',
-      {
-        aws_access_key_id: c.S3_ACCESS_KEY_ID,
-        aws_secret_access_key: c.S3_SECRET_ACCESS_KEY,
-        region: c.S3_REGION,
-        path_style: true,
-        endpoint: c.S3_ENDPOINT,
-      },
-    ],
-    ['entities', [{ full_path: 'gitlab-org' }]],
-  ];
+  return Object.entries(devBucketExportBody(api.deps.config, ['gitlab-org']));
 }
 
 const blockedEndpoint = (r: Rng) =>
@@ -328,8 +315,7 @@ beforeAll(async () => {
   api = await startTestApi(taskQueues);
   const roots = await rootGroupIds(api.deps.sql);
   token = await createUser(api.deps.sql, FUZZ_USER, { groupIds: roots, level: 50 });
-  const [gitlabOrg] = await api.deps.sql<{ id: number }[]>`select source_id as id from routes where source_type = 'Namespace' and path = 'gitlab-org'`;
-  groupId = Number(gitlabOrg!.id);
+  groupId = await namespaceIdByPath(api.deps.sql, 'gitlab-org');
   const [attribute] = await api.deps.sql<{ id: number }[]>`select id from security_attributes where namespace_id = ${groupId} order by id limit 1`;
   attributeId = Number(attribute!.id);
   // The valid requests the cases are derived from are accepted as far as validation goes: the generator really

@@ -7,9 +7,11 @@ import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update
 import { OFFLINE_EXPORT_WORKFLOW, offlineExportWorkflowId, type OfflineExportResult } from '../../contracts/offline-export';
 import { loadConfig } from '../../contracts/config';
 import { createUser } from '../bulk-update/support/instance';
-import { allMail, waitForOperationMail, type ReceivedMail } from '../bulk-update/support/mail';
+import { allMail, waitForOperationMail, type ReceivedMail } from '../helpers/mail';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
-import { insertExport, listKeys, stackBucketClient, waitFor } from '../offline-export/fixture';
+import { insertExport, listKeys } from '../offline-export/fixture';
+import { createStackS3Client } from '../../worker/deps';
+import { waitFor } from '../helpers/wait';
 
 // Email escaping end to end: hostile user names, group and project names and paths, and an error message that
 // quotes a hostile category name go through the real workflows, the real worker and nodemailer to maildev, and the
@@ -181,7 +183,7 @@ describe('email escaping, end to end through maildev', () => {
       expectNoForgedTextLines(mail.text);
     } finally {
       if (exportPrefix) {
-        const s3 = stackBucketClient(config);
+        const s3 = createStackS3Client(config);
         const keys = await listKeys(s3, config.S3_BUCKET, exportPrefix);
         if (keys.length > 0) {
           await s3.send(new DeleteObjectsCommand({ Bucket: config.S3_BUCKET, Delete: { Objects: keys.map((Key) => ({ Key })) } }));

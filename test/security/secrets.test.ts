@@ -5,7 +5,9 @@ import { seedToken } from '../../db/seed/generate';
 import { loadConfig, redactedConfig } from '../../contracts/config';
 import { createLogger } from '../../contracts/logger';
 import { startTestApi, type TestApi } from '../helpers/api';
-import { waitFor } from './support';
+import { waitFor } from '../helpers/wait';
+import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
+import { historyText } from '../helpers/history';
 
 // One real export through the API, run by a real worker process whose every output line is captured, with the
 // API's own log captured too. Then every secret (the S3 secret and access key, the PRIVATE-TOKEN, the SMTP
@@ -65,19 +67,6 @@ afterAll(async () => {
   await api?.close();
 }, 60_000);
 
-function historyText(value: unknown): string {
-  const parts: string[] = [];
-  const walk = (v: unknown): void => {
-    if (v === null || v === undefined) return;
-    if (v instanceof Uint8Array) parts.push(Buffer.from(v).toString('utf8'), Buffer.from(v).toString('base64'));
-    else if (typeof v === 'string') parts.push(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(value);
-  return parts.join('\n');
-}
-
 describe('secrets', () => {
   it('appear in no log line, API response or workflow history of a real export, and are purged afterwards', async () => {
     const config = api.deps.config;
@@ -88,17 +77,7 @@ describe('secrets', () => {
       smtpPassword: SMTP_PASSWORD,
       encryptionKey: Buffer.from(config.ENCRYPTION_KEY).toString('utf8'),
     };
-    const body = {
-      bucket: config.S3_BUCKET,
-      s3_compatible_configuration: {
-        aws_access_key_id: config.S3_ACCESS_KEY_ID,
-        aws_secret_access_key: config.S3_SECRET_ACCESS_KEY,
-        region: config.S3_REGION,
-        path_style: true,
-        endpoint: config.S3_ENDPOINT,
-      },
-      entities: [{ full_path: 'flightjs/Flight' }],
-    };
+    const body = devBucketExportBody(config, ['flightjs/Flight']);
     const record = (res: { status: number; body: unknown }) => {
       responses.push(JSON.stringify(res.body));
       return res;
@@ -119,13 +98,13 @@ describe('secrets', () => {
         return row && row.purged ? row : undefined;
       },
       150_000,
-      `export ${exportId} to finish and purge its credentials`,
+      { what: `export ${exportId} to finish and purge its credentials` },
     );
     expect(finished.credentials).toEqual({});
     record(await api.request('GET', `/api/v4/offline_exports/${exportId}`, { token: TOKEN }));
     record(await api.request('GET', '/api/v4/offline_exports', { token: TOKEN }));
     const handle = api.deps.temporal.workflow.getHandle(`offline-export:${exportId}`);
-    await waitFor(async () => ((await handle.describe()).status.name === 'RUNNING' ? undefined : true), 60_000, 'the workflow to close');
+    await waitFor(async () => ((await handle.describe()).status.name === 'RUNNING' ? undefined : true), 60_000, { what: 'the workflow to close' });
 
     const histories: string[] = [];
     const ids: string[] = [];

@@ -6,7 +6,8 @@ import { SEED_USERS } from '../../db/seed/generate';
 import { createSql, type Sql } from '../../db/sql';
 import { loadConfig } from '../../contracts/config';
 import { temporalConnectionOptions } from '../../contracts/temporal';
-import { writtenRows } from './support';
+import { writtenRows } from '../helpers/database';
+import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
 
 // The endpoint SSRF guard against the stack: this machine's own host name (resolved by the system resolver) and DNS
 // rebinding between the check and the bucket check's connection. The guard's rules themselves (every spelling of a
@@ -55,17 +56,7 @@ describe('SSRF: DNS rebinding between the check and the bucket check', () => {
     const error = await createOfflineExport(
       { sql, temporal, config: { ...config, ALLOW_LOCAL_NETWORK_ENDPOINTS: false }, taskQueue: 'security-ssrf-never-polled', lookupHost: async () => [PUBLIC] },
       { id: SEED_USERS.owner.id },
-      {
-        bucket: config.S3_BUCKET,
-        s3_compatible_configuration: {
-          aws_access_key_id: config.S3_ACCESS_KEY_ID,
-          aws_secret_access_key: config.S3_SECRET_ACCESS_KEY,
-          region: config.S3_REGION,
-          path_style: true,
-          endpoint,
-        },
-        entities: [{ full_path: 'gitlab-org' }],
-      },
+      devBucketExportBody({ ...config, S3_ENDPOINT: endpoint }, ['gitlab-org']),
     ).then(
       () => undefined,
       (err: unknown) => err,

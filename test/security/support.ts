@@ -1,28 +1,13 @@
 import type { Redis } from 'ioredis';
 import { tokenDigest } from '../../db/users';
 import type { Sql } from '../../db/sql';
+import type { prng } from '../helpers/random';
 
-// Shared pieces of the hostile-input tests: a seeded PRNG (every run sends the same cases, so a failure can be
-// replayed), odd strings, a JSON writer that can produce what JSON.stringify cannot (duplicate keys, __proto__
-// keys, lone surrogates), users of our own and the "nothing was written" snapshot.
+// Shared pieces of the hostile-input tests: odd strings, a JSON writer that can produce what JSON.stringify cannot
+// (duplicate keys, __proto__ keys, lone surrogates) and users of our own. The cases come from the seeded PRNG of
+// test/helpers/random.ts (every run sends the same cases, so a failure can be replayed); the "nothing was written"
+// snapshot is writtenRows in test/helpers/database.ts.
 
-/** mulberry32: small, fast, deterministic. */
-export function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!,
-    chance: (p: number) => next() < p,
-  };
-}
 export type Rng = ReturnType<typeof prng>;
 
 /** Strings that break naive code: control characters, lone surrogates, bidi overrides, emoji, combining marks. */
@@ -134,23 +119,6 @@ export async function rootGroupIds(sql: Sql): Promise<number[]> {
   return rows.map((r) => Number(r.id));
 }
 
-export interface Written {
-  exports: number;
-  configurations: number;
-  relations: number;
-  operations: number;
-}
-
-/** Row counts of every table a request could write. */
-export async function writtenRows(sql: Sql): Promise<Written> {
-  const [row] = await sql<Written[]>`
-    select (select count(*) from import_offline_exports)::int as exports,
-           (select count(*) from import_offline_configurations)::int as configurations,
-           (select count(*) from bulk_import_exports)::int as relations,
-           (select count(*) from background_operations)::int as operations`;
-  return row!;
-}
-
 /** Redis keys of this user's background operations (operation ids carry the user id). */
 export async function operationKeys(redis: Redis, userId: number): Promise<string[]> {
   const keys: string[] = [];
@@ -161,17 +129,4 @@ export async function operationKeys(redis: Redis, userId: number): Promise<strin
     keys.push(...batch);
   } while (cursor !== '0');
   return keys;
-}
-
-/** Polls until check returns a value (not undefined) or the time is up. */
-export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 100;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 1000);
-  }
 }

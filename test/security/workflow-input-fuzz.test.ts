@@ -7,7 +7,9 @@ import { BulkUpdateErrorType, type BulkUpdateWorkflowResult } from '../../contra
 import { ExportErrorType } from '../../contracts/offline-export';
 import { STACK_CHECK_WORKFLOW, type StackCheckResult } from '../../contracts/stack-check';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
-import { ODD_STRINGS, operationKeys, prng, writtenRows, type Rng } from './support';
+import { writtenRows } from '../helpers/database';
+import { prng } from '../helpers/random';
+import { ODD_STRINGS, operationKeys, type Rng } from './support';
 
 // Malformed inputs given straight to the workflow types (as `temporal workflow start` or an SDK client could),
 // against a real worker: each run must fail at once with a typed, non-retryable ApplicationFailure. No workflow

@@ -1,4 +1,5 @@
 import { stackUp } from '../../scripts/stack/index';
+import { createRunNamespace } from '../../scripts/stack/namespaces';
 import { migrate } from '../../db/migrate';
 import { seedInstance } from '../../db/seed/generate';
 import { createSql, databaseName, withDatabase } from '../../db/sql';
@@ -10,7 +11,8 @@ export const SHARED_SEED = { projects: 60, issues: 3000 } as const;
 
 export default async function globalSetup(): Promise<void> {
   applyTestEnv();
-  const config = loadConfig();
+  // The stack is brought up (and checked) with its own namespace; the run's namespace does not exist yet.
+  const config = loadConfig({ ...process.env, TEMPORAL_NAMESPACE: process.env.TEST_STACK_NAMESPACE });
   // Builds the tools on first use and starts what is not already answering; a running stack is reused.
   await stackUp(config);
 
@@ -22,14 +24,15 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await admin.end({ timeout: 5 });
   }
+  // A new database starts its export ids at 1 again, so it gets a new namespace too: earlier runs' workflows (and
+  // their ids) stay behind in theirs, and are deleted with them.
+  const namespace = await createRunNamespace(config, name, (line) => process.stdout.write(`test setup: ${line}\n`));
+  process.env.TEST_TEMPORAL_NAMESPACE = namespace;
+  process.env.TEMPORAL_NAMESPACE = namespace;
   const sql = createSql(config.DATABASE_URL, { max: 2 });
   try {
     await migrate(sql);
     await seedInstance(sql, SHARED_SEED);
-    // Workflow ids derive from export ids; every test database starts its exports somewhere else, so a run never
-    // collides with a workflow that an earlier run (or another test database) left on the shared dev server.
-    const start = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
-    await sql.unsafe(`select setval(pg_get_serial_sequence('import_offline_exports', 'id'), ${start})`);
   } finally {
     await sql.end({ timeout: 5 });
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { StackCheckWorkflow } from '../workflows/stack-check/workflow';
-import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../contracts/stack-check';
-import { startTestWorker, type TestWorker } from './helpers/worker';
+import type { StackCheckWorkflow } from '../../workflows/stack-check/workflow';
+import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../../contracts/stack-check';
+import { startTestWorker, type TestWorker } from '../helpers/worker';
 
 describe('round trip through the Temporal dev server', () => {
   let tw: TestWorker;

@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { loadConfig } from '../contracts/config';
+import { loadConfig } from '../../contracts/config';
 
-const ROOT = join(__dirname, '..');
+const ROOT = join(__dirname, '..', '..');
 const CHECK = join(ROOT, process.env.STACK_TOOLS_DIR ?? '.tools', 'bin', 'compose-check');
 const FILE = join(ROOT, 'docker-compose.yml');
 

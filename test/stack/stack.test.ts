@@ -1,7 +1,7 @@
-import { loadConfig } from '../contracts/config';
-import { SEARCH_ATTRIBUTES, stackStatus, stackUp } from '../scripts/stack/index';
+import { loadConfig } from '../../contracts/config';
+import { SEARCH_ATTRIBUTES, stackStatus, stackUp } from '../../scripts/stack/index';
 import { Connection } from '@temporalio/client';
-import { temporalConnectionOptions } from '../contracts/temporal';
+import { temporalConnectionOptions } from '../../contracts/temporal';
 
 describe('local stack', () => {
   const config = loadConfig();

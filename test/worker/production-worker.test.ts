@@ -3,12 +3,12 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadConfig } from '../contracts/config';
-import { temporalConnectionOptions } from '../contracts/temporal';
-import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../contracts/stack-check';
-import type { StackCheckWorkflow } from '../workflows/stack-check/workflow';
+import { loadConfig } from '../../contracts/config';
+import { temporalConnectionOptions } from '../../contracts/temporal';
+import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../../contracts/stack-check';
+import type { StackCheckWorkflow } from '../../workflows/stack-check/workflow';
 
-const ROOT = join(__dirname, '..');
+const ROOT = join(__dirname, '..', '..');
 
 // The worker as it runs in production: compiled, loading the prebuilt workflow bundle, configured only by its
 // environment, and shutting down cleanly on SIGTERM.

@@ -2,23 +2,8 @@ import type { Redis } from 'ioredis';
 import { failedItemsKey, operationKey, recordedItemsKey } from '../../../db/bulk-update/redis-store';
 import type { Sql } from '../../../db/sql';
 
-// Lookups and fixtures on a seeded source instance. Attribute ids depend on the seed's size, so tests find
-// attributes by root group path and name.
-
-export async function attributeId(sql: Sql, rootPath: string, name: string): Promise<number> {
-  const [row] = await sql<{ id: number }[]>`
-    select a.id from security_attributes a
-    join routes r on r.source_type = 'Namespace' and r.source_id = a.namespace_id
-    where r.path = ${rootPath} and a.name = ${name}`;
-  if (!row) throw new Error(`no attribute ${name} in ${rootPath}`);
-  return row.id;
-}
-
-export async function groupId(sql: Sql, fullPath: string): Promise<number> {
-  const [row] = await sql<{ id: number }[]>`select source_id as id from routes where source_type = 'Namespace' and path = ${fullPath}`;
-  if (!row) throw new Error(`no group ${fullPath}`);
-  return row.id;
-}
+// Fixtures on a seeded source instance (find groups and attributes by path and name with db/seed/lookups.ts: ids
+// depend on the seed's size).
 
 /** Every project's current attribute ids (sorted), for the given projects. */
 export async function linksOf(sql: Sql, projectIds: number[]): Promise<Map<number, number[]>> {

@@ -4,8 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { createRedisStore, failedItemsKey, operationKey, recordedItemsKey } from '../../../db/bulk-update/redis-store';
 import { startBulkUpdate, type StartedBulkUpdate } from '../../../client/bulk-update/start-bulk-update';
 import { AccessLevel } from '../../../db/access';
+import { addProjectsToRoot } from '../../../db/seed/extra-projects';
+import { attributeIdByName, namespaceIdByPath } from '../../../db/seed/lookups';
 import type { Sql } from '../../../db/sql';
+import { createUser, linksOf, projectsUnder } from '../../bulk-update/support/instance';
 import type { Config } from '../../../contracts/config';
+import { waitForOperationMail } from '../../helpers/mail';
 import type { BulkUpdateWorkflow } from '../../../workflows/bulk-update/bulk-update.workflow';
 import type { BulkUpdateWorkflowResult } from '../../../contracts/bulk-update';
 
@@ -23,38 +27,8 @@ export const BULK_ENV = { BULK_UPDATE_BATCH_SIZE: '8', BULK_UPDATE_MAX_CONCURREN
 
 /** Adds the extra projects under org-2's groups (with routes, 'Internal' on every tenth). Run once per database. */
 export async function addBulkProjects(sql: Sql): Promise<void> {
-  const rootId = await rootGroupId(sql);
-  await sql.begin(async (tx) => {
-    await tx`
-      insert into projects (name, path, namespace_id, visibility_level)
-      select 'Chaos project ' || i, 'chaos-project-' || i, g.ids[1 + (i % array_length(g.ids, 1))], 0
-      from generate_series(1, ${EXTRA_BULK_PROJECTS}) i,
-           (select array_agg(id order by id) as ids from namespaces where traversal_ids[1] = ${rootId}) g`;
-    await tx`
-      insert into routes (source_id, source_type, path, name)
-      select p.id, 'Project', r.path || '/' || p.path, r.name || ' / ' || p.name
-      from projects p join routes r on r.source_type = 'Namespace' and r.source_id = p.namespace_id
-      where p.path like 'chaos-project-%'`;
-    await tx`
-      insert into project_to_security_attributes (project_id, security_attribute_id, traversal_ids)
-      select p.id, a.id, n.traversal_ids
-      from projects p join namespaces n on n.id = p.namespace_id
-      join security_attributes a on a.namespace_id = ${rootId} and a.name = 'Internal'
-      where p.path like 'chaos-project-%' and p.id % 10 = 0`;
-  });
-  await sql`analyze`;
-}
-
-async function rootGroupId(sql: Sql): Promise<number> {
-  const [row] = await sql<{ id: number }[]>`select source_id as id from routes where source_type = 'Namespace' and path = ${BULK_ROOT}`;
-  if (!row) throw new Error(`no group ${BULK_ROOT}`);
-  return Number(row.id);
-}
-
-async function attributeId(sql: Sql, rootId: number, name: string): Promise<number> {
-  const [row] = await sql<{ id: number }[]>`select id from security_attributes where namespace_id = ${rootId} and name = ${name}`;
-  if (!row) throw new Error(`no attribute ${name}`);
-  return Number(row.id);
+  const rootId = await namespaceIdByPath(sql, BULK_ROOT);
+  await addProjectsToRoot(sql, { rootId, count: EXTRA_BULK_PROJECTS, slug: 'chaos-project', label: 'Chaos project' });
 }
 
 export interface BulkScenario {
@@ -69,31 +43,16 @@ export interface BulkScenario {
 
 /** Each operation starts from the same state: no project of org-2 has 'Internet facing'; a fresh Maintainer. */
 export async function prepareBulkScenario(sql: Sql): Promise<BulkScenario> {
-  const rootId = await rootGroupId(sql);
-  const internetFacing = await attributeId(sql, rootId, 'Internet facing');
-  const internal = await attributeId(sql, rootId, 'Internal');
+  const rootId = await namespaceIdByPath(sql, BULK_ROOT);
+  const internetFacing = await attributeIdByName(sql, BULK_ROOT, 'Internet facing');
+  const internal = await attributeIdByName(sql, BULK_ROOT, 'Internal');
   await sql`delete from project_to_security_attributes where security_attribute_id = ${internetFacing}`;
   const username = `chaos-${randomBytes(4).toString('hex')}`;
-  const email = `${username}@example.test`;
-  const [user] = await sql<{ id: number }[]>`insert into users (username, name, email) values (${username}, ${username}, ${email}) returning id`;
-  await sql`insert into members (user_id, source_id, source_type, access_level) values (${user!.id}, ${rootId}, 'Namespace', ${AccessLevel.MAINTAINER})`;
-  const projects = (
-    await sql<{ id: number }[]>`
-      select p.id from projects p join namespaces n on n.id = p.namespace_id where n.traversal_ids[1] = ${rootId} order by p.id`
-  ).map((r) => Number(r.id));
+  const userId = await createUser(sql, username, [{ sourceType: 'Namespace', sourceId: rootId, level: AccessLevel.MAINTAINER }]);
+  const projects = await projectsUnder(sql, rootId);
   const before = await linksOf(sql, projects);
   const conflicting = projects.filter((id) => before.get(id)!.includes(internal));
-  return { rootId, userId: Number(user!.id), email, attributeId: internetFacing, projects, conflicting, before };
-}
-
-export async function linksOf(sql: Sql, projectIds: number[]): Promise<Map<number, number[]>> {
-  const rows = await sql<{ project_id: number; ids: number[] }[]>`
-    select p.id as project_id, coalesce(array_agg(pa.security_attribute_id order by pa.security_attribute_id)
-                                        filter (where pa.id is not null), '{}') as ids
-    from projects p left join project_to_security_attributes pa on pa.project_id = p.id
-    where p.id = any(${projectIds}::bigint[])
-    group by p.id`;
-  return new Map(rows.map((r) => [Number(r.project_id), r.ids.map(Number)]));
+  return { rootId, userId, email: `${username}@example.test`, attributeId: internetFacing, projects, conflicting, before };
 }
 
 export function startOperation(sql: Sql, client: Client, taskQueue: string, s: BulkScenario): Promise<StartedBulkUpdate> {
@@ -163,19 +122,6 @@ export function expectMonotonic(samples: RedisSample[], scenario: BulkScenario):
   }
 }
 
-interface ReceivedMail {
-  subject: string;
-  text: string;
-  headers: Record<string, string>;
-  to: { address: string }[];
-}
-
-export async function mailForOperation(config: Config, operationId: string): Promise<ReceivedMail[]> {
-  const res = await fetch(`http://127.0.0.1:${config.MAILDEV_WEB_PORT}/api/email`);
-  const all = (await res.json()) as ReceivedMail[];
-  return all.filter((m) => m.headers['x-gitlab-background-operation-id'] === operationId);
-}
-
 /**
  * The exact outcome whatever happened during the run: the workflow's result, one outcome row per project, the
  * intended attribute links and no duplicate link rows, no Redis keys left, exactly one failure email with the
@@ -214,13 +160,7 @@ export async function verifyOperation(
 
   expect(await redis.exists(operationKey(started.operationId), failedItemsKey(started.operationId), recordedItemsKey(started.operationId))).toBe(0);
 
-  let mails = await mailForOperation(config, started.operationId);
-  for (const deadline = Date.now() + 20_000; mails.length === 0 && Date.now() < deadline; ) {
-    await new Promise((r) => setTimeout(r, 250));
-    mails = await mailForOperation(config, started.operationId);
-  }
-  await new Promise((r) => setTimeout(r, 1500)); // a second copy would arrive right behind the first
-  mails = await mailForOperation(config, started.operationId);
+  const mails = await waitForOperationMail(started.operationId, 20_000, config);
   expect(mails).toHaveLength(1);
   expect(mails[0]!.to.map((t) => t.address)).toEqual([s.email]);
   expect(mails[0]!.text).toContain(`Total items: ${s.projects.length}\nSuccessful: ${successful}\nFailed: ${failed}`);

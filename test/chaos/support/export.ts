@@ -7,7 +7,8 @@ import type { Sql } from '../../../db/sql';
 import type { Config } from '../../../contracts/config';
 import { OFFLINE_EXPORT_WORKFLOW, offlineExportWorkflowId, type OfflineExportResult } from '../../../contracts/offline-export';
 import { BatchStatus, ExportStatus, RelationStatus } from '../../../db/offline-export/statuses';
-import { emailsFor, getObject, insertExport, listKeys } from '../../offline-export/fixture';
+import { getObject, insertExport, listKeys } from '../../offline-export/fixture';
+import { mailForExport, waitForMail } from '../../helpers/mail';
 
 // An export of two subgroups (every nested subgroup and project, all relations) in batches of 2 records, so a
 // run writes a few hundred objects and a fault lands between and inside uploads.
@@ -91,23 +92,9 @@ export async function verifyExport(sql: Sql, s3: S3Client, config: Config, start
   const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: config.S3_BUCKET, Prefix: `${started.exportPrefix}/` }));
   expect(uploads.Uploads ?? []).toHaveLength(0);
 
-  const mails = await waitForExportMail(config, started.exportPrefix);
+  const mails = await waitForMail(() => mailForExport(config, EXPORT_USER.email, started.exportPrefix), 30_000);
   expect(mails.map((m) => m.subject)).toEqual(['Offline export complete']);
   return { result, objects: await objectChecksums(s3, config, started.exportPrefix), rows: rows.length, batches: batches.length };
-}
-
-/** Waits for the first mail about this export, then a little longer to catch a second copy. */
-export async function waitForExportMail(config: Config, exportPrefix: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const found = await emailsFor(config, EXPORT_USER.email, exportPrefix);
-    if (found.length > 0) {
-      await new Promise((r) => setTimeout(r, 1500));
-      return emailsFor(config, EXPORT_USER.email, exportPrefix);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return [];
 }
 
 /** How many activity attempts after the first the export's workflows recorded (evidence a fault was survived). */

@@ -8,6 +8,7 @@ import {
   stopStackService,
   type StackServiceName,
 } from '../../../scripts/stack/index';
+import { createRunNamespace } from '../../../scripts/stack/namespaces';
 import { loadConfig, type Config } from '../../../contracts/config';
 import { note } from './worker';
 import { privatePostgresUrl, startPrivatePostgres, stopPrivatePostgres } from './private-postgres';
@@ -29,11 +30,14 @@ export const CHAOS_ENV = {
 } as const;
 
 export interface ChaosStack {
+  /** The settings the code under test runs with: the private stack, this file's database and namespace. */
   config: Config;
-  /** Environment for a worker process: the private stack and this file's database. */
+  /** Environment for a worker process: the private stack, this file's database and namespace. */
   env: Record<string, string>;
   sql: Sql;
   log: string[];
+  /** The settings `up`, `down` and a bounce use: the dev server's own namespace, which always exists. */
+  stackConfig: Config;
 }
 
 const quiet = (lines: string[]) => (line: string) => {
@@ -42,14 +46,19 @@ const quiet = (lines: string[]) => (line: string) => {
 
 /**
  * Brings the private stack up (starting what does not answer), recreates the file's database on the private
- * PostgreSQL, migrates and seeds it, and moves the export ids to a random range (the Temporal server's SQLite
- * outlives the database, and workflow ids derive from export ids).
+ * PostgreSQL, migrates and seeds it, and registers a Temporal namespace for this run of the database (the dev
+ * server's SQLite outlives the database, whose export ids, and so workflow ids, start at 1 again).
  */
 export async function chaosStackUp(database: string, seed: SeedOptions): Promise<ChaosStack> {
   const log: string[] = [];
   await startPrivatePostgres();
-  const env: Record<string, string> = { ...CHAOS_ENV, DATABASE_URL: privatePostgresUrl(database) };
-  const config = loadConfig({ ...process.env, ...env });
+  // The jest setup set TEMPORAL_NAMESPACE to the shared stack's test namespace, which this server does not have.
+  const stackEnv: Record<string, string> = {
+    ...CHAOS_ENV,
+    TEMPORAL_NAMESPACE: 'default',
+    DATABASE_URL: privatePostgresUrl(database),
+  };
+  const stackConfig = loadConfig({ ...process.env, ...stackEnv });
   const admin = createSql(privatePostgresUrl('postgres'), { max: 1 });
   try {
     await admin.unsafe(`drop database if exists "${database}" with (force)`);
@@ -58,30 +67,30 @@ export async function chaosStackUp(database: string, seed: SeedOptions): Promise
     await admin.end({ timeout: 5 });
   }
   note('private stack starting');
-  await stackUp(config, { log: quiet(log) });
-  note('private stack up; seeding');
+  await stackUp(stackConfig, { log: quiet(log) });
+  const namespace = await createRunNamespace(stackConfig, database, quiet(log));
+  const env = { ...stackEnv, TEMPORAL_NAMESPACE: namespace };
+  const config: Config = { ...stackConfig, TEMPORAL_NAMESPACE: namespace };
+  note(`private stack up (namespace ${namespace}); seeding`);
   const sql = createSql(config.DATABASE_URL, { max: 4 });
   await migrate(sql);
   await seedInstance(sql, seed);
-  await sql.unsafe(
-    `select setval(pg_get_serial_sequence('import_offline_exports', 'id'), ${1_000_000 + Math.floor(Math.random() * 1_000_000_000)})`,
-  );
   note('seeded');
-  return { config, env, sql, log };
+  return { config, env, sql, log, stackConfig };
 }
 
 /** Stops what the private stack started, then the private PostgreSQL cluster. */
 export async function chaosStackDown(stack: ChaosStack | undefined): Promise<void> {
   if (stack) {
     await stack.sql.end({ timeout: 5 }).catch(() => undefined);
-    await stackDown(stack.config, { log: quiet(stack.log) });
+    await stackDown(stack.stackConfig, { log: quiet(stack.log) });
   }
   await stopPrivatePostgres();
 }
 
 /** Takes one private server away for `downMs`, then starts it again and waits until it answers. */
 export async function bounceService(stack: ChaosStack, name: StackServiceName, downMs: number): Promise<void> {
-  await stopStackService(stack.config, name, { log: quiet(stack.log) });
+  await stopStackService(stack.stackConfig, name, { log: quiet(stack.log) });
   await new Promise((r) => setTimeout(r, downMs));
-  await startStackService(stack.config, name, { log: quiet(stack.log) });
+  await startStackService(stack.stackConfig, name, { log: quiet(stack.log) });
 }
