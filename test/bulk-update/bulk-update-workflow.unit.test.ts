@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { BulkUpdateActivities } from '../../activities/bulk-update/index';
 import { bulkUpdateWorkflowId, type BulkUpdateBatchInput } from '../../contracts/bulk-update';
 import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
-import { startLocalTemporal, workflowBundle } from '../helpers/local-temporal';
+import { useLocalTemporal, workflowBundle } from '../helpers/local-temporal';
 
 // BulkUpdateWorkflow's orchestration with fake activities: collection pages, ranges of batches in the window,
 // continue-as-new, the report and the clean-up, and a failing range. The activities themselves are tested against
@@ -14,13 +13,7 @@ import { startLocalTemporal, workflowBundle } from '../helpers/local-temporal';
 
 jest.setTimeout(60_000);
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await startLocalTemporal();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const localTemporal = useLocalTemporal();
 
 const operationId = () => `attribute_update_2_1712345678_${randomUUID().slice(0, 8)}`;
 
@@ -83,9 +76,9 @@ function fakeOperation(o: Options) {
 
 async function run(fake: ReturnType<typeof fakeOperation>, id: string) {
   const taskQueue = `unit-${randomUUID()}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: fake.activities });
+  const worker = await Worker.create({ connection: localTemporal().nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: fake.activities });
   return worker.runUntil(async () => {
-    const handle = await env.client.workflow.start<typeof BulkUpdateWorkflow>('BulkUpdateWorkflow', {
+    const handle = await localTemporal().client.workflow.start<typeof BulkUpdateWorkflow>('BulkUpdateWorkflow', {
       taskQueue,
       workflowId: bulkUpdateWorkflowId(id),
       args: [{ operationId: id }],

@@ -1,16 +1,7 @@
 import { loadConfig } from '../../contracts/config';
 import { temporalConnectionOptions, webUiLink } from '../../contracts/temporal';
+import { valid } from './valid-env';
 
-const valid = {
-  DATABASE_URL: 'postgres://app:pa55word@db.internal:5432/gitlab',
-  REDIS_URL: 'redis://:redispass@127.0.0.1:6379/0',
-  S3_ENDPOINT: 'http://127.0.0.1:9000',
-  S3_ACCESS_KEY_ID: 'access',
-  S3_SECRET_ACCESS_KEY: 'super-secret-value',
-  S3_BUCKET: 'offline-transfer-export',
-  ENCRYPTION_KEY: 'a'.repeat(64),
-  INSTANCE_BASE_URL: 'https://gitlab.example.com',
-};
 
 describe('Temporal connection settings', () => {
   it('follow Temporal envconfig: API key and TLS from the standard variables, address from the config', () => {

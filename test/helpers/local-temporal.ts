@@ -8,6 +8,21 @@ import { TEMPORAL_CLI } from './cli';
 // build, started on a free port and stopped with the test), with the project's search attributes. No PostgreSQL,
 // Redis, S3 or SMTP: the activities are the test's fakes.
 
+/** Starts the server before the file's tests and stops it after; the returned function gives the environment. */
+export function useLocalTemporal(): () => TestWorkflowEnvironment {
+  let env: TestWorkflowEnvironment | undefined;
+  beforeAll(async () => {
+    env = await startLocalTemporal();
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+  return () => {
+    if (!env) throw new Error('the local Temporal server is not started (use useLocalTemporal at the top of the file)');
+    return env;
+  };
+}
+
 export async function startLocalTemporal(): Promise<TestWorkflowEnvironment> {
   if (!existsSync(TEMPORAL_CLI)) {
     throw new Error(`${TEMPORAL_CLI} is missing: build the tools first (npm run tools), as npm test does`);

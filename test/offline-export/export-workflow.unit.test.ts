@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { OfflineExportActivities } from '../../activities/offline-export/index';
 import {
@@ -12,7 +11,7 @@ import {
   type PortableChunk,
 } from '../../contracts/offline-export';
 import type { OfflineExportWorkflow } from '../../workflows/offline-export/export.workflow';
-import { startLocalTemporal, workflowBundle } from '../helpers/local-temporal';
+import { useLocalTemporal, workflowBundle } from '../helpers/local-temporal';
 
 // OfflineExportWorkflow's orchestration with fake activities over an export of `portables` 'self' rows (ids 1..n):
 // chunk planning, the window, continue-as-new, completion and cancellation. The activities' own behaviour is
@@ -20,13 +19,7 @@ import { startLocalTemporal, workflowBundle } from '../helpers/local-temporal';
 
 jest.setTimeout(60_000);
 
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await startLocalTemporal();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+const localTemporal = useLocalTemporal();
 
 type Calls = Record<string, unknown[]>;
 
@@ -92,7 +85,7 @@ function fakeExport(portables: number, limits: ExportLimits, chunk: (c: { afterS
 async function withWorker<T>(activities: Partial<OfflineExportActivities>, run: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `unit-${randomUUID()}`;
   const worker = await Worker.create({
-    connection: env.nativeConnection,
+    connection: localTemporal().nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities,
@@ -109,7 +102,7 @@ describe('OfflineExportWorkflow with fake activities', () => {
     const fake = fakeExport(10, limits, async (c) => fake.done(c.afterSelfId, c.lastSelfId));
     const exportId = 1_000 + Math.floor(Math.random() * 1e6);
     const { result, runs } = await withWorker(fake.activities, async (taskQueue) => {
-      const handle = await env.client.workflow.start<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
+      const handle = await localTemporal().client.workflow.start<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
         taskQueue,
         workflowId: offlineExportWorkflowId(exportId),
         args: [{ exportId }],
@@ -141,7 +134,7 @@ describe('OfflineExportWorkflow with fake activities', () => {
     });
     const exportId = 1_000 + Math.floor(Math.random() * 1e6);
     const result = await withWorker(fake.activities, (taskQueue) =>
-      env.client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', { taskQueue, workflowId: offlineExportWorkflowId(exportId), args: [{ exportId }] }),
+      localTemporal().client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', { taskQueue, workflowId: offlineExportWorkflowId(exportId), args: [{ exportId }] }),
     );
     expect(fake.calls.failPortableChunk).toEqual([{ exportId, afterSelfId: 0, lastSelfId: 2, error: 'the bucket is gone' }]);
     expect(result.totals).toMatchObject({ portablesFinished: 2, portablesFailed: 2 });
@@ -166,7 +159,7 @@ describe('OfflineExportWorkflow with fake activities', () => {
     });
     const exportId = 1_000 + Math.floor(Math.random() * 1e6);
     const outcome = await withWorker(fake.activities, async (taskQueue) => {
-      const handle = await env.client.workflow.start<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
+      const handle = await localTemporal().client.workflow.start<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
         taskQueue,
         workflowId: offlineExportWorkflowId(exportId),
         args: [{ exportId }],
@@ -197,7 +190,7 @@ describe('OfflineExportWorkflow with fake activities', () => {
   it('refuses a malformed input at once with InvalidInput', async () => {
     const fake = fakeExport(1, limits, async (c) => fake.done(c.afterSelfId, c.lastSelfId));
     const outcome = await withWorker(fake.activities, (taskQueue) =>
-      env.client.workflow
+      localTemporal().client.workflow
         .execute('OfflineExportWorkflow', { taskQueue, workflowId: `unit-${randomUUID()}`, args: [{ exportId: 1, credentials: 'secret' }] })
         .catch((err: unknown) => err),
     );
