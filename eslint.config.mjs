@@ -29,21 +29,34 @@ const upward = (from, forbidden, typeOnly = []) => ({
     '@typescript-eslint/no-restricted-imports': [
       /** @type {const} */ ('error'),
       {
-        paths: from === 'workflows' ? forbiddenInWorkflows.map((name) => ({ name, message: WORKFLOW_DETERMINISM })) : [],
+        paths:
+          from === 'workflows' ? forbiddenInWorkflows.map((name) => ({ name, message: WORKFLOW_DETERMINISM })) : [],
         patterns: [
           ...(from === 'workflows' ? [{ group: ['@aws-sdk/*'], message: WORKFLOW_DETERMINISM }] : []),
           ...(forbidden.length > 0
-            ? [{ regex: `^(\\.\\./)+(${forbidden.join('|')})(/|$)`, message: `${from}/ may not import ${forbidden.join(', ')} (see the layers in eslint.config.mjs).` }]
+            ? [
+                {
+                  regex: `^(\\.\\./)+(${forbidden.join('|')})(/|$)`,
+                  message: `${from}/ may not import ${forbidden.join(', ')} (see the layers in eslint.config.mjs).`,
+                },
+              ]
             : []),
           ...(typeOnly.length > 0
-            ? [{ regex: `^(\\.\\./)+(${typeOnly.join('|')})(/|$)`, allowTypeImports: true, message: `${from}/ may import ${typeOnly.join(', ')} only with \`import type\`.` }]
+            ? [
+                {
+                  regex: `^(\\.\\./)+(${typeOnly.join('|')})(/|$)`,
+                  allowTypeImports: true,
+                  message: `${from}/ may import ${typeOnly.join(', ')} only with \`import type\`.`,
+                },
+              ]
             : []),
         ],
       },
     ],
   },
 });
-const WORKFLOW_DETERMINISM = 'Workflow code must stay deterministic: do I/O in an activity and call it through proxyActivities.';
+const WORKFLOW_DETERMINISM =
+  'Workflow code must stay deterministic: do I/O in an activity and call it through proxyActivities.';
 const except = (...allowed) => LAYERS.filter((l) => !allowed.includes(l));
 
 export default tseslint.config(
@@ -52,7 +65,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.mjs', '*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.mjs', '*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -82,7 +98,13 @@ export default tseslint.config(
     files: ['**/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
-      globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' },
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        console: 'readonly',
+        __dirname: 'readonly',
+      },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

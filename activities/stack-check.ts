@@ -16,13 +16,20 @@ export interface StackCheckDeps {
 
 export function createStackCheckActivities(deps: StackCheckDeps) {
   return {
-    async checkDependencies(_input: Record<string, never>): Promise<{ worker: string; dependencies: DependencyStatus[] }> {
+    async checkDependencies(
+      _input: Record<string, never>,
+    ): Promise<{ worker: string; dependencies: DependencyStatus[] }> {
       const probe = async (name: DependencyStatus['name'], run: () => Promise<string>): Promise<DependencyStatus> => {
         const started = Date.now();
         try {
           return { name, ok: true, detail: await run(), ms: Date.now() - started };
         } catch (err) {
-          return { name, ok: false, detail: err instanceof Error ? err.message : String(err), ms: Date.now() - started };
+          return {
+            name,
+            ok: false,
+            detail: err instanceof Error ? err.message : String(err),
+            ms: Date.now() - started,
+          };
         }
       };
       const dependencies = await Promise.all([

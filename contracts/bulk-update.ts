@@ -186,10 +186,29 @@ export function checkBulkUpdateWorkflowInput(input: unknown): string | undefined
   return undefined;
 }
 
-const PHASES: readonly BulkUpdatePhase[] = ['starting', 'collecting', 'planning', 'processing', 'notifying', 'finished'];
+const PHASES: readonly BulkUpdatePhase[] = [
+  'starting',
+  'collecting',
+  'planning',
+  'processing',
+  'notifying',
+  'finished',
+];
 const COUNTERS = [
-  'userId', 'batchSize', 'maxConcurrentBatches', 'maxBatchesPerRun', 'maxBatchesPerChild', 'afterProjectId',
-  'collected', 'totalItems', 'batchCount', 'nextBatch', 'batchesDone', 'successfulItems', 'failedItems', 'runs',
+  'userId',
+  'batchSize',
+  'maxConcurrentBatches',
+  'maxBatchesPerRun',
+  'maxBatchesPerChild',
+  'afterProjectId',
+  'collected',
+  'totalItems',
+  'batchCount',
+  'nextBatch',
+  'batchesDone',
+  'successfulItems',
+  'failedItems',
+  'runs',
 ] as const;
 
 /**
@@ -227,4 +246,3 @@ export function checkBulkUpdateBatchInput(input: unknown): string | undefined {
   }
   return undefined;
 }
-

@@ -104,7 +104,11 @@ const schema = z.object({
   SMTP_SECURE: bool().default(false),
   SMTP_USER: z.string().optional(),
   SMTP_PASSWORD: z.string().optional(),
-  MAIL_FROM: z.string().trim().min(3, 'must be an address such as "GitLab <gitlab@example.com>"').default('GitLab <gitlab@example.test>'),
+  MAIL_FROM: z
+    .string()
+    .trim()
+    .min(3, 'must be an address such as "GitLab <gitlab@example.com>"')
+    .default('GitLab <gitlab@example.test>'),
   MAILDEV_WEB_PORT: port.default(1080),
 
   ENCRYPTION_KEY: encryptionKey.describe('key for credentials at rest; secret'),
@@ -141,7 +145,9 @@ const schema = z.object({
   // Load dist/workflow-bundle.js (built by `npm run build`) instead of bundling workflows/ with webpack at start-up,
   // as production does (NODE_ENV=production always does): the worker starts faster and ~150 MiB smaller.
   WORKER_PREBUILT_BUNDLE: bool().default(false),
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { message: 'must be debug, info, warn or error' }).default('info'),
+  LOG_LEVEL: z
+    .enum(['debug', 'info', 'warn', 'error'], { message: 'must be debug, info, warn or error' })
+    .default('info'),
 
   STACK_DATA_DIR: z.string().trim().min(1).default('.data'),
   STACK_TOOLS_DIR: z.string().trim().min(1).default('.tools'),
@@ -176,9 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const name = String(issue.path[0] ?? '(environment)');
     const missing = issue.code === 'invalid_type' && cleaned[name] === undefined;
     const description = schema.shape[name as keyof typeof schema.shape]?.description;
-    return missing
-      ? `${name} is missing${description ? ` (${description})` : ''}`
-      : `${name} ${issue.message}`;
+    return missing ? `${name} is missing${description ? ` (${description})` : ''}` : `${name} ${issue.message}`;
   });
   throw new ConfigError(problems);
 }

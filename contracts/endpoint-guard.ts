@@ -26,7 +26,13 @@ const LOOKUP_TIMEOUT_MS = 5_000;
 export const defaultLookupHost: LookupHost = async (host) =>
   (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
-const METADATA_HOSTS = new Set(['metadata.google.internal', 'metadata.goog', 'metadata', 'instance-data', 'instance-data.ec2.internal']);
+const METADATA_HOSTS = new Set([
+  'metadata.google.internal',
+  'metadata.goog',
+  'metadata',
+  'instance-data',
+  'instance-data.ec2.internal',
+]);
 const METADATA_ADDRESSES = new Set([
   '169.254.169.254', // AWS, GCP, Azure, OpenStack, DigitalOcean, ...
   '169.254.170.2', // AWS ECS task credentials
@@ -93,8 +99,12 @@ export async function assertEndpointAllowed(
   } catch {
     throw new BlockedEndpointError('URI is invalid');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BlockedEndpointError('Only allowed schemes are http, https');
-  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new BlockedEndpointError('Only allowed schemes are http, https');
+  const host = url.hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
   if (host === '') throw new BlockedEndpointError('Host cannot be resolved or invalid');
   if (METADATA_HOSTS.has(host)) throw new BlockedEndpointError(METADATA_MESSAGE);
 
@@ -113,9 +123,11 @@ export function assertAddressesAllowed(resolved: string[], allowLocalNetwork: bo
   // An IPv6 address can carry an IPv4 one (NAT64, 6to4, IPv4-compatible): both must pass.
   const addresses = [...unmapped, ...unmapped.map(embeddedIpv4).filter((a): a is string => a !== undefined)];
   if (!allowLocalNetwork) {
-    if (addresses.some((a) => ownAddresses().has(a))) throw new BlockedEndpointError('Requests to localhost are not allowed');
+    if (addresses.some((a) => ownAddresses().has(a)))
+      throw new BlockedEndpointError('Requests to localhost are not allowed');
     for (const rule of LOCAL_RULES) {
-      if (addresses.some((a) => rule.list.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4'))) throw new BlockedEndpointError(rule.message);
+      if (addresses.some((a) => rule.list.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4')))
+        throw new BlockedEndpointError(rule.message);
     }
   }
   if (addresses.some((a) => METADATA_ADDRESSES.has(a))) throw new BlockedEndpointError(METADATA_MESSAGE);
@@ -132,8 +144,12 @@ export function guardedLookup(options: { allowLocalNetwork: boolean }): LookupFu
       if (err) return callback(err, '', 0);
       try {
         if (found.length === 0) throw new BlockedEndpointError('Host cannot be resolved or invalid');
-        if (METADATA_HOSTS.has(hostname.toLowerCase().replace(/\.$/, ''))) throw new BlockedEndpointError(METADATA_MESSAGE);
-        assertAddressesAllowed(found.map((a) => a.address), options.allowLocalNetwork);
+        if (METADATA_HOSTS.has(hostname.toLowerCase().replace(/\.$/, '')))
+          throw new BlockedEndpointError(METADATA_MESSAGE);
+        assertAddressesAllowed(
+          found.map((a) => a.address),
+          options.allowLocalNetwork,
+        );
       } catch (blocked) {
         return callback(blocked as NodeJS.ErrnoException, '', 0);
       }
@@ -167,7 +183,8 @@ function ipv6Groups(address: string): number[] | undefined {
   const [head = '', tail] = text.split('::');
   const h = head ? head.split(':') : [];
   const t = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  const groups =
+    tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
   if (groups.length !== 8) return undefined;
   return groups.map((x) => parseInt(x, 16));
 }

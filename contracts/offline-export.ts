@@ -85,7 +85,16 @@ export type PortableType = 'group' | 'project';
  */
 export const PORTABLE_RELATIONS: Record<PortableType, readonly string[]> = {
   group: ['self', 'labels', 'milestones', 'badges', 'boards'],
-  project: ['self', 'labels', 'milestones', 'issues', 'merge_requests', 'releases', 'protected_branches', 'project_feature'],
+  project: [
+    'self',
+    'labels',
+    'milestones',
+    'issues',
+    'merge_requests',
+    'releases',
+    'protected_branches',
+    'project_feature',
+  ],
 };
 
 // --- Workflow ids ---
@@ -192,7 +201,9 @@ function isResume(value: unknown): value is OfflineExportResume {
     [value.afterSelfId, value.userId, value.run, value.portablesHandedOut].every(isCount) &&
     typeof value.exportPrefix === 'string' &&
     isCount(limits.credentialsPurgeDelayMs) &&
-    ['maxConcurrentRelations', 'portablesPerChunk', 'maxConcurrentChunks', 'chunksPerRun'].every((k) => isCount(limits[k]) && limits[k] > 0) &&
+    ['maxConcurrentRelations', 'portablesPerChunk', 'maxConcurrentChunks', 'chunksPerRun'].every(
+      (k) => isCount(limits[k]) && limits[k] > 0,
+    ) &&
     Object.keys(emptyTotals()).every((k) => isCount(totals[k]))
   );
 }
@@ -205,10 +216,14 @@ export function validateChunkInput(input: unknown): string | undefined {
   }
   if (!isCount(input.afterSelfId)) return 'afterSelfId must be a whole number (0 or more)';
   if (input.afterSelfId >= (input.lastSelfId as number)) return 'afterSelfId must be below lastSelfId';
-  const unknown = Object.keys(input).filter((k) => !['exportId', 'afterSelfId', 'lastSelfId', 'maxConcurrentRelations'].includes(k));
-  if (unknown.length > 0) return `OfflineExportChunkWorkflow does not take ${unknown.map((k) => JSON.stringify(k)).join(', ')}`;
+  const unknown = Object.keys(input).filter(
+    (k) => !['exportId', 'afterSelfId', 'lastSelfId', 'maxConcurrentRelations'].includes(k),
+  );
+  if (unknown.length > 0)
+    return `OfflineExportChunkWorkflow does not take ${unknown.map((k) => JSON.stringify(k)).join(', ')}`;
   return undefined;
 }
 
 /** Errors stored in the database are at most 255 characters (GitLab's column limit). */
-export const truncateError = (message: string): string => (message.length > 255 ? `${message.slice(0, 252)}...` : message);
+export const truncateError = (message: string): string =>
+  message.length > 255 ? `${message.slice(0, 252)}...` : message;

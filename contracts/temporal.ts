@@ -17,7 +17,11 @@ export interface TemporalConnectionOptions {
 export function temporalConnectionOptions(config: Config): TemporalConnectionOptions {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(config)) {
-    if (key.startsWith('TEMPORAL_') && value !== undefined && (typeof value === 'string' || typeof value === 'boolean')) {
+    if (
+      key.startsWith('TEMPORAL_') &&
+      value !== undefined &&
+      (typeof value === 'string' || typeof value === 'boolean')
+    ) {
       env[key] = String(value);
     }
   }

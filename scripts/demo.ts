@@ -38,7 +38,13 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function api<T>(config: Config, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function api<T>(
+  config: Config,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`http://127.0.0.1:${config.API_PORT}/api/v4${path}`, {
     method,
     headers: { 'PRIVATE-TOKEN': token, ...(body ? { 'Content-Type': 'application/json' } : {}) },
@@ -62,7 +68,9 @@ async function listObjects(config: Config, prefix: string): Promise<_Object[]> {
   const objects: _Object[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: config.S3_BUCKET, Prefix: `${prefix}/`, ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: config.S3_BUCKET, Prefix: `${prefix}/`, ContinuationToken: token }),
+    );
     objects.push(...(page.Contents ?? []));
     token = page.NextContinuationToken;
   } while (token);
@@ -88,22 +96,41 @@ async function main(): Promise<void> {
       throw err;
     });
     if (!seeded) say('Using the instance an earlier run seeded');
-    else say(`Seeded ${seeded.groups} groups, ${seeded.projects} projects, ${seeded.issues} issues, ${seeded.mergeRequests} merge requests, ${seeded.notes} notes in ${(seeded.ms / 1000).toFixed(1)} s`);
+    else
+      say(
+        `Seeded ${seeded.groups} groups, ${seeded.projects} projects, ${seeded.issues} issues, ${seeded.mergeRequests} merge requests, ${seeded.notes} notes in ${(seeded.ms / 1000).toFixed(1)} s`,
+      );
 
     say('\n== Worker and API');
     children.push(startProcess('worker', 'worker/main.ts', process.env));
     children.push(startProcess('API', 'client/api/main.ts', process.env));
-    await waitFor('the API answering', async () => ((await fetch(`http://127.0.0.1:${config.API_PORT}/-/readiness`)).ok ? true : undefined), 60_000);
-    say(`API on http://127.0.0.1:${config.API_PORT}, worker polling ${config.TEMPORAL_TASK_QUEUE_EXPORT} and ${config.TEMPORAL_TASK_QUEUE_BULK_UPDATE}`);
+    await waitFor(
+      'the API answering',
+      async () => ((await fetch(`http://127.0.0.1:${config.API_PORT}/-/readiness`)).ok ? true : undefined),
+      60_000,
+    );
+    say(
+      `API on http://127.0.0.1:${config.API_PORT}, worker polling ${config.TEMPORAL_TASK_QUEUE_EXPORT} and ${config.TEMPORAL_TASK_QUEUE_BULK_UPDATE}`,
+    );
 
     const alice = seedToken('alice');
     say('\n== Offline export of gitlab-org and flightjs/Flight (POST /api/v4/offline_exports as alice)');
     const created = await api<{ id: number; export_prefix: string; message?: string }>(
-      config, 'POST', '/offline_exports', alice, devBucketExportBody(config, ['gitlab-org', 'flightjs/Flight']));
+      config,
+      'POST',
+      '/offline_exports',
+      alice,
+      devBucketExportBody(config, ['gitlab-org', 'flightjs/Flight']),
+    );
     if (created.status !== 201) throw new Error(`export refused (${created.status}): ${created.body.message}`);
     const exportId = created.body.id;
     const finished = await waitFor('the export to finish', async () => {
-      const res = await api<{ status: string; has_failures: boolean }>(config, 'GET', `/offline_exports/${exportId}`, alice);
+      const res = await api<{ status: string; has_failures: boolean }>(
+        config,
+        'GET',
+        `/offline_exports/${exportId}`,
+        alice,
+      );
       return res.body.status === 'finished' || res.body.status === 'failed' ? res.body : undefined;
     });
     const objects = await listObjects(config, created.body.export_prefix);
@@ -111,8 +138,14 @@ async function main(): Promise<void> {
     const counts = await exportSize(sql, exportId);
     say(`Export ${exportId}: ${finished.status}${finished.has_failures ? ' (with failures)' : ''}`);
     say(`  ${counts.portables} groups and projects, ${counts.relations} relation exports, ${counts.records} records`);
-    say(`  ${objects.length} objects, ${(bytes / 1024).toFixed(0)} KiB in s3://${config.S3_BUCKET}/${created.body.export_prefix}/`);
-    for (const pattern of [/\/metadata\.json\.gz$/, /\/group_\d+\/self\.json\.gz$/, /\/project_\d+\/issues\/batch_1\.ndjson\.gz$/]) {
+    say(
+      `  ${objects.length} objects, ${(bytes / 1024).toFixed(0)} KiB in s3://${config.S3_BUCKET}/${created.body.export_prefix}/`,
+    );
+    for (const pattern of [
+      /\/metadata\.json\.gz$/,
+      /\/group_\d+\/self\.json\.gz$/,
+      /\/project_\d+\/issues\/batch_1\.ndjson\.gz$/,
+    ]) {
       const o = objects.find((x) => pattern.test(x.Key ?? ''));
       if (o) say(`    ${o.Key} (${o.Size} bytes)`);
     }
@@ -120,24 +153,43 @@ async function main(): Promise<void> {
 
     say('\n== Bulk update: ADD "Internet facing" to every project of gitlab-org (as alice)');
     say('   About one project in four already has "Internal" from the same single-selection category: those fail.');
-    const started = await api<{ operation_id: string; workflow_id: string; message: string }>(config, 'POST', '/security/attributes/bulk_update', alice, {
-      group_ids: [await namespaceIdByPath(sql, 'gitlab-org')],
-      attribute_ids: [await attributeIdByName(sql, 'gitlab-org', 'Internet facing')],
-      mode: 'ADD',
-    });
+    const started = await api<{ operation_id: string; workflow_id: string; message: string }>(
+      config,
+      'POST',
+      '/security/attributes/bulk_update',
+      alice,
+      {
+        group_ids: [await namespaceIdByPath(sql, 'gitlab-org')],
+        attribute_ids: [await attributeIdByName(sql, 'gitlab-org', 'Internet facing')],
+        mode: 'ADD',
+      },
+    );
     if (started.status !== 202) throw new Error(`bulk update refused (${started.status}): ${started.body.message}`);
     const operationId = started.body.operation_id;
     const operation = await waitFor('the bulk update to finish', async () => {
-      const res = await api<{ source: string; status: string; total_items: number; successful_items: number; failed_items: number; notification?: string }>(
-        config, 'GET', `/security/background_operations/${operationId}`, alice);
+      const res = await api<{
+        source: string;
+        status: string;
+        total_items: number;
+        successful_items: number;
+        failed_items: number;
+        notification?: string;
+      }>(config, 'GET', `/security/background_operations/${operationId}`, alice);
       return res.body.source === 'workflow' && res.body.status === 'finished' ? res.body : undefined;
     });
-    say(`Operation ${operationId}: ${operation.total_items} projects, ${operation.successful_items} successful, ${operation.failed_items} failed; email ${operation.notification}`);
-    say(`  Redis keys background_operation:${operationId}* deleted: ${(await redisKeysGone(config, operationId)) ? 'yes' : 'no'}`);
+    say(
+      `Operation ${operationId}: ${operation.total_items} projects, ${operation.successful_items} successful, ${operation.failed_items} failed; email ${operation.notification}`,
+    );
+    say(
+      `  Redis keys background_operation:${operationId}* deleted: ${(await redisKeysGone(config, operationId)) ? 'yes' : 'no'}`,
+    );
     say(`  Web UI: ${webUiLink(config, started.body.workflow_id)}`);
 
     say('\n== Mail');
-    const mails = (await (await fetch(`http://127.0.0.1:${config.MAILDEV_WEB_PORT}/api/email`)).json()) as { subject: string; to: { address: string }[] }[];
+    const mails = (await (await fetch(`http://127.0.0.1:${config.MAILDEV_WEB_PORT}/api/email`)).json()) as {
+      subject: string;
+      to: { address: string }[];
+    }[];
     for (const m of mails.filter((m) => m.to.some((t) => t.address === 'alice@example.test')).slice(-2)) {
       say(`  to alice@example.test: "${m.subject}"`);
     }
@@ -153,7 +205,12 @@ async function redisKeysGone(config: Config, operationId: string): Promise<boole
   const { Redis } = await import('ioredis');
   const redis = new Redis(config.REDIS_URL);
   try {
-    return (await redis.exists(`background_operation:${operationId}`, `background_operation:${operationId}:failed_items`)) === 0;
+    return (
+      (await redis.exists(
+        `background_operation:${operationId}`,
+        `background_operation:${operationId}:failed_items`,
+      )) === 0
+    );
   } finally {
     redis.disconnect();
   }

@@ -12,7 +12,10 @@ for (const file of files) {
   const r = JSON.parse(fs.readFileSync(file, 'utf8'));
   passed += r.numPassedTests;
   failed += r.numFailedTests;
-  suitesFailed += Math.max(0, r.numFailedTestSuites - r.testResults.filter((s) => s.assertionResults.some((a) => a.status === 'failed')).length);
+  suitesFailed += Math.max(
+    0,
+    r.numFailedTestSuites - r.testResults.filter((s) => s.assertionResults.some((a) => a.status === 'failed')).length,
+  );
 }
 if (found === 0) {
   console.log('0 passed, 0 failed (no jest results: the run stopped before the tests)');

@@ -21,7 +21,7 @@ if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 npx tsc -p tsconfig.json --noEmit
-npx eslint .
+npm run lint --silent
 
 mkdir -p .data
 rm -f .data/jest-results-unit.json .data/jest-results.json .data/jest-results-chaos.json

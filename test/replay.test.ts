@@ -19,7 +19,10 @@ describe('replay of recorded histories', () => {
 
   it('has a committed history for every recording scenario', () => {
     for (const scenario of Object.keys(scenarios)) {
-      expect({ scenario, recorded: histories.some((h) => h.name.startsWith(scenario)) }).toEqual({ scenario, recorded: true });
+      expect({ scenario, recorded: histories.some((h) => h.name.startsWith(scenario)) }).toEqual({
+        scenario,
+        recorded: true,
+      });
     }
   });
 
@@ -36,12 +39,20 @@ describe('the replay guard is real', () => {
   const history = loadHistories().find((h) => h.name === 'stack-check-success');
 
   it('fails when a workflow changes incompatibly', async () => {
-    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/replay-guard/incompatible'), ...quiet });
-    await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history?.history)).rejects.toThrow(/[Nn]ondetermin/);
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./fixtures/replay-guard/incompatible'),
+      ...quiet,
+    });
+    await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history?.history)).rejects.toThrow(
+      /[Nn]ondetermin/,
+    );
   });
 
   it('passes when the same change is guarded with patched()', async () => {
-    const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/replay-guard/patched'), ...quiet });
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./fixtures/replay-guard/patched'),
+      ...quiet,
+    });
     await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history?.history)).resolves.toBeUndefined();
   });
 });

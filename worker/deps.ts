@@ -7,10 +7,12 @@ import type { Config } from '../contracts/config';
 
 export type { Deps };
 
-
 export function createDeps(config: Config, role: string): Deps {
   // Every relation export in flight streams through a connection of its own; a few more serve the bookkeeping.
-  const pool = role === 'worker' ? Math.max(config.DATABASE_POOL_SIZE, config.EXPORT_WORKER_CONCURRENT_RELATIONS + 5) : config.DATABASE_POOL_SIZE;
+  const pool =
+    role === 'worker'
+      ? Math.max(config.DATABASE_POOL_SIZE, config.EXPORT_WORKER_CONCURRENT_RELATIONS + 5)
+      : config.DATABASE_POOL_SIZE;
   return {
     config,
     sql: createSql(config.DATABASE_URL, { max: pool, applicationName: `gitlab-temporal-${role}` }),

@@ -31,7 +31,10 @@ async function main(): Promise<void> {
       useBundle: process.env.NODE_ENV === 'production' || config.WORKER_PREBUILT_BUNDLE,
       identity: `${process.pid}@${hostname()}`,
     });
-    log.info('worker polling', { taskQueues: workers.map((w) => w.options.taskQueue), namespace: config.TEMPORAL_NAMESPACE });
+    log.info('worker polling', {
+      taskQueues: workers.map((w) => w.options.taskQueue),
+      namespace: config.TEMPORAL_NAMESPACE,
+    });
     await Promise.all(workers.map((w) => w.run()));
     log.info('worker stopped');
   } finally {

@@ -70,7 +70,12 @@ export async function applyToProject(
         available = await attributesOfRoot(tx, op.attributeIds, project.rootNamespaceId);
         cache.attributesOfRoot.set(project.rootNamespaceId, available);
       }
-      const plan = planAttributeChange({ mode: op.mode, requestedIds: op.attributeIds, current: locked.current, available });
+      const plan = planAttributeChange({
+        mode: op.mode,
+        requestedIds: op.attributeIds,
+        current: locked.current,
+        available,
+      });
       if (!plan.ok) return fail(plan.message, project);
 
       await applyAttributeChanges(tx, project, plan);

@@ -9,9 +9,7 @@ export const PERMISSION_DENIED_MESSAGE =
   'Permission denied: you need at least the Maintainer role to change security attributes of this project';
 export const PROJECT_GONE_MESSAGE = 'Project not found: it was deleted after the operation started';
 
-export type AttributeChangePlan =
-  | { ok: true; add: number[]; remove: number[] }
-  | { ok: false; message: string };
+export type AttributeChangePlan = { ok: true; add: number[]; remove: number[] } | { ok: false; message: string };
 
 export interface AttributeChangeInput {
   mode: BulkUpdateMode;
@@ -49,7 +47,10 @@ export function planAttributeChange(input: AttributeChangeInput): AttributeChang
   remove = remove.filter((id) => !addSet.has(id));
 
   if (add.length + remove.length > LIMITS.maxChangesPerCall) {
-    return { ok: false, message: `Too many attributes: Cannot process more than ${LIMITS.maxChangesPerCall} attributes at once` };
+    return {
+      ok: false,
+      message: `Too many attributes: Cannot process more than ${LIMITS.maxChangesPerCall} attributes at once`,
+    };
   }
 
   // Attributes the request names must be usable in this project's root group; the current ones REPLACE
@@ -58,13 +59,19 @@ export function planAttributeChange(input: AttributeChangeInput): AttributeChang
   const named = input.mode === 'REMOVE' ? remove : add;
   const missing = named.filter((id) => !byId.has(id));
   if (missing.length > 0) {
-    return { ok: false, message: `Invalid attributes: ${missing.map((id) => `Security attribute not found: ${id}`).join('; ')}` };
+    return {
+      ok: false,
+      message: `Invalid attributes: ${missing.map((id) => `Security attribute not found: ${id}`).join('; ')}`,
+    };
   }
 
   const finalIds = new Set([...currentIds].filter((id) => !remove.includes(id)));
   for (const id of add) finalIds.add(id);
   if (finalIds.size > LIMITS.maxProjectAttributes) {
-    return { ok: false, message: `Too many attributes: Cannot exceed ${LIMITS.maxProjectAttributes} attributes per project` };
+    return {
+      ok: false,
+      message: `Too many attributes: Cannot exceed ${LIMITS.maxProjectAttributes} attributes per project`,
+    };
   }
 
   // One attribute per single-selection category, counting what stays after the removals of this same call.

@@ -62,7 +62,8 @@ export function buildFailureEmail(input: FailureEmailInput): FailureEmail {
   const typeName = humanizeOperationType(input.operationType);
   const subject = `Bulk operation failed: ${typeName}`;
   const kind = input.items[0]?.entityType === 'Group' ? 'Groups' : 'Projects';
-  const label = (item: FailureEmailItem) => item.entityName || item.entityFullPath || `${item.entityType} ID ${item.entityId}`;
+  const label = (item: FailureEmailItem) =>
+    item.entityName || item.entityFullPath || `${item.entityType} ID ${item.entityId}`;
 
   const htmlItems = input.items.map((item) => {
     const text = escapeHtml(label(item));

@@ -33,7 +33,10 @@ export interface ProcessBatchDeps {
  * outcome is mirrored again because the previous attempt may have died between the commit and the Redis write
  * (the store counts each project at most once).
  */
-export async function processBatch(deps: ProcessBatchDeps, input: { operationId: string; batchNumber: number }): Promise<BatchOutcome> {
+export async function processBatch(
+  deps: ProcessBatchDeps,
+  input: { operationId: string; batchNumber: number },
+): Promise<BatchOutcome> {
   const op = await findOperation(deps.sql, input.operationId);
   if (!op) {
     throw ApplicationFailure.create({
@@ -125,12 +128,19 @@ function resumePoint(details: unknown, first: number, last: number): RangeProgre
  * committed and mirrored), so a retry on another worker resumes at the batch that was running; that batch is
  * processed again, which skips its committed projects and re-mirrors them (Redis counts each project once).
  */
-export async function processBatchRange(deps: ProcessRangeDeps, input: BulkUpdateBatchInput): Promise<BulkUpdateBatchResult> {
+export async function processBatchRange(
+  deps: ProcessRangeDeps,
+  input: BulkUpdateBatchInput,
+): Promise<BulkUpdateBatchResult> {
   const first = input.batchNumber;
   const last = input.lastBatchNumber;
   const beat = deps.heartbeat ?? heartbeat;
   const signal = deps.signal ?? (deps.heartbeat ? undefined : cancellationSignal());
-  const progress: RangeProgress = resumePoint(deps.resume ?? (deps.heartbeat ? undefined : activityInfo().heartbeatDetails), first, last) ?? {
+  const progress: RangeProgress = resumePoint(
+    deps.resume ?? (deps.heartbeat ? undefined : activityInfo().heartbeatDetails),
+    first,
+    last,
+  ) ?? {
     nextBatch: first,
     projects: 0,
     successful: 0,
@@ -199,7 +209,11 @@ async function rebuildTracking(deps: ProcessBatchDeps, op: OperationRecord): Pro
   for (const outcome of await recordedOutcomes(deps.sql, op.id)) await mirror(deps.store, op.id, outcome);
 }
 
-async function mirror(store: RedisStore, operationId: string, outcome: ProjectOutcome): Promise<WriteResult | undefined> {
+async function mirror(
+  store: RedisStore,
+  operationId: string,
+  outcome: ProjectOutcome,
+): Promise<WriteResult | undefined> {
   if (outcome.outcome === 'succeeded') {
     return store.incrementSuccessful(operationId, { entity: { type: 'Project', id: outcome.projectId } });
   } else if (outcome.outcome === 'failed') {

@@ -139,7 +139,10 @@ export async function planRun(deps: SchedulingDeps, input: PlanInput): Promise<P
   });
 }
 
-export async function createTracking(deps: SchedulingDeps, input: { operationId: string }): Promise<{ operationKey: string }> {
+export async function createTracking(
+  deps: SchedulingDeps,
+  input: { operationId: string },
+): Promise<{ operationKey: string }> {
   const op = await requireOperation(deps.sql, input.operationId);
   await deps.store.createOperation({
     id: op.id,
@@ -151,7 +154,10 @@ export async function createTracking(deps: SchedulingDeps, input: { operationId:
   return { operationKey: `background_operation:${op.id}` };
 }
 
-export async function cleanupTracking(deps: SchedulingDeps, input: { operationId: string }): Promise<{ deleted: boolean }> {
+export async function cleanupTracking(
+  deps: SchedulingDeps,
+  input: { operationId: string },
+): Promise<{ deleted: boolean }> {
   const existed = await deps.store.getOperation(input.operationId);
   await deps.store.deleteOperation(input.operationId);
   return { deleted: existed !== undefined };

@@ -1,11 +1,11 @@
-import {
-  AbortMultipartUploadCommand,
-  ListMultipartUploadsCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
-import { CredentialsUnavailableError, decryptCredentials, type StorageCredentials } from '../../db/offline-export/credentials';
+import {
+  CredentialsUnavailableError,
+  decryptCredentials,
+  type StorageCredentials,
+} from '../../db/offline-export/credentials';
 import { findStorageConfiguration } from '../../db/offline-export/export-state';
 import type { Sql } from '../../db/sql';
 import { ExportErrorType } from '../../contracts/offline-export';
@@ -40,7 +40,11 @@ export async function openBucket(
     return { client: clients.get(credentials), bucket: configuration.bucket, exportPrefix: configuration.exportPrefix };
   } catch (err) {
     if (err instanceof CredentialsUnavailableError) {
-      throw ApplicationFailure.create({ type: ExportErrorType.CredentialsUnavailable, message: err.message, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: ExportErrorType.CredentialsUnavailable,
+        message: err.message,
+        nonRetryable: true,
+      });
     }
     throw err;
   }

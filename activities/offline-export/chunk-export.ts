@@ -12,7 +12,14 @@ import {
 import { findExport } from '../../db/offline-export/export-state';
 import { relationSource } from '../../db/offline-export/relations/index';
 import { failRelation, recordWholeRelations, type ExportRow } from '../../db/offline-export/tracking';
-import { ExportErrorType, PORTABLE_RELATIONS, truncateError, type ChunkExportInput, type PortableChunk, type PortableType } from '../../contracts/offline-export';
+import {
+  ExportErrorType,
+  PORTABLE_RELATIONS,
+  truncateError,
+  type ChunkExportInput,
+  type PortableChunk,
+  type PortableType,
+} from '../../contracts/offline-export';
 import { RelationStatus } from '../../db/offline-export/statuses';
 import { abortUpload, openBucket } from './bucket';
 import { refusedPortables } from './permissions';
@@ -53,7 +60,18 @@ const RECORD_GROUP = 50;
 const RECORD_DELAY_MS = 250;
 
 // The largest relations first, so a chunk's long tail is small ones.
-const RELATION_WEIGHT = ['issues', 'merge_requests', 'milestones', 'labels', 'releases', 'boards', 'badges', 'protected_branches', 'self', 'project_feature'];
+const RELATION_WEIGHT = [
+  'issues',
+  'merge_requests',
+  'milestones',
+  'labels',
+  'releases',
+  'boards',
+  'badges',
+  'protected_branches',
+  'self',
+  'project_feature',
+];
 const weight = (relation: string) => {
   const i = RELATION_WEIGHT.indexOf(relation);
   return i === -1 ? RELATION_WEIGHT.length : i;
@@ -80,13 +98,19 @@ const messageOf = (err: unknown) => (err instanceof Error ? err.message : String
 /** SQL that PostgreSQL cannot run (class 42: syntax, types, names) or data it refuses (22) fails the same way again. */
 const isPermanentSqlError = (err: unknown) => {
   const code = (err as { code?: unknown } | null)?.code;
-  return (err as { name?: unknown } | null)?.name === 'PostgresError' && typeof code === 'string' && /^(42|22)/.test(code);
+  return (
+    (err as { name?: unknown } | null)?.name === 'PostgresError' && typeof code === 'string' && /^(42|22)/.test(code)
+  );
 };
 
 function checkBounds(input: ExportChunkInput): void {
   const ok =
-    [input.exportId, input.afterSelfId, input.lastSelfId, input.maxConcurrentRelations].every((n) => Number.isSafeInteger(n) && n >= 0) &&
-    input.exportId > 0 && input.maxConcurrentRelations > 0 && input.lastSelfId > input.afterSelfId;
+    [input.exportId, input.afterSelfId, input.lastSelfId, input.maxConcurrentRelations].every(
+      (n) => Number.isSafeInteger(n) && n >= 0,
+    ) &&
+    input.exportId > 0 &&
+    input.maxConcurrentRelations > 0 &&
+    input.lastSelfId > input.afterSelfId;
   if (!ok) {
     throw ApplicationFailure.create({
       type: ExportErrorType.InvalidInput,
@@ -103,8 +127,15 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
 
   return {
     /** The next run of at most `maxPortables` portables to export after the cursor; null at the end. */
-    async nextPortableChunk(input: { exportId: number; afterSelfId: number; maxPortables: number }): Promise<PortableChunk | null> {
-      return (await nextChunk(sql, input.exportId, input.afterSelfId, Math.min(Math.max(input.maxPortables, 1), 1000))) ?? null;
+    async nextPortableChunk(input: {
+      exportId: number;
+      afterSelfId: number;
+      maxPortables: number;
+    }): Promise<PortableChunk | null> {
+      return (
+        (await nextChunk(sql, input.exportId, input.afterSelfId, Math.min(Math.max(input.maxPortables, 1), 1000))) ??
+        null
+      );
     },
 
     /**
@@ -121,7 +152,11 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
       const { exportId, afterSelfId, lastSelfId } = input;
       const found = await findExport(sql, exportId);
       if (!found) {
-        throw ApplicationFailure.create({ type: ExportErrorType.ExportNotFound, message: `offline export ${exportId} does not exist`, nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: ExportErrorType.ExportNotFound,
+          message: `offline export ${exportId} does not exist`,
+          nonRetryable: true,
+        });
       }
       const portables = await chunkPortables(sql, exportId, afterSelfId, lastSelfId);
       const refused = await refusedPortables(sql, found.userId, portables);
@@ -151,14 +186,23 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
         )
       )
         .filter((r) => r.status === RelationStatus.PENDING || r.status === RelationStatus.STARTED)
-        .sort((a, b) => weight(a.relation) - weight(b.relation) || order.get(`${rowType(a)}:${rowPortableId(a)}`)! - order.get(`${rowType(b)}:${rowPortableId(b)}`)!);
+        .sort(
+          (a, b) =>
+            weight(a.relation) - weight(b.relation) ||
+            order.get(`${rowType(a)}:${rowPortableId(a)}`)! - order.get(`${rowType(b)}:${rowPortableId(b)}`)!,
+        );
 
       if (rows.length > 0) await exportRows(input, rows);
       return chunkTotals(sql, exportId, afterSelfId, lastSelfId);
     },
 
     /** A chunk whose activity gave up for good: what it left in progress fails, and its totals are returned. */
-    async failPortableChunk(input: { exportId: number; afterSelfId: number; lastSelfId: number; error: string }): Promise<ChunkTotals> {
+    async failPortableChunk(input: {
+      exportId: number;
+      afterSelfId: number;
+      lastSelfId: number;
+      error: string;
+    }): Promise<ChunkTotals> {
       await failUnfinishedInChunk(sql, input.exportId, input.afterSelfId, input.lastSelfId, truncateError(input.error));
       return chunkTotals(sql, input.exportId, input.afterSelfId, input.lastSelfId);
     },
@@ -191,14 +235,16 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
     });
     const timer = setInterval(() => {
       if (backingOff > 0 || recorder.backingOff || Date.now() - lastProgress < STALL_MS) beat();
-      else if (!stop.signal.aborted) stop.abort(new Error(`no relation of the chunk made progress for ${STALL_MS / 1000} s; retrying the chunk`));
+      else if (!stop.signal.aborted)
+        stop.abort(new Error(`no relation of the chunk made progress for ${STALL_MS / 1000} s; retrying the chunk`));
     }, HEARTBEAT_EVERY_MS);
 
     const exportWithRetries = async (row: ExportRow) => {
       const portableType = rowType(row);
       const portableId = rowPortableId(row);
       const source = relationSource(portableType, row.relation);
-      const fail = (error: string) => failRelation(sql, exportId, portableType, portableId, row.relation, truncateError(error));
+      const fail = (error: string) =>
+        failRelation(sql, exportId, portableType, portableId, row.relation, truncateError(error));
       if (!source) return fail(`${portableType}s do not export the relation ${row.relation}`);
       const track = (d: RelationHeartbeat) => {
         lastProgress = Date.now();
@@ -211,7 +257,19 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
       for (let attempt = 1; ; attempt++) {
         try {
           await deps.relationSlots.run(
-            () => exportRow({ exportId, portableType, portableId, relation: row.relation, row, source, bucket, signal, beat: track, recordWhole: (o) => recorder.add(o) }),
+            () =>
+              exportRow({
+                exportId,
+                portableType,
+                portableId,
+                relation: row.relation,
+                row,
+                source,
+                bucket,
+                signal,
+                beat: track,
+                recordWhole: (o) => recorder.add(o),
+              }),
             signal,
           );
           return;
@@ -220,7 +278,15 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
           const permanent = (err instanceof ApplicationFailure && err.nonRetryable) || isPermanentSqlError(err);
           if (permanent || attempt >= retry.attempts) return fail(messageOf(err));
           const wait = Math.min(retry.initialMs * 2 ** (attempt - 1), retry.maxMs);
-          log.warn('relation export failed; retrying', { exportId, portableType, portableId, relation: row.relation, attempt, waitMs: wait, error: messageOf(err) });
+          log.warn('relation export failed; retrying', {
+            exportId,
+            portableType,
+            portableId,
+            relation: row.relation,
+            attempt,
+            waitMs: wait,
+            error: messageOf(err),
+          });
           backingOff++;
           try {
             await sleep(wait, undefined, { signal });
@@ -243,12 +309,14 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
       }
     };
     try {
-      const lanes = await Promise.allSettled(Array.from({ length: Math.min(input.maxConcurrentRelations, rows.length) }, () =>
-        lane().catch((err: unknown) => {
-          stop.abort(err);
-          throw err;
-        }),
-      ));
+      const lanes = await Promise.allSettled(
+        Array.from({ length: Math.min(input.maxConcurrentRelations, rows.length) }, () =>
+          lane().catch((err: unknown) => {
+            stop.abort(err);
+            throw err;
+          }),
+        ),
+      );
       // The lane that failed first says why; the others only saw the stop.
       if (stop.signal.aborted) throw stop.signal.reason;
       const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');

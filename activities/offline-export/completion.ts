@@ -40,7 +40,10 @@ export function createCompletionActivities(deps: CompletionDeps) {
       const aborted = await abortIncompleteUploads(await openBucket(sql, deps.encryptionKey, exportId, deps.clients));
       if (aborted > 0) log.info('aborted unfinished multipart uploads', { exportId, aborted });
     } catch (err) {
-      log.warn('could not sweep multipart uploads', { exportId, error: err instanceof Error ? err.message : String(err) });
+      log.warn('could not sweep multipart uploads', {
+        exportId,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 

@@ -31,7 +31,10 @@ export function renderExportEmail(input: {
   exportPrefix: string;
 }): ExportEmail {
   const host = maskHostname(input.sourceHostname);
-  const date = input.startedAt.toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC');
+  const date = input.startedAt
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/:\d\d\.\d+Z$/, ' UTC');
   const paragraphs = input.finished
     ? [
         'Export complete',
@@ -50,7 +53,10 @@ export function renderExportEmail(input: {
     text: [`Hi ${input.name.replace(/[\r\n]+/g, ' ')}!`, ...paragraphs].join('\n\n') + '\n',
     html:
       `<p>Hi ${escapeHtml(input.name)}!</p>\n<h1>${paragraphs[0]}</h1>\n` +
-      paragraphs.slice(1).map((p) => `<p>${escapeHtml(p)}</p>`).join('\n'),
+      paragraphs
+        .slice(1)
+        .map((p) => `<p>${escapeHtml(p)}</p>`)
+        .join('\n'),
   };
 }
 
@@ -67,7 +73,8 @@ export function createEmailActivities(deps: EmailDeps) {
       const found = await findExport(deps.sql, exportId);
       if (!recipient || !found) return { sent: false };
       if (recipient.notifiedAt) return { sent: false };
-      if (recipient.status !== ExportStatus.FINISHED && recipient.status !== ExportStatus.FAILED) return { sent: false };
+      if (recipient.status !== ExportStatus.FINISHED && recipient.status !== ExportStatus.FAILED)
+        return { sent: false };
       const finished = recipient.status === ExportStatus.FINISHED;
       const email = renderExportEmail({
         finished,

@@ -29,8 +29,18 @@ export function createOfflineExportActivities(deps: Deps) {
       clients,
       relationSlots: new RelationSlots(config.EXPORT_WORKER_CONCURRENT_RELATIONS),
     }),
-    ...createCompletionActivities({ sql, encryptionKey: config.ENCRYPTION_KEY, instanceVersion: config.INSTANCE_VERSION, clients }),
-    ...createEmailActivities({ sql, mailer: deps.mailer, mailFrom: config.MAIL_FROM, instanceBaseUrl: config.INSTANCE_BASE_URL }),
+    ...createCompletionActivities({
+      sql,
+      encryptionKey: config.ENCRYPTION_KEY,
+      instanceVersion: config.INSTANCE_VERSION,
+      clients,
+    }),
+    ...createEmailActivities({
+      sql,
+      mailer: deps.mailer,
+      mailFrom: config.MAIL_FROM,
+      instanceBaseUrl: config.INSTANCE_BASE_URL,
+    }),
   };
 }
 

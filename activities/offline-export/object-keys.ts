@@ -9,7 +9,12 @@ export const entityPrefix = (type: PortableType, id: number): string => `${type}
 export const relationKey = (exportPrefix: string, type: PortableType, id: number, relation: string): string =>
   `${exportPrefix}/${entityPrefix(type, id)}/${relation}${relation === 'self' ? '.json.gz' : '.ndjson.gz'}`;
 
-export const batchKey = (exportPrefix: string, type: PortableType, id: number, relation: string, batch: number): string =>
-  `${exportPrefix}/${entityPrefix(type, id)}/${relation}/batch_${batch}.ndjson.gz`;
+export const batchKey = (
+  exportPrefix: string,
+  type: PortableType,
+  id: number,
+  relation: string,
+  batch: number,
+): string => `${exportPrefix}/${entityPrefix(type, id)}/${relation}/batch_${batch}.ndjson.gz`;
 
 export const metadataKey = (exportPrefix: string): string => `${exportPrefix}/metadata.json.gz`;

@@ -141,7 +141,11 @@ export class GzipObjectWriter {
     if (this.pendingBytes === 0) return;
     if (!this.uploadId) {
       const created = await this.bucket.client.send(
-        new CreateMultipartUploadCommand({ Bucket: this.bucket.bucket, Key: this.key, ContentType: 'application/gzip' }),
+        new CreateMultipartUploadCommand({
+          Bucket: this.bucket.bucket,
+          Key: this.key,
+          ContentType: 'application/gzip',
+        }),
         { abortSignal: this.options.signal },
       );
       this.uploadId = created.UploadId;

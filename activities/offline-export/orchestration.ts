@@ -60,6 +60,5 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
       const { total } = await countSelfRows(sql, exportId);
       return { portables: total, added };
     },
-
   };
 }

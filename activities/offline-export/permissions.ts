@@ -12,7 +12,11 @@ export interface PortableKey {
  * ExportService's re-check: the user must still administer each portable (group Owner, project Maintainer or
  * above). Returns the refused portables with GitLab's permission_error message, keyed `<type>:<id>`.
  */
-export async function refusedPortables(sql: Db, userId: number, portables: PortableKey[]): Promise<Map<string, string>> {
+export async function refusedPortables(
+  sql: Db,
+  userId: number,
+  portables: PortableKey[],
+): Promise<Map<string, string>> {
   const ids = (type: PortableType) => portables.filter((p) => p.portableType === type).map((p) => p.portableId);
   const [groupLevels, projectLevels] = await Promise.all([
     groupAccessLevels(sql, userId, ids('group')),

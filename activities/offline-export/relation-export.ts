@@ -160,7 +160,14 @@ export function createRowExporter(deps: RelationExportDeps) {
       ? batchKey(bucket.exportPrefix, portableType, portableId, relation, 1)
       : relationKey(bucket.exportPrefix, portableType, portableId, relation);
     const limits = source.batched ? { maxRecords: deps.batchSize, skipEmpty: true } : {};
-    const written = await writeLines(bucket, key, source.lines(deps.sql, portableId).cursor(cursorRows), beat, signal, limits);
+    const written = await writeLines(
+      bucket,
+      key,
+      source.lines(deps.sql, portableId).cursor(cursorRows),
+      beat,
+      signal,
+      limits,
+    );
     if (written === 'overflow') return undefined;
     const { object, records } = written;
     await run.recordWhole({
@@ -174,7 +181,14 @@ export function createRowExporter(deps: RelationExportDeps) {
       lastId: written.lastId,
     });
     const objects = object ? 1 : 0;
-    return { relation, batched: source.batched, batches: source.batched ? objects : 0, records, objects, bytes: object?.bytes ?? 0 };
+    return {
+      relation,
+      batched: source.batched,
+      batches: source.batched ? objects : 0,
+      records,
+      objects,
+      bytes: object?.bytes ?? 0,
+    };
   }
 
   return async function exportRow(run: RowExport): Promise<ExportRelationResult> {
@@ -204,9 +218,21 @@ export function createRowExporter(deps: RelationExportDeps) {
         const batchBeat = (d: RelationHeartbeat) => beat({ ...d, batch: batch.batchNumber });
         batchBeat({ key });
         const range = { first: batch.firstId, last: batch.lastId };
-        const written = await writeLines(bucket, key, source.lines(deps.sql, portableId, range).cursor(cursorRows), batchBeat, signal);
-        if (written === 'overflow' || !written.object) throw new Error(`batch ${batch.batchNumber} of ${relation} wrote no object`);
-        const outcome = { objectsCount: written.records, bytes: written.object.bytes, objectKey: key, sha256: written.object.sha256 };
+        const written = await writeLines(
+          bucket,
+          key,
+          source.lines(deps.sql, portableId, range).cursor(cursorRows),
+          batchBeat,
+          signal,
+        );
+        if (written === 'overflow' || !written.object)
+          throw new Error(`batch ${batch.batchNumber} of ${relation} wrote no object`);
+        const outcome = {
+          objectsCount: written.records,
+          bytes: written.object.bytes,
+          objectKey: key,
+          sha256: written.object.sha256,
+        };
         const next = page[i + 1];
         if (next) await finishBatchStartNext(deps.sql, batch.id, outcome, next.id);
         else if (lastPage) finished = await finishLastBatch(deps.sql, row.id, batch.id, outcome);
@@ -219,6 +245,13 @@ export function createRowExporter(deps: RelationExportDeps) {
     // A relation with no records has no batches; one whose last page was full finishes here.
     finished ??= await finishBatchedRelation(deps.sql, row.id);
     if (finished.unfinished > 0) throw new Error(`${finished.unfinished} batches of ${relation} did not finish`);
-    return { relation, batched: true, batches: begun.batchesCount, records: finished.objects, objects: begun.batchesCount, bytes: finished.bytes };
+    return {
+      relation,
+      batched: true,
+      batches: begun.batchesCount,
+      records: finished.objects,
+      objects: begun.batchesCount,
+      bytes: finished.bytes,
+    };
   };
 }

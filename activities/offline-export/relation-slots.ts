@@ -47,7 +47,9 @@ export class RelationSlots {
       const aborted = () => {
         const i = this.waiting.indexOf(granted);
         if (i !== -1) this.waiting.splice(i, 1);
-        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted while waiting for a relation slot'));
+        reject(
+          signal?.reason instanceof Error ? signal.reason : new Error('aborted while waiting for a relation slot'),
+        );
       };
       if (signal?.aborted) return aborted();
       signal?.addEventListener('abort', aborted, { once: true });

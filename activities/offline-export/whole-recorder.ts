@@ -72,7 +72,10 @@ export class WholeRelationRecorder {
       const recorded = this.options.record(group).then(
         () => undefined,
         (err: unknown) => {
-          log.warn('could not record finished relations; the next attempt exports them again', { relations: group.length, error: String(err) });
+          log.warn('could not record finished relations; the next attempt exports them again', {
+            relations: group.length,
+            error: String(err),
+          });
         },
       );
       await Promise.race([recorded, timeout]);
@@ -110,7 +113,12 @@ export class WholeRelationRecorder {
             return;
           }
           const wait = Math.min(this.options.initialBackoffMs * 2 ** (this.failures - 1), this.options.maxBackoffMs);
-          log.warn('recording finished relations failed; retrying', { relations: group.length, attempt: this.failures, waitMs: wait, error: String(err) });
+          log.warn('recording finished relations failed; retrying', {
+            relations: group.length,
+            attempt: this.failures,
+            waitMs: wait,
+            error: String(err),
+          });
           this.timer = setTimeout(() => this.kick(), wait);
         },
       )
@@ -118,7 +126,8 @@ export class WholeRelationRecorder {
         this.inFlight = undefined;
         // What arrived meanwhile: a full group goes now, the rest after the delay.
         if (!this.backingOff && this.pending.length >= this.options.maxPending) this.kick();
-        else if (!this.backingOff && this.pending.length > 0) this.timer ??= setTimeout(() => this.kick(), this.options.delayMs);
+        else if (!this.backingOff && this.pending.length > 0)
+          this.timer ??= setTimeout(() => this.kick(), this.options.delayMs);
         this.wake();
       });
   }

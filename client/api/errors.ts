@@ -14,12 +14,7 @@ export const notFound = (what = '') => new ApiError(404, `404 ${what ? `${what} 
 export const badRequest = (message: string) => new ApiError(400, message);
 
 /** Sets the pagination headers GitLab's API sends (X-Total, X-Page, ..., Link). */
-export function paginationHeaders(
-  url: URL,
-  page: number,
-  perPage: number,
-  total: number,
-): Record<string, string> {
+export function paginationHeaders(url: URL, page: number, perPage: number, total: number): Record<string, string> {
   const totalPages = Math.max(1, Math.ceil(total / perPage));
   const link = (p: number, rel: string) => {
     const u = new URL(url);

@@ -12,7 +12,10 @@ async function main(): Promise<void> {
   loadEnvFile();
   const config = loadConfigOrExit();
   const log = createLogger({ level: config.LOG_LEVEL, component: 'api' });
-  const sql = createSql(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, applicationName: 'gitlab-temporal-api' });
+  const sql = createSql(config.DATABASE_URL, {
+    max: config.DATABASE_POOL_SIZE,
+    applicationName: 'gitlab-temporal-api',
+  });
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   const connection = await Connection.connect(temporalConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });

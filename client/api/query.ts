@@ -15,4 +15,10 @@ export const pageParams = {
   per_page: z.coerce.number().int().min(1).max(100).default(20),
 };
 
-export const idParam = z.object({ id: z.coerce.number().int().min(1).max(2 ** 53 - 1) });
+export const idParam = z.object({
+  id: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 53 - 1),
+});

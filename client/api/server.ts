@@ -80,22 +80,25 @@ export async function buildApi(deps: ApiDeps, routes: RouteModule[] = []): Promi
     return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'failed', checks });
   });
 
-  await app.register(async (api) => {
-    api.addHook('onRequest', async (request) => {
-      const header = request.headers['private-token'];
-      const bearer = request.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
-      const token = (Array.isArray(header) ? header[0] : header) ?? bearer;
-      if (!token || token.length > 512) throw unauthorized();
-      const user = await userByToken(deps.sql, token);
-      if (!user) throw unauthorized();
-      request.user = user;
-    });
-    api.get('/user', async (request) => {
-      const { id, username, name, email } = currentUser(request);
-      return { id, username, name, email };
-    });
-    for (const route of routes) await route(api, deps);
-  }, { prefix: '/api/v4' });
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', async (request) => {
+        const header = request.headers['private-token'];
+        const bearer = request.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+        const token = (Array.isArray(header) ? header[0] : header) ?? bearer;
+        if (!token || token.length > 512) throw unauthorized();
+        const user = await userByToken(deps.sql, token);
+        if (!user) throw unauthorized();
+        request.user = user;
+      });
+      api.get('/user', async (request) => {
+        const { id, username, name, email } = currentUser(request);
+        return { id, username, name, email };
+      });
+      for (const route of routes) await route(api, deps);
+    },
+    { prefix: '/api/v4' },
+  );
 
   return app;
 }

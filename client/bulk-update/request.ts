@@ -5,7 +5,10 @@ import { BULK_UPDATE_MODES, LIMITS } from '../../contracts/bulk-update';
 
 const ids = (field: string) =>
   z.array(
-    z.number({ message: `${field} must contain numeric ids` }).int(`${field} must contain whole numbers`).positive(`${field} must contain positive ids`),
+    z
+      .number({ message: `${field} must contain numeric ids` })
+      .int(`${field} must contain whole numbers`)
+      .positive(`${field} must contain positive ids`),
     { message: `${field} must be a list of ids` },
   );
 

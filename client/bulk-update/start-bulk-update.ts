@@ -89,12 +89,15 @@ async function checkAgainstInstance(sql: Sql, request: ValidBulkUpdateRequest): 
   const problems: string[] = [];
   const user = await findRequestUser(sql, request.userId);
   if (!user) throw new BulkUpdateRequestError([`User ${request.userId} does not exist`]);
-  if (user.state !== 'active') throw new BulkUpdateRequestError([`User ${request.userId} is ${user.state} and cannot start bulk updates`]);
+  if (user.state !== 'active')
+    throw new BulkUpdateRequestError([`User ${request.userId} is ${user.state} and cannot start bulk updates`]);
 
   const attributeIds = [...new Set(request.attributeIds)];
   const attributes = new Map((await findRequestedAttributes(sql, attributeIds)).map((a) => [a.id, a]));
   const roots = [...new Set([...attributes.values()].map((a) => a.rootNamespaceId))];
-  const levels = user.admin ? new Map(roots.map((r) => [r, AccessLevel.OWNER])) : await groupAccessLevels(sql, user.id, roots);
+  const levels = user.admin
+    ? new Map(roots.map((r) => [r, AccessLevel.OWNER]))
+    : await groupAccessLevels(sql, user.id, roots);
   const itemRoots = new Set(await rootsOfItems(sql, request.groupIds, request.projectIds));
   for (const id of attributeIds) {
     const attribute = attributes.get(id);

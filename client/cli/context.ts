@@ -47,7 +47,10 @@ export async function withContext<T>(run: (ctx: CliContext) => Promise<T>): Prom
     connection = await Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: '5s' });
   } catch (err) {
     await sql.end({ timeout: 1 });
-    throw new CliError(`cannot reach Temporal at ${config.TEMPORAL_ADDRESS}: ${(err as Error).message}`, ExitCode.UNAVAILABLE);
+    throw new CliError(
+      `cannot reach Temporal at ${config.TEMPORAL_ADDRESS}: ${(err as Error).message}`,
+      ExitCode.UNAVAILABLE,
+    );
   }
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const ctx: CliContext = {

@@ -16,7 +16,15 @@ export async function watch<T>(
 ): Promise<T> {
   const tty = process.stderr.isTTY;
   const bar = tty
-    ? new SingleBar({ format: `{bar} {value}/{total} ${options.unit}  {label}`, hideCursor: true, clearOnComplete: false, stream: process.stderr }, Presets.shades_classic)
+    ? new SingleBar(
+        {
+          format: `{bar} {value}/{total} ${options.unit}  {label}`,
+          hideCursor: true,
+          clearOnComplete: false,
+          stream: process.stderr,
+        },
+        Presets.shades_classic,
+      )
     : undefined;
   let started = false;
   let lastLine = '';

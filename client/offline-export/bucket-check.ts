@@ -37,8 +37,10 @@ function reason(err: unknown, timeoutMs: number): string {
     return `The endpoint did not answer within ${timeoutMs / 1000} seconds.`;
   }
   if (status === 404 || e.name === 'NotFound' || e.name === 'NoSuchBucket') return 'The bucket does not exist.';
-  if (status === 403 || status === 401) return 'Access was denied: check the access key, the secret and the bucket policy.';
-  if (status === 301 || status === 400) return `The bucket is not in this region, or the request was refused (status ${status}).`;
+  if (status === 403 || status === 401)
+    return 'Access was denied: check the access key, the secret and the bucket policy.';
+  if (status === 301 || status === 400)
+    return `The bucket is not in this region, or the request was refused (status ${status}).`;
   if (status !== undefined) return `Object storage request responded with status ${status}`;
   return 'The endpoint could not be reached.';
 }

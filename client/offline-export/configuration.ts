@@ -57,7 +57,8 @@ export function validateConfiguration(
 function endpointFormatErrors(endpoint: unknown): string[] {
   if (typeof endpoint !== 'string') return [];
   const errors: string[] = [];
-  if (endpoint.length > MAX_ENDPOINT_LENGTH) errors.push(`Endpoint is too long (maximum is ${MAX_ENDPOINT_LENGTH} characters)`);
+  if (endpoint.length > MAX_ENDPOINT_LENGTH)
+    errors.push(`Endpoint is too long (maximum is ${MAX_ENDPOINT_LENGTH} characters)`);
   let url: URL | undefined;
   try {
     url = new URL(endpoint);

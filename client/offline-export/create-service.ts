@@ -13,7 +13,12 @@ import type { Config } from '../../contracts/config';
 import { StorageProvider } from '../../db/offline-export/statuses';
 import { assertBucketReachable } from './bucket-check';
 import { validateConfiguration } from './configuration';
-import { assertEndpointAllowed, BlockedEndpointError, endpointUrlsToCheck, type LookupHost } from '../../contracts/endpoint-guard';
+import {
+  assertEndpointAllowed,
+  BlockedEndpointError,
+  endpointUrlsToCheck,
+  type LookupHost,
+} from '../../contracts/endpoint-guard';
 import { toEntity, type OfflineExportEntity } from './entity';
 import { OfflineExportRequestError, OfflineExportStartError, unprocessable } from './errors';
 import { parseEntityPaths, parseStorageParams } from './request-schema';
@@ -29,7 +34,10 @@ export { toEntity, type OfflineExportEntity } from './entity';
 export interface CreateOfflineExportDeps {
   sql: Sql;
   temporal: Client;
-  config: Pick<Config, 'ENCRYPTION_KEY' | 'ALLOW_LOCAL_NETWORK_ENDPOINTS' | 'INSTANCE_BASE_URL' | 'TEMPORAL_TASK_QUEUE_EXPORT'>;
+  config: Pick<
+    Config,
+    'ENCRYPTION_KEY' | 'ALLOW_LOCAL_NETWORK_ENDPOINTS' | 'INSTANCE_BASE_URL' | 'TEMPORAL_TASK_QUEUE_EXPORT'
+  >;
   /** Overrides config.TEMPORAL_TASK_QUEUE_EXPORT (tests run their own worker on their own queue). */
   taskQueue?: string;
   /** Resolves an endpoint's host name to all its addresses; dns.lookup by default. */
@@ -59,17 +67,30 @@ export async function createOfflineExport(
   // 2-3. Entities given; each path exists and the user may administer it. Every failing path is named at once.
   const paths = parseEntityPaths(body);
   // A path PostgreSQL cannot even hold (a NUL character) names nothing: it is reported missing, never queried.
-  const resolved = await resolvePortables(sql, paths.filter((p) => !p.includes('\u0000')));
+  const resolved = await resolvePortables(
+    sql,
+    paths.filter((p) => !p.includes('\u0000')),
+  );
   const portables = { ...resolved, missing: paths.filter((p) => p.includes('\u0000') || resolved.missing.includes(p)) };
   const [groupLevels, projectLevels] = await Promise.all([
-    groupAccessLevels(sql, user.id, portables.groups.map((g) => g.id)),
-    projectAccessLevels(sql, user.id, portables.projects.map((p) => p.id)),
+    groupAccessLevels(
+      sql,
+      user.id,
+      portables.groups.map((g) => g.id),
+    ),
+    projectAccessLevels(
+      sql,
+      user.id,
+      portables.projects.map((p) => p.id),
+    ),
   ]);
   const refused = [
     ...portables.missing,
     // admin_group is Owner; admin_project is Maintainer or above. Blocked users have no access at all.
     ...portables.groups.filter((g) => (groupLevels.get(g.id) ?? 0) < AccessLevel.OWNER).map((g) => g.requested),
-    ...portables.projects.filter((p) => (projectLevels.get(p.id) ?? 0) < AccessLevel.MAINTAINER).map((p) => p.requested),
+    ...portables.projects
+      .filter((p) => (projectLevels.get(p.id) ?? 0) < AccessLevel.MAINTAINER)
+      .map((p) => p.requested),
   ];
   if (refused.length > 0) {
     throw unprocessable(
@@ -78,12 +99,17 @@ export async function createOfflineExport(
   }
 
   // 4-5. The storage configuration: request shape, model validations, the endpoint's SSRF guard, the bucket itself.
-  const configuration = validateConfiguration(parseStorageParams(body), { allowS3Compatible: settings.allowS3Compatible });
+  const configuration = validateConfiguration(parseStorageParams(body), {
+    allowS3Compatible: settings.allowS3Compatible,
+  });
   const { credentials } = configuration;
   if ('endpoint' in credentials) {
     try {
       for (const url of endpointUrlsToCheck(credentials.endpoint, configuration.bucket, credentials.path_style)) {
-        await assertEndpointAllowed(url, { allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS, lookupHost: deps.lookupHost });
+        await assertEndpointAllowed(url, {
+          allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS,
+          lookupHost: deps.lookupHost,
+        });
       }
     } catch (err) {
       if (err instanceof BlockedEndpointError) throw unprocessable(err.message);
@@ -110,18 +136,22 @@ export async function createOfflineExport(
   // 7. Start the workflow only after the commit, so it can never run before (or without) the rows it reads. The
   // price is an export without a workflow if the start fails; that export is then failed right here.
   try {
-    const workflowId = await startOfflineExportWorkflow(deps.temporal, deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE_EXPORT, {
-      exportId: row.id,
-      userId: user.id,
-      portables: [
-        ...portables.groups.map((g) => ({ fullPath: g.fullPath, type: 'group' as const })),
-        ...portables.projects.map((p) => ({ fullPath: p.fullPath, type: 'project' as const })),
-      ],
-      bucket: row.bucket,
-      provider: configuration.provider,
-      exportPrefix: row.export_prefix,
-      sourceHostname,
-    });
+    const workflowId = await startOfflineExportWorkflow(
+      deps.temporal,
+      deps.taskQueue ?? config.TEMPORAL_TASK_QUEUE_EXPORT,
+      {
+        exportId: row.id,
+        userId: user.id,
+        portables: [
+          ...portables.groups.map((g) => ({ fullPath: g.fullPath, type: 'group' as const })),
+          ...portables.projects.map((p) => ({ fullPath: p.fullPath, type: 'project' as const })),
+        ],
+        bucket: row.bucket,
+        provider: configuration.provider,
+        exportPrefix: row.export_prefix,
+        sourceHostname,
+      },
+    );
     return { export: toEntity(row), workflowId };
   } catch (err) {
     const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);

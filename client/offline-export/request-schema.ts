@@ -29,7 +29,8 @@ export function parseEntityPaths(body: unknown): string[] {
 
 // --- storage parameters (Grape's object_storage_configuration_params) ---
 
-const grapeError = (iss: { input?: unknown }) => (iss.input === undefined || iss.input === null ? 'is missing' : 'is invalid');
+const grapeError = (iss: { input?: unknown }) =>
+  iss.input === undefined || iss.input === null ? 'is missing' : 'is invalid';
 const str = () => z.string({ error: grapeError });
 // Grape's Boolean also takes the strings "true" and "false" (form-encoded requests).
 const bool = (fallback: boolean) =>

@@ -1,6 +1,11 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import { OFFLINE_EXPORT_WORKFLOW, WORKFLOW_KIND_EXPORT, offlineExportWorkflowId, type OfflineExportInput } from '../../contracts/offline-export';
+import {
+  OFFLINE_EXPORT_WORKFLOW,
+  WORKFLOW_KIND_EXPORT,
+  offlineExportWorkflowId,
+  type OfflineExportInput,
+} from '../../contracts/offline-export';
 import { type StorageProviderName } from '../../db/offline-export/statuses';
 import { SA_GITLAB_USER_ID, SA_OFFLINE_EXPORT_ID, SA_WORKFLOW_KIND } from '../../contracts/search-attributes';
 
@@ -21,7 +26,11 @@ export interface ExportToStart {
 const MAX_SUMMARY_BYTES = 200;
 const MAX_DETAIL_ENTITIES = 20;
 
-export async function startOfflineExportWorkflow(temporal: Client, taskQueue: string, e: ExportToStart): Promise<string> {
+export async function startOfflineExportWorkflow(
+  temporal: Client,
+  taskQueue: string,
+  e: ExportToStart,
+): Promise<string> {
   const workflowId = offlineExportWorkflowId(e.exportId);
   const input: OfflineExportInput = { exportId: e.exportId };
   await temporal.workflow.start(OFFLINE_EXPORT_WORKFLOW, {

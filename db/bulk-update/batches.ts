@@ -17,7 +17,9 @@ export interface BatchPlan {
  * activity, a continued run) returns the stored plan, so every execution of batch n sees the same projects.
  */
 export async function planBatches(tx: Db, operationId: string, batchSize: number): Promise<BatchPlan> {
-  const [op] = await tx<{ batch_size: number | null; total_items: number | null; batch_count: number | null; tracked: boolean | null }[]>`
+  const [op] = await tx<
+    { batch_size: number | null; total_items: number | null; batch_count: number | null; tracked: boolean | null }[]
+  >`
     select batch_size, total_items, batch_count, tracked from background_operations where id = ${operationId} for update`;
   if (!op) throw new Error(`background operation ${operationId} does not exist`);
   const [first] = await tx<{ root: number }[]>`
@@ -108,7 +110,11 @@ export async function batchProjects(db: Db, operationId: string, batchNumber: nu
 }
 
 /** Locks the project's outcome row for the rest of the transaction; concurrent attempts on it queue here. */
-export async function lockProjectOutcome(tx: Db, operationId: string, projectId: number): Promise<ProjectOutcome | undefined> {
+export async function lockProjectOutcome(
+  tx: Db,
+  operationId: string,
+  projectId: number,
+): Promise<ProjectOutcome | undefined> {
   const [row] = await tx<OutcomeRow[]>`
     select project_id, outcome, error_code, error_message, entity_name, entity_full_path
     from background_operation_projects

@@ -140,8 +140,7 @@ export async function findRecipient(db: Db, userId: number): Promise<Recipient |
 }
 
 export type NotificationClaim =
-  | { claimed: true }
-  | { claimed: false; state: NotificationState; heldForSeconds?: number };
+  { claimed: true } | { claimed: false; state: NotificationState; heldForSeconds?: number };
 
 /**
  * Takes the right to send the operation's email. A claim is a lease: a later attempt may take it over only once

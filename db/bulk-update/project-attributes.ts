@@ -20,7 +20,9 @@ export async function lockProjectWithAttributes(
   tx: Db,
   projectId: number,
 ): Promise<{ project: ProjectForUpdate; current: AttributeRef[] } | undefined> {
-  const [row] = await tx<{ id: number; name: string; full_path: string | null; traversal_ids: number[]; current: AttributeRow[] }[]>`
+  const [row] = await tx<
+    { id: number; name: string; full_path: string | null; traversal_ids: number[]; current: AttributeRow[] }[]
+  >`
     select p.id, p.name, r.path as full_path, n.traversal_ids,
       coalesce((select json_agg(json_build_object('id', a.id, 'category_id', c.id, 'category_name', c.name,
                                                   'multiple_selection', c.multiple_selection) order by a.id)
@@ -36,7 +38,13 @@ export async function lockProjectWithAttributes(
   if (!row) return undefined;
   const traversalIds = row.traversal_ids.map(Number);
   return {
-    project: { id: row.id, name: row.name, fullPath: row.full_path ?? '', rootNamespaceId: traversalIds[0] ?? 0, traversalIds },
+    project: {
+      id: row.id,
+      name: row.name,
+      fullPath: row.full_path ?? '',
+      rootNamespaceId: traversalIds[0] ?? 0,
+      traversalIds,
+    },
     current: row.current.map((r) => toRef({ ...r, id: Number(r.id), category_id: Number(r.category_id) })),
   };
 }
@@ -72,7 +80,11 @@ const toRef = (r: AttributeRow): AttributeRef => ({
 });
 
 /** The given attributes that exist, are not deleted, and belong to the root group. */
-export async function attributesOfRoot(tx: Db, attributeIds: number[], rootNamespaceId: number): Promise<AttributeRef[]> {
+export async function attributesOfRoot(
+  tx: Db,
+  attributeIds: number[],
+  rootNamespaceId: number,
+): Promise<AttributeRef[]> {
   if (attributeIds.length === 0) return [];
   const rows = await tx<AttributeRow[]>`
     select a.id, c.id as category_id, c.name as category_name, c.multiple_selection

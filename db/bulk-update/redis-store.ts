@@ -113,15 +113,19 @@ export function createRedisStore(redis: Redis) {
     /** Creates the operation hash (status pending, counters 0); a no-op returning the same id if it exists. */
     async createOperation(input: CreateOperationInput): Promise<string> {
       const id = input.id;
-      await run(CREATE, [operationKey(id)], [
-        id,
-        input.operationType,
-        input.userId,
-        JSON.stringify(input.parameters ?? {}),
-        input.totalItems,
-        new Date().toISOString(),
-        EXPIRY_SECONDS,
-      ]);
+      await run(
+        CREATE,
+        [operationKey(id)],
+        [
+          id,
+          input.operationType,
+          input.userId,
+          JSON.stringify(input.parameters ?? {}),
+          input.totalItems,
+          new Date().toISOString(),
+          EXPIRY_SECONDS,
+        ],
+      );
       return id;
     },
 
@@ -131,13 +135,14 @@ export function createRedisStore(redis: Redis) {
       options: { count?: number; entity?: { type: EntityType; id: number } } = {},
     ): Promise<WriteResult> {
       const entity = options.entity ? `${options.entity.type}:${options.entity.id}` : '';
-      return writeResult(
-        await run(INCREMENT_SUCCESSFUL, allKeys(id), [EXPIRY_SECONDS, options.count ?? 1, entity]),
-      );
+      return writeResult(await run(INCREMENT_SUCCESSFUL, allKeys(id), [EXPIRY_SECONDS, options.count ?? 1, entity]));
     },
 
     /** LPUSH the item and HINCRBY failed_items together, at most once per entity. */
-    async addFailedItem(id: string, item: Omit<FailedItem, 'created_at'> & { created_at?: string }): Promise<WriteResult> {
+    async addFailedItem(
+      id: string,
+      item: Omit<FailedItem, 'created_at'> & { created_at?: string },
+    ): Promise<WriteResult> {
       const stored: FailedItem = {
         entity_id: item.entity_id,
         entity_type: item.entity_type,
@@ -148,7 +153,11 @@ export function createRedisStore(redis: Redis) {
         created_at: item.created_at ?? new Date().toISOString(),
       };
       return writeResult(
-        await run(ADD_FAILED_ITEM, allKeys(id), [EXPIRY_SECONDS, JSON.stringify(stored), `${item.entity_type}:${item.entity_id}`]),
+        await run(ADD_FAILED_ITEM, allKeys(id), [
+          EXPIRY_SECONDS,
+          JSON.stringify(stored),
+          `${item.entity_type}:${item.entity_id}`,
+        ]),
       );
     },
 
@@ -164,7 +173,8 @@ export function createRedisStore(redis: Redis) {
       let parameters: Record<string, unknown> = {};
       try {
         const parsed: unknown = JSON.parse(h.parameters ?? '{}');
-        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) parameters = parsed as Record<string, unknown>;
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+          parameters = parsed as Record<string, unknown>;
       } catch {
         // GitLab falls back to {} for unreadable parameters; so do we.
       }

@@ -7,8 +7,21 @@ import { type ExportRow } from './tracking';
 // workflow exports. Only the bounds travel through Temporal; the portables are read here.
 
 /** The next chunk of at most `maxPortables` portables still to export after a cursor, or undefined at the end. */
-export async function nextChunk(sql: Db, exportId: number, afterSelfId: number, maxPortables: number): Promise<PortableChunk | undefined> {
-  const [row] = await sql<{ firstSelfId: number | null; lastSelfId: number | null; portables: number; firstPath: string | null; lastPath: string | null }[]>`
+export async function nextChunk(
+  sql: Db,
+  exportId: number,
+  afterSelfId: number,
+  maxPortables: number,
+): Promise<PortableChunk | undefined> {
+  const [row] = await sql<
+    {
+      firstSelfId: number | null;
+      lastSelfId: number | null;
+      portables: number;
+      firstPath: string | null;
+      lastPath: string | null;
+    }[]
+  >`
     with c as (
       select e.id, coalesce(e.group_id, e.project_id) as portable_id, e.group_id is not null as is_group
       from bulk_import_exports e
@@ -25,7 +38,14 @@ export async function nextChunk(sql: Db, exportId: number, afterSelfId: number, 
             where c.id = ends.last_id) as "lastPath"
     from ends`;
   if (!row || row.firstSelfId === null || row.lastSelfId === null || row.portables === 0) return undefined;
-  return { afterSelfId, firstSelfId: row.firstSelfId, lastSelfId: row.lastSelfId, portables: row.portables, firstPath: row.firstPath ?? '', lastPath: row.lastPath ?? '' };
+  return {
+    afterSelfId,
+    firstSelfId: row.firstSelfId,
+    lastSelfId: row.lastSelfId,
+    portables: row.portables,
+    firstPath: row.firstPath ?? '',
+    lastPath: row.lastPath ?? '',
+  };
 }
 
 /** One portable of a chunk, by its 'self' row. */
@@ -37,7 +57,12 @@ export interface PortableRef {
 }
 
 /** Every portable of a chunk, in 'self' row order, whatever its status (a retry must see finished ones too). */
-export async function chunkPortables(sql: Db, exportId: number, afterSelfId: number, lastSelfId: number): Promise<PortableRef[]> {
+export async function chunkPortables(
+  sql: Db,
+  exportId: number,
+  afterSelfId: number,
+  lastSelfId: number,
+): Promise<PortableRef[]> {
   return sql<PortableRef[]>`
     select e.id as "selfExportId", case when e.group_id is not null then 'group' else 'project' end as "portableType",
            coalesce(e.group_id, e.project_id) as "portableId", '' as "fullPath"
@@ -47,7 +72,12 @@ export async function chunkPortables(sql: Db, exportId: number, afterSelfId: num
 }
 
 /** The relation rows (all of them, 'self' included) of the given portables of an export. */
-export async function chunkRelationRows(sql: Db, exportId: number, groupIds: number[], projectIds: number[]): Promise<ExportRow[]> {
+export async function chunkRelationRows(
+  sql: Db,
+  exportId: number,
+  groupIds: number[],
+  projectIds: number[],
+): Promise<ExportRow[]> {
   return sql<ExportRow[]>`
     select id, group_id as "groupId", project_id as "projectId", relation, status, error, batched,
            batches_count as "batchesCount", total_objects_count as "totalObjectsCount", bytes,
@@ -78,7 +108,12 @@ export type ChunkTotals = ChunkExportResult;
  * What a chunk exported, read back from the rows: exact whatever number of attempts it took. A portable counts as
  * finished when at least one of its relations finished (its 'self' row failing a permission check fails it).
  */
-export async function chunkTotals(sql: Db, exportId: number, afterSelfId: number, lastSelfId: number): Promise<ChunkTotals> {
+export async function chunkTotals(
+  sql: Db,
+  exportId: number,
+  afterSelfId: number,
+  lastSelfId: number,
+): Promise<ChunkTotals> {
   const [row] = await sql<ChunkTotals[]>`
     with s as (
       select group_id, project_id from bulk_import_exports
@@ -99,14 +134,30 @@ export async function chunkTotals(sql: Db, exportId: number, afterSelfId: number
       coalesce(sum(bytes) filter (where status = ${RelationStatus.FINISHED}), 0)::bigint as "bytesWritten",
       coalesce(sum(total_objects_count) filter (where status = ${RelationStatus.FINISHED}), 0)::int as "recordsWritten"
     from r`;
-  return row ?? { portablesFinished: 0, portablesFailed: 0, relationsFinished: 0, relationsFailed: 0, objectsWritten: 0, bytesWritten: 0, recordsWritten: 0 };
+  return (
+    row ?? {
+      portablesFinished: 0,
+      portablesFailed: 0,
+      relationsFinished: 0,
+      relationsFailed: 0,
+      objectsWritten: 0,
+      bytesWritten: 0,
+      recordsWritten: 0,
+    }
+  );
 }
 
 /**
  * A chunk whose activity gave up: every relation (and batch) of its portables still in progress -> FAILED with the
  * error, and the export's has_failures, in one transaction.
  */
-export async function failUnfinishedInChunk(sql: Sql, exportId: number, afterSelfId: number, lastSelfId: number, error: string): Promise<number> {
+export async function failUnfinishedInChunk(
+  sql: Sql,
+  exportId: number,
+  afterSelfId: number,
+  lastSelfId: number,
+  error: string,
+): Promise<number> {
   const message = error.slice(0, 255);
   return sql.begin(async (tx) => {
     const portables = tx`

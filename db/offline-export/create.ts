@@ -38,7 +38,12 @@ export async function resolvePortables(sql: Db, paths: string[]): Promise<Resolv
   for (const requested of paths) {
     const route = byPath.get(requested.toLowerCase());
     if (!route) result.missing.push(requested);
-    else (route.source_type === 'Namespace' ? result.groups : result.projects).push({ id: route.source_id, fullPath: route.path, requested });
+    else
+      (route.source_type === 'Namespace' ? result.groups : result.projects).push({
+        id: route.source_id,
+        fullPath: route.path,
+        requested,
+      });
   }
   return result;
 }
@@ -75,7 +80,13 @@ export async function insertOfflineExport(sql: Sql, input: NewOfflineExport): Pr
     const selfRows = [
       ...[...new Set(input.groupIds)].map((groupId) => ({ group_id: groupId, project_id: null })),
       ...[...new Set(input.projectIds)].map((projectId) => ({ group_id: null, project_id: projectId })),
-    ].map((r) => ({ ...r, user_id: input.userId, offline_export_id: exportId, relation: 'self', status: RelationStatus.PENDING }));
+    ].map((r) => ({
+      ...r,
+      user_id: input.userId,
+      offline_export_id: exportId,
+      relation: 'self',
+      status: RelationStatus.PENDING,
+    }));
     if (selfRows.length > 0) {
       await tx`
         insert into bulk_import_exports ${tx(selfRows, 'group_id', 'project_id', 'user_id', 'offline_export_id', 'relation', 'status')}

@@ -25,7 +25,11 @@ const columns = (sql: Db) => sql`
   c.provider, c.bucket, c.export_prefix, c.source_hostname`;
 
 /** One export of this user, or undefined (also when it belongs to someone else: the API answers 404 alike). */
-export async function findOfflineExportForUser(sql: Db, userId: number, exportId: number): Promise<OfflineExportRow | undefined> {
+export async function findOfflineExportForUser(
+  sql: Db,
+  userId: number,
+  exportId: number,
+): Promise<OfflineExportRow | undefined> {
   const [row] = await sql<OfflineExportRow[]>`
     select ${columns(sql)}
     from import_offline_exports e

@@ -148,8 +148,14 @@ export async function recordWholeRelations(sql: Db, outcomes: readonly WholeRela
   if (outcomes.length === 0) return [];
   // One jsonb parameter: the statement's text is the same whatever the group's size (one prepared statement).
   const input = outcomes.map((o) => ({
-    row_id: o.rowId, batched: o.batched, records: o.records, bytes: o.bytes,
-    object_key: o.objectKey ?? null, sha256: o.sha256 ?? null, first_id: o.firstId ?? null, last_id: o.lastId ?? null,
+    row_id: o.rowId,
+    batched: o.batched,
+    records: o.records,
+    bytes: o.bytes,
+    object_key: o.objectKey ?? null,
+    sha256: o.sha256 ?? null,
+    first_id: o.firstId ?? null,
+    last_id: o.lastId ?? null,
   }));
   const rows = await sql<{ id: number }[]>`
     with o as (
@@ -265,7 +271,12 @@ export async function beginBatchedRelation(
 }
 
 /** Batches not yet finished, in order, a page at a time. */
-export async function unfinishedBatches(sql: Db, rowId: number, afterBatch: number, limit: number): Promise<BatchRow[]> {
+export async function unfinishedBatches(
+  sql: Db,
+  rowId: number,
+  afterBatch: number,
+  limit: number,
+): Promise<BatchRow[]> {
   return sql<BatchRow[]>`
     select id, batch_number as "batchNumber", first_id as "firstId", last_id as "lastId", status
     from bulk_import_export_batches
@@ -293,11 +304,7 @@ export interface BatchOutcome {
   sha256: string;
 }
 
-export async function finishBatch(
-  sql: Db,
-  batchId: number,
-  outcome: BatchOutcome,
-): Promise<void> {
+export async function finishBatch(sql: Db, batchId: number, outcome: BatchOutcome): Promise<void> {
   // One statement: the batch, and the parent's updated_at as GitLab's RelationBatchExportService touches it (the
   // relation is alive).
   await sql`

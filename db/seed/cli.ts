@@ -31,7 +31,10 @@ const program = new Command('seed')
         reset: opts.reset,
         onProgress: opts.json
           ? undefined
-          : (step, rows, ms) => process.stdout.write(`seed: ${step.padEnd(32)} ${String(rows).padStart(9)} rows ${String(ms).padStart(7)} ms\n`),
+          : (step, rows, ms) =>
+              process.stdout.write(
+                `seed: ${step.padEnd(32)} ${String(rows).padStart(9)} rows ${String(ms).padStart(7)} ms\n`,
+              ),
       });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(summary)}\n`);

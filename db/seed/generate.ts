@@ -49,12 +49,36 @@ export function seedToken(username: string): string {
 }
 
 const SOURCE_TABLES = [
-  'project_to_security_attributes', 'security_attributes', 'security_categories', 'project_features',
-  'protected_branch_push_access_levels', 'protected_branch_merge_access_levels', 'protected_branches',
-  'release_links', 'releases', 'merge_request_reviewers', 'merge_request_assignees', 'issue_assignees',
-  'label_links', 'notes', 'merge_requests', 'issues', 'lists', 'boards', 'badges', 'milestones',
-  'label_priorities', 'labels', 'feature_flag_actors', 'feature_flags', 'members', 'routes', 'projects',
-  'namespaces', 'personal_access_tokens', 'users',
+  'project_to_security_attributes',
+  'security_attributes',
+  'security_categories',
+  'project_features',
+  'protected_branch_push_access_levels',
+  'protected_branch_merge_access_levels',
+  'protected_branches',
+  'release_links',
+  'releases',
+  'merge_request_reviewers',
+  'merge_request_assignees',
+  'issue_assignees',
+  'label_links',
+  'notes',
+  'merge_requests',
+  'issues',
+  'lists',
+  'boards',
+  'badges',
+  'milestones',
+  'label_priorities',
+  'labels',
+  'feature_flag_actors',
+  'feature_flags',
+  'members',
+  'routes',
+  'projects',
+  'namespaces',
+  'personal_access_tokens',
+  'users',
 ];
 
 // A fixed text the descriptions take slices of, so rows differ and compress like real prose, not like repeats.
@@ -71,8 +95,10 @@ const LOREM =
  * take seconds, not hours.
  */
 export async function seedInstance(sql: Sql, options: SeedOptions): Promise<SeedSummary> {
-  if (!Number.isInteger(options.projects) || options.projects < 1) throw new SeedRefusedError('projects must be a whole number of at least 1');
-  if (!Number.isInteger(options.issues) || options.issues < 0) throw new SeedRefusedError('issues must be a whole number of at least 0');
+  if (!Number.isInteger(options.projects) || options.projects < 1)
+    throw new SeedRefusedError('projects must be a whole number of at least 1');
+  if (!Number.isInteger(options.issues) || options.issues < 0)
+    throw new SeedRefusedError('issues must be a whole number of at least 0');
   const notesPerIssue = options.notesPerIssue ?? 2;
   const mrs = Math.round(options.issues * (options.mergeRequestRatio ?? 0.2));
   const shape: SeedShape = buildHierarchy(options.projects);
@@ -91,11 +117,16 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
     if (options.reset) {
       await tx.unsafe(`truncate ${SOURCE_TABLES.join(', ')} restart identity cascade`);
     } else {
-      const [row] = await tx<{ n: number }[]>`select (select count(*) from users)::int + (select count(*) from namespaces)::int as n`;
-      if ((row?.n ?? 0) > 0) throw new SeedRefusedError('the database already has users or groups; seed a fresh database or pass --reset');
+      const [row] = await tx<
+        { n: number }[]
+      >`select (select count(*) from users)::int + (select count(*) from namespaces)::int as n`;
+      if ((row?.n ?? 0) > 0)
+        throw new SeedRefusedError('the database already has users or groups; seed a fresh database or pass --reset');
     }
 
-    await step('users', () => tx`
+    await step(
+      'users',
+      () => tx`
       insert into users (id, username, name, email, state, admin, created_at)
       select i, u.username, initcap(u.username), u.username || '@example.test',
         case when i = ${SEED_USERS.blocked.id} then 'blocked' else 'active' end, i = ${SEED_USERS.root.id},
@@ -103,22 +134,32 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
       from generate_series(1, ${shape.users}) i
       cross join lateral (select coalesce((${tx.json(Object.values(SEED_USERS).map((u) => u.username))}::jsonb) ->> (i - 1)::int,
                                           'user' || i) as username) u
-      `);
-    await step('personal_access_tokens', () => tx`
+      `,
+    );
+    await step(
+      'personal_access_tokens',
+      () => tx`
       insert into personal_access_tokens (user_id, name, token_digest, scopes)
-      select id, 'seed', encode(sha256(convert_to('glpat-seed-' || username, 'UTF8')), 'hex'), '{api}' from users`);
+      select id, 'seed', encode(sha256(convert_to('glpat-seed-' || username, 'UTF8')), 'hex'), '{api}' from users`,
+    );
 
-    await step('namespaces', () => tx`
+    await step(
+      'namespaces',
+      () => tx`
       insert into namespaces (id, name, path, parent_id, traversal_ids, visibility_level, description, created_at)
       select g.id, g.name, g.path, g.parent_id, g.traversal_ids::bigint[], g.visibility, 'Group ' || g.name,
              timestamptz '2024-02-01' + g.id * interval '1 minute'
       from jsonb_to_recordset(${tx.json(shape.groups as never)}::jsonb)
-        as g(id bigint, name text, path text, parent_id bigint, traversal_ids text, visibility int)`);
-    await step('projects', () => tx`
+        as g(id bigint, name text, path text, parent_id bigint, traversal_ids text, visibility int)`,
+    );
+    await step(
+      'projects',
+      () => tx`
       insert into projects (id, name, path, namespace_id, description, visibility_level, created_at)
       select p.id, p.name, p.path, p.namespace_id, p.name || ' of the seeded instance',
              (p.id % 3) * 10, timestamptz '2024-03-01' + p.id * interval '1 minute'
-      from jsonb_to_recordset(${tx.json(shape.projects)}::jsonb) as p(id bigint, namespace_id bigint, name text, path text)`);
+      from jsonb_to_recordset(${tx.json(shape.projects)}::jsonb) as p(id bigint, namespace_id bigint, name text, path text)`,
+    );
     await step('routes', async () => {
       const groups = await tx`
         insert into routes (source_id, source_type, path, name)
@@ -133,8 +174,12 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
 
     await step('members', async () => {
       const fixed = [
-        [SEED_USERS.owner.id, 50], [SEED_USERS.maintainer.id, 40], [SEED_USERS.developer.id, 30],
-        [SEED_USERS.reporter.id, 20], [SEED_USERS.guest.id, 10], [SEED_USERS.blocked.id, 50],
+        [SEED_USERS.owner.id, 50],
+        [SEED_USERS.maintainer.id, 40],
+        [SEED_USERS.developer.id, 30],
+        [SEED_USERS.reporter.id, 20],
+        [SEED_USERS.guest.id, 10],
+        [SEED_USERS.blocked.id, 50],
       ];
       const roots = await tx`
         insert into members (user_id, source_id, source_type, access_level)
@@ -144,16 +189,22 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
         where n.parent_id is null`;
       // Everyone else gets one project membership at a rotating level, so every level occurs.
       const others = shape.users - 8;
-      const projects = others > 0 ? await tx`
+      const projects =
+        others > 0
+          ? await tx`
         insert into members (user_id, source_id, source_type, access_level)
         select 9 + (p.id % ${others}), p.id, 'Project', (array[10, 20, 30, 40, 50])[1 + p.id % 5]
-        from projects p` : { count: 0 };
+        from projects p`
+          : { count: 0 };
       return { count: roots.count + projects.count };
     });
 
-    await step('feature_flags', () => tx`
+    await step(
+      'feature_flags',
+      () => tx`
       insert into feature_flags (name, enabled) values
-        ('offline_transfer_exports', true), ('security_bulk_operations_notifications', true)`);
+        ('offline_transfer_exports', true), ('security_bulk_operations_notifications', true)`,
+    );
 
     await step('labels', async () => {
       const g = await tx`
@@ -204,7 +255,9 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
       return { count: b.count + l.count + ll.count };
     });
 
-    await step('issues', () => tx`
+    await step(
+      'issues',
+      () => tx`
       with per as (
         select p.id, row_number() over (order by p.id) as rn from projects p
       ), sized as (
@@ -223,12 +276,15 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
         k * 512, null, (k % 5) * 3600,
         case when k % 4 = 0 then timestamptz '2025-05-01' + k * interval '1 minute' end,
         timestamptz '2025-01-01' + k * interval '1 minute', timestamptz '2025-02-01' + k * interval '1 minute'
-      from sized s cross join lateral generate_series(1, s.n::int) k`);
+      from sized s cross join lateral generate_series(1, s.n::int) k`,
+    );
     await tx`
       update issues i set milestone_id = m.id
       from milestones m where m.project_id = i.project_id and m.iid = 1 + (i.iid % 2) and i.iid % 3 = 0`;
 
-    await step('merge_requests', () => tx`
+    await step(
+      'merge_requests',
+      () => tx`
       with per as (
         select p.id, row_number() over (order by p.id) as rn from projects p
       ), sized as (
@@ -243,7 +299,8 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
         case when k % 3 = 0 then 3 else 1 end, 'feature/' || k, 'main', 'can_be_merged', k % 7 = 0,
         case when k % 3 = 0 then timestamptz '2025-04-01' + k * interval '1 minute' end,
         timestamptz '2025-01-15' + k * interval '1 minute', timestamptz '2025-02-15' + k * interval '1 minute'
-      from sized s cross join lateral generate_series(1, s.n::int) k`);
+      from sized s cross join lateral generate_series(1, s.n::int) k`,
+    );
 
     await step('notes', async () => {
       const i = await tx`
@@ -265,7 +322,8 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
         insert into label_links (label_id, target_type, target_id)
         select l.id, 'Issue', i.id from issues i
         join labels l on l.project_id = i.project_id and l.title = case when i.iid % 2 = 0 then 'bug' else 'feature' end`;
-      const ia = await tx`insert into issue_assignees (issue_id, user_id) select id, 1 + (id % ${shape.users}) from issues`;
+      const ia =
+        await tx`insert into issue_assignees (issue_id, user_id) select id, 1 + (id % ${shape.users}) from issues`;
       const ma = await tx`
         insert into merge_request_assignees (merge_request_id, user_id) select id, 1 + (id % ${shape.users}) from merge_requests`;
       const mr = await tx`
@@ -286,8 +344,10 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
     });
     await step('protected branches and features', async () => {
       const pb = await tx`insert into protected_branches (project_id, name) select id, 'main' from projects`;
-      const m = await tx`insert into protected_branch_merge_access_levels (protected_branch_id, access_level) select id, 40 from protected_branches`;
-      const p = await tx`insert into protected_branch_push_access_levels (protected_branch_id, access_level) select id, 40 from protected_branches`;
+      const m =
+        await tx`insert into protected_branch_merge_access_levels (protected_branch_id, access_level) select id, 40 from protected_branches`;
+      const p =
+        await tx`insert into protected_branch_push_access_levels (protected_branch_id, access_level) select id, 40 from protected_branches`;
       const f = await tx`
         insert into project_features (project_id, wiki_access_level, pages_access_level)
         select id, case when id % 4 = 0 then 0 else 20 end, 10 from projects`;
@@ -326,7 +386,9 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
 
     // Explicit ids were inserted above; move the identity sequences past them.
     for (const table of ['users', 'namespaces', 'projects']) {
-      await tx.unsafe(`select setval(pg_get_serial_sequence('${table}', 'id'), (select coalesce(max(id), 1) from ${table}))`);
+      await tx.unsafe(
+        `select setval(pg_get_serial_sequence('${table}', 'id'), (select coalesce(max(id), 1) from ${table}))`,
+      );
     }
   });
   await sql`analyze`;

@@ -25,9 +25,14 @@ export const PROJECTS_PER_ROOT = 50;
 
 // Child slots under a root: [parent slot, name]. Slot 0 is the root itself.
 const TREE: [number, string][] = [
-  [0, 'backend'], [0, 'frontend'],
-  [1, 'services'], [1, 'libraries'], [2, 'web'], [2, 'mobile'],
-  [3, 'payments'], [5, 'design-system'],
+  [0, 'backend'],
+  [0, 'frontend'],
+  [1, 'services'],
+  [1, 'libraries'],
+  [2, 'web'],
+  [2, 'mobile'],
+  [3, 'payments'],
+  [5, 'design-system'],
 ];
 
 export function buildHierarchy(projects: number): SeedShape {
@@ -71,7 +76,12 @@ export function buildHierarchy(projects: number): SeedShape {
   const list = Array.from({ length: projects }, (_, i) => {
     const slots = slotsByRoot[i % rootGroups]!;
     const id = i + 1;
-    return { id, namespace_id: slots[Math.floor(i / rootGroups) % slots.length]!, name: `Project ${id}`, path: `project-${id}` };
+    return {
+      id,
+      namespace_id: slots[Math.floor(i / rootGroups) % slots.length]!,
+      name: `Project ${id}`,
+      path: `project-${id}`,
+    };
   });
   // GDK's sample project, so the seed document's own request (gitlab-org and flightjs/Flight) works as written.
   if (projects >= 2) {

@@ -53,7 +53,10 @@ async function portables(sql: Sql): Promise<{ type: PortableType; id: number }[]
   // Every group and every project of the instance: what an export of all root groups covers.
   const groups = await sql<{ id: number }[]>`select id from namespaces order by id`;
   const projects = await sql<{ id: number }[]>`select id from projects order by id`;
-  return [...groups.map((g) => ({ type: 'group' as const, id: g.id })), ...projects.map((p) => ({ type: 'project' as const, id: p.id }))];
+  return [
+    ...groups.map((g) => ({ type: 'group' as const, id: g.id })),
+    ...projects.map((p) => ({ type: 'project' as const, id: p.id })),
+  ];
 }
 
 export async function runBaseline(options: BaselineOptions): Promise<BaselineResult> {
@@ -92,7 +95,11 @@ export async function runBaseline(options: BaselineOptions): Promise<BaselineRes
     const close = async () => {
       if (!writer) return;
       const written = await writer.finish();
-      manifest[written.key.slice(options.prefix.length + 1)] = { bytes: written.bytes, sha256: written.sha256, records: inObject };
+      manifest[written.key.slice(options.prefix.length + 1)] = {
+        bytes: written.bytes,
+        sha256: written.sha256,
+        records: inObject,
+      };
       bytes += written.bytes;
       records += inObject;
       writer = undefined;
@@ -134,7 +141,15 @@ export async function runBaseline(options: BaselineOptions): Promise<BaselineRes
   const ms = Date.now() - started;
   if (options.manifestPath) writeFileSync(options.manifestPath, JSON.stringify(manifest));
   const cpu = process.cpuUsage(cpuAtStart);
-  return { ms, records, bytes, objects: Object.keys(manifest).length, queries, peakRssBytes: peakRss, processCpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return {
+    ms,
+    records,
+    bytes,
+    objects: Object.keys(manifest).length,
+    queries,
+    peakRssBytes: peakRss,
+    processCpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
 }
 
 if (require.main === module) {

@@ -3,11 +3,17 @@ import { createHash } from 'node:crypto';
 
 // The benchmark's view of the stack bucket: the objects under a prefix, their sha256, and clean-up.
 
-export async function listObjects(s3: S3Client, bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {
+export async function listObjects(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+): Promise<{ key: string; size: number }[]> {
   const out: { key: string; size: number }[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: token }),
+    );
     for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0 });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -15,7 +21,12 @@ export async function listObjects(s3: S3Client, bucket: string, prefix: string):
 }
 
 /** sha256 of every object under the prefix, keyed by the path relative to the prefix. */
-export async function objectDigests(s3: S3Client, bucket: string, prefix: string, concurrency = 16): Promise<Map<string, string>> {
+export async function objectDigests(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  concurrency = 16,
+): Promise<Map<string, string>> {
   const objects = await listObjects(s3, bucket, prefix);
   const digests = new Map<string, string>();
   let next = 0;
@@ -39,7 +50,11 @@ export interface Comparison {
   onlyRight: string[];
 }
 
-export function compareDigests(left: Map<string, string>, right: Map<string, string>, ignore: (key: string) => boolean): Comparison {
+export function compareDigests(
+  left: Map<string, string>,
+  right: Map<string, string>,
+  ignore: (key: string) => boolean,
+): Comparison {
   const c: Comparison = { same: 0, different: [], onlyLeft: [], onlyRight: [] };
   for (const [key, digest] of left) {
     if (ignore(key)) continue;
@@ -56,7 +71,10 @@ export async function deletePrefix(s3: S3Client, bucket: string, prefix: string)
   const objects = await listObjects(s3, bucket, prefix);
   for (let i = 0; i < objects.length; i += 1000) {
     await s3.send(
-      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects.slice(i, i + 1000).map((o) => ({ Key: o.key })), Quiet: true } }),
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: objects.slice(i, i + 1000).map((o) => ({ Key: o.key })), Quiet: true },
+      }),
     );
   }
   return objects.length;

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { processBatch } from '../../activities/bulk-update/process-batch';
 import { notifyFailures } from '../../activities/bulk-update/notify';
 import { createRedisStore, type FailedItem } from '../../db/bulk-update/redis-store';
-import { cleanupTracking, collectPage, createTracking, finishRun, planRun, startRun } from '../../activities/bulk-update/scheduling';
+import {
+  cleanupTracking,
+  collectPage,
+  createTracking,
+  finishRun,
+  planRun,
+  startRun,
+} from '../../activities/bulk-update/scheduling';
 import { loadConfig } from '../../contracts/config';
 import { closeDeps, createDeps } from '../../worker/deps';
 import { loadEnvFile } from '../../contracts/env-file';
@@ -44,7 +51,10 @@ export interface BulkBaselineResult {
   peakRssBytes: number;
 }
 
-export function snapshotOf(op: { total_items: number; successful_items: number; failed_items: number; status: string } | undefined, items: FailedItem[]): RedisSnapshot | undefined {
+export function snapshotOf(
+  op: { total_items: number; successful_items: number; failed_items: number; status: string } | undefined,
+  items: FailedItem[],
+): RedisSnapshot | undefined {
   if (!op) return undefined;
   return {
     totalItems: op.total_items,
@@ -62,7 +72,14 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...process.env, DATABASE_URL: opts.databaseUrl });
   const deps = createDeps(config, 'bench-bulk-baseline');
   const store = createRedisStore(deps.redis);
-  const scheduling = { sql: deps.sql, store, batchSize: opts.batchSize, maxConcurrentBatches: opts.lanes, maxBatchesPerRun: 1_000, maxBatchesPerChild: 1 };
+  const scheduling = {
+    sql: deps.sql,
+    store,
+    batchSize: opts.batchSize,
+    maxConcurrentBatches: opts.lanes,
+    maxBatchesPerRun: 1_000,
+    maxBatchesPerChild: 1,
+  };
   let peak = 0;
   const rss = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
   try {
@@ -83,7 +100,10 @@ async function main(): Promise<void> {
     const lane = async () => {
       while (next < plan.batchCount) {
         const batchNumber = next++;
-        const r = await processBatch({ sql: deps.sql, store, heartbeat: () => undefined }, { operationId, batchNumber });
+        const r = await processBatch(
+          { sql: deps.sql, store, heartbeat: () => undefined },
+          { operationId, batchNumber },
+        );
         successful += r.successful;
         failed += r.failed;
       }

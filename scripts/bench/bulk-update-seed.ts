@@ -35,7 +35,11 @@ async function firstRoot(sql: Sql): Promise<{ id: number; path: string; projects
   }
 }
 
-export async function ensureBulkSeeded(baseUrl: string, projects: number, log: (line: string) => void): Promise<BulkBenchDatabase> {
+export async function ensureBulkSeeded(
+  baseUrl: string,
+  projects: number,
+  log: (line: string) => void,
+): Promise<BulkBenchDatabase> {
   const name = `gitlab_temporal_bench_bulk_${projects}`;
   const url = await ensureDatabase(baseUrl, name);
   const sql = createSql(url, { max: 2, applicationName: 'bench-seed' });

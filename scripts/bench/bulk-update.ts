@@ -96,7 +96,13 @@ function watchRedis(redis: Redis, operationId: string): { stop: () => Promise<Re
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      const [total, ok, bad, status] = await redis.hmget(operationKey(operationId), 'total_items', 'successful_items', 'failed_items', 'status');
+      const [total, ok, bad, status] = await redis.hmget(
+        operationKey(operationId),
+        'total_items',
+        'successful_items',
+        'failed_items',
+        'status',
+      );
       if (total !== null && Number(total) > 0 && Number(ok) + Number(bad) === Number(total)) {
         const items = (await redis.lrange(failedItemsKey(operationId), 0, -1)).map((x) => JSON.parse(x) as FailedItem);
         last = snapshotOf(
@@ -121,7 +127,13 @@ function watchRedis(redis: Redis, operationId: string): { stop: () => Promise<Re
   };
 }
 
-async function outcomeOf(sql: Sql, operationId: string, attributeId: number, rootId: number, redis: RedisSnapshot | undefined): Promise<Outcome> {
+async function outcomeOf(
+  sql: Sql,
+  operationId: string,
+  attributeId: number,
+  rootId: number,
+  redis: RedisSnapshot | undefined,
+): Promise<Outcome> {
   const links = await sql<{ project_id: number }[]>`
     select pa.project_id from project_to_security_attributes pa
     join projects p on p.id = pa.project_id join namespaces n on n.id = p.namespace_id
@@ -155,14 +167,24 @@ async function outcomeOf(sql: Sql, operationId: string, attributeId: number, roo
 
 function sameOutcome(a: Outcome, b: Outcome): string {
   const diffs: string[] = [];
-  if (a.links !== b.links || a.linksDigest !== b.linksDigest) diffs.push(`links ${a.links}/${a.linksDigest} vs ${b.links}/${b.linksDigest}`);
-  if (a.succeeded !== b.succeeded || a.failed !== b.failed || a.failedDigest !== b.failedDigest) diffs.push('project outcomes');
-  if (JSON.stringify(a.redis) !== JSON.stringify(b.redis)) diffs.push(`redis ${JSON.stringify(a.redis)} vs ${JSON.stringify(b.redis)}`);
-  if (a.emails !== b.emails || a.emailDigest !== b.emailDigest) diffs.push(`email ${a.emails}/${a.emailDigest} vs ${b.emails}/${b.emailDigest}`);
+  if (a.links !== b.links || a.linksDigest !== b.linksDigest)
+    diffs.push(`links ${a.links}/${a.linksDigest} vs ${b.links}/${b.linksDigest}`);
+  if (a.succeeded !== b.succeeded || a.failed !== b.failed || a.failedDigest !== b.failedDigest)
+    diffs.push('project outcomes');
+  if (JSON.stringify(a.redis) !== JSON.stringify(b.redis))
+    diffs.push(`redis ${JSON.stringify(a.redis)} vs ${JSON.stringify(b.redis)}`);
+  if (a.emails !== b.emails || a.emailDigest !== b.emailDigest)
+    diffs.push(`email ${a.emails}/${a.emailDigest} vs ${b.emails}/${b.emailDigest}`);
   return diffs.length === 0 ? 'identical' : `DIFFERENT: ${diffs.join('; ')}`;
 }
 
-async function runBaseline(db: BulkBenchDatabase, sql: Sql, config: Config, attributeId: number, outDir: string): Promise<{ result: BulkBaselineResult; transactions: number; outcome: Outcome; operationId: string }> {
+async function runBaseline(
+  db: BulkBenchDatabase,
+  sql: Sql,
+  config: Config,
+  attributeId: number,
+  outDir: string,
+): Promise<{ result: BulkBaselineResult; transactions: number; outcome: Outcome; operationId: string }> {
   await resetBulkState(sql, attributeId);
   // The request recorded as startBulkUpdate records it (its checks are the API's, not the update's).
   const operationId = generateOperationId(OPERATION_TYPE_ATTRIBUTE_UPDATE, ALICE);
@@ -187,10 +209,17 @@ async function runBaseline(db: BulkBenchDatabase, sql: Sql, config: Config, attr
   const file = join(outDir, `bulk-baseline-${randomUUID().slice(0, 8)}.json`);
   writeFileSync(file, JSON.stringify(options));
   const before = await transactions(sql);
-  const out = await runNodeScript(join(__dirname, 'bulk-update-baseline.ts'), `@${file}`).finally(() => rmSync(file, { force: true }));
+  const out = await runNodeScript(join(__dirname, 'bulk-update-baseline.ts'), `@${file}`).finally(() =>
+    rmSync(file, { force: true }),
+  );
   const xacts = (await transactions(sql)) - before;
   const result = JSON.parse(out.trim().split('\n').pop()!) as BulkBaselineResult;
-  return { result, transactions: xacts, outcome: await outcomeOf(sql, operationId, attributeId, db.rootId, result.redis), operationId };
+  return {
+    result,
+    transactions: xacts,
+    outcome: await outcomeOf(sql, operationId, attributeId, db.rootId, result.redis),
+    operationId,
+  };
 }
 
 async function runWorkflow(
@@ -209,7 +238,12 @@ async function runWorkflow(
   const taskQueue = `bench-bulk-${db.projects}-${randomUUID().slice(0, 8)}`;
   // Workers start as production ones do, on the prebuilt workflow bundle: their memory is the worker's, not webpack's.
   buildWorkflowBundle();
-  const env = { WORKER_PREBUILT_BUNDLE: 'true', ...workerEnv, TEMPORAL_TASK_QUEUE_BULK_UPDATE: taskQueue, TEMPORAL_TASK_QUEUE_EXPORT: taskQueue };
+  const env = {
+    WORKER_PREBUILT_BUNDLE: 'true',
+    ...workerEnv,
+    TEMPORAL_TASK_QUEUE_BULK_UPDATE: taskQueue,
+    TEMPORAL_TASK_QUEUE_EXPORT: taskQueue,
+  };
   const profileDir = join(outDir, `cpu-profile-bulk-${db.projects}-${workerCount}w-${Date.now()}`);
   const flags = [...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...opts.nodeFlag];
   const workers: BenchWorker[] = [];
@@ -231,15 +265,23 @@ async function runWorkflow(
     { userId: ALICE, groupIds: [db.rootId], attributeIds: [attributeId], mode: 'ADD' },
   );
   const watcher = watchRedis(redis, op.operationId);
-  const result = (await client.workflow.getHandle(bulkUpdateWorkflowId(op.operationId)).result()) as BulkUpdateWorkflowResult;
+  const result = (await client.workflow
+    .getHandle(bulkUpdateWorkflowId(op.operationId))
+    .result()) as BulkUpdateWorkflowResult;
   const wallMs = Date.now() - started;
-  const cpu = cpuUsage(cpuBefore, cpuSnapshot(), workers.map((w) => w.pid));
+  const cpu = cpuUsage(
+    cpuBefore,
+    cpuSnapshot(),
+    workers.map((w) => w.pid),
+  );
   const peaks = stopSampling.map((stop) => stop());
   const xacts = (await transactions(sql)) - xactBefore;
   const snapshot = await watcher.stop();
   const atReady = workers.map((w) => w.rssAtReady());
   for (const w of workers) await w.stop();
-  log(`operation ${op.operationId}: ${result.totalItems} projects in ${s1(wallMs)} (${result.runs} runs); reading histories`);
+  log(
+    `operation ${op.operationId}: ${result.totalItems} projects in ${s1(wallMs)} (${result.runs} runs); reading histories`,
+  );
 
   const history = await historyStatsByQuery(
     client,
@@ -299,19 +341,36 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
   try {
     const attributeId = await benchAttribute(sql, db.rootPath);
     const rows: [string, string][] = [];
-    rows.push(['instance', `${db.projects.toLocaleString('en-US')} projects under ${db.rootPath} (db ${db.name}${db.reused ? ', reused' : `, seeded in ${s1(db.seedMs)}`})`]);
+    rows.push([
+      'instance',
+      `${db.projects.toLocaleString('en-US')} projects under ${db.rootPath} (db ${db.name}${db.reused ? ', reused' : `, seeded in ${s1(db.seedMs)}`})`,
+    ]);
     rows.push(['operation', `ADD 'Air-gapped' (attribute ${attributeId}) to group ${db.rootId}; user ${ALICE}`]);
-    rows.push(['settings', `${opts.nodeFlag.length ? `worker node flags ${opts.nodeFlag.join(' ')}, ` : ''}batch ${config.BULK_UPDATE_BATCH_SIZE}, window ${config.BULK_UPDATE_MAX_CONCURRENT_BATCHES}, batches per child ${config.BULK_UPDATE_BATCHES_PER_CHILD}, batches per run ${config.BULK_UPDATE_BATCHES_PER_RUN}, pool ${config.DATABASE_POOL_SIZE}${Object.keys(overrides).length ? `, overrides ${JSON.stringify(overrides)}` : ''}`]);
-    rows.push(['load average at start', loadavg().map((x) => x.toFixed(1)).join(' ')]);
+    rows.push([
+      'settings',
+      `${opts.nodeFlag.length ? `worker node flags ${opts.nodeFlag.join(' ')}, ` : ''}batch ${config.BULK_UPDATE_BATCH_SIZE}, window ${config.BULK_UPDATE_MAX_CONCURRENT_BATCHES}, batches per child ${config.BULK_UPDATE_BATCHES_PER_CHILD}, batches per run ${config.BULK_UPDATE_BATCHES_PER_RUN}, pool ${config.DATABASE_POOL_SIZE}${Object.keys(overrides).length ? `, overrides ${JSON.stringify(overrides)}` : ''}`,
+    ]);
+    rows.push([
+      'load average at start',
+      loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' '),
+    ]);
 
     let baseline: Awaited<ReturnType<typeof runBaseline>> | undefined;
     if (opts.baseline) {
-      log('baseline (plain script, the activities\' functions without Temporal) ...');
+      log("baseline (plain script, the activities' functions without Temporal) ...");
       baseline = await runBaseline(db, sql, config, attributeId, outDir);
       const b = baseline.result;
       log(`baseline: ${s1(b.ms)}`);
-      rows.push(['baseline: wall time', `${s1(b.ms)} (${perSec(b.totalItems, b.ms)} projects, ${b.batches} batches, ${b.successful} ok, ${b.failed} failed, email ${b.notification}, peak RSS ${mb(b.peakRssBytes)})`]);
-      rows.push(['baseline: db transactions', `${baseline.transactions.toLocaleString('en-US')} (${(baseline.transactions / Math.max(1, b.totalItems)).toFixed(2)} per project)`]);
+      rows.push([
+        'baseline: wall time',
+        `${s1(b.ms)} (${perSec(b.totalItems, b.ms)} projects, ${b.batches} batches, ${b.successful} ok, ${b.failed} failed, email ${b.notification}, peak RSS ${mb(b.peakRssBytes)})`,
+      ]);
+      rows.push([
+        'baseline: db transactions',
+        `${baseline.transactions.toLocaleString('en-US')} (${(baseline.transactions / Math.max(1, b.totalItems)).toFixed(2)} per project)`,
+      ]);
     }
 
     const runs: WorkflowRun[] = [];
@@ -322,26 +381,54 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
       const r = run.result;
       const h = run.history;
       const p = `workflow (${n} worker${n > 1 ? 's' : ''})`;
-      rows.push([`${p}: wall time`, `${s1(run.wallMs)} (${perSec(r.totalItems, run.wallMs)} projects, ${r.batchCount} batches, ${r.successfulItems} ok, ${r.failedItems} failed, email ${r.notification})`]);
-      rows.push([`${p}: db transactions`, `${run.transactions.toLocaleString('en-US')} (${(run.transactions / Math.max(1, r.totalItems)).toFixed(2)} per project)`]);
-      rows.push([`${p}: histories`, `${h.parentRuns} parent runs (largest ${h.largestParentRun} events), ${h.children} batch children (largest ${h.largestChild} events), ${h.totalEvents.toLocaleString('en-US')} events in all; ${h.historiesRead} read`]);
-      rows.push([`${p}: worker peak RSS`, `${run.workerPeakRss.map(mb).join(', ')} (when ready: ${run.workerRssAtReady.map(mb).join(', ')})`]);
-      rows.push([`${p}: cpu seconds`, Object.entries(run.cpuSeconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')]);
+      rows.push([
+        `${p}: wall time`,
+        `${s1(run.wallMs)} (${perSec(r.totalItems, run.wallMs)} projects, ${r.batchCount} batches, ${r.successfulItems} ok, ${r.failedItems} failed, email ${r.notification})`,
+      ]);
+      rows.push([
+        `${p}: db transactions`,
+        `${run.transactions.toLocaleString('en-US')} (${(run.transactions / Math.max(1, r.totalItems)).toFixed(2)} per project)`,
+      ]);
+      rows.push([
+        `${p}: histories`,
+        `${h.parentRuns} parent runs (largest ${h.largestParentRun} events), ${h.children} batch children (largest ${h.largestChild} events), ${h.totalEvents.toLocaleString('en-US')} events in all; ${h.historiesRead} read`,
+      ]);
+      rows.push([
+        `${p}: worker peak RSS`,
+        `${run.workerPeakRss.map(mb).join(', ')} (when ready: ${run.workerRssAtReady.map(mb).join(', ')})`,
+      ]);
+      rows.push([
+        `${p}: cpu seconds`,
+        Object.entries(run.cpuSeconds)
+          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+          .join(', '),
+      ]);
       for (const [key, t] of Object.entries(h.timings)) {
-        rows.push([`  ${key}`, `${t.count} x: mean wait ${(t.waitMs / t.count).toFixed(0)} ms, mean run ${(t.runMs / t.count).toFixed(0)} ms (summed run ${s1(t.runMs)})`]);
+        rows.push([
+          `  ${key}`,
+          `${t.count} x: mean wait ${(t.waitMs / t.count).toFixed(0)} ms, mean run ${(t.runMs / t.count).toFixed(0)} ms (summed run ${s1(t.runMs)})`,
+        ]);
       }
-      for (const [identity, batches] of Object.entries(run.batchesPerWorker)) rows.push([`  worker ${identity}`, `${batches} batch (or batch range) activities`]);
+      for (const [identity, batches] of Object.entries(run.batchesPerWorker))
+        rows.push([`  worker ${identity}`, `${batches} batch (or batch range) activities`]);
       if (baseline) rows.push([`${p}: outcome vs baseline`, sameOutcome(run.outcome, baseline.outcome)]);
-      if (runs.length > 1) rows.push([`${p}: outcome vs ${runs[0]!.workers}-worker run`, sameOutcome(run.outcome, runs[0]!.outcome)]);
+      if (runs.length > 1)
+        rows.push([`${p}: outcome vs ${runs[0]!.workers}-worker run`, sameOutcome(run.outcome, runs[0]!.outcome)]);
       const otherFile = join(outDir, `bulk-outcome-${name}-${n === 1 ? 2 : 1}w.json`);
       if (opts.workers.length === 1 && existsSync(otherFile)) {
-        rows.push([`${p}: outcome vs ${n === 1 ? 2 : 1}-worker run (earlier)`, sameOutcome(run.outcome, JSON.parse(readFileSync(otherFile, 'utf8')) as Outcome)]);
+        rows.push([
+          `${p}: outcome vs ${n === 1 ? 2 : 1}-worker run (earlier)`,
+          sameOutcome(run.outcome, JSON.parse(readFileSync(otherFile, 'utf8')) as Outcome),
+        ]);
       }
       writeFileSync(join(outDir, `bulk-outcome-${name}-${n}w.json`), JSON.stringify(run.outcome));
     }
     const first = runs[0];
     if (first) {
-      rows.push(['outcome', `${first.outcome.links} links, ${first.outcome.succeeded} succeeded, ${first.outcome.failed} failed, Redis ${JSON.stringify(first.outcome.redis ?? null)}, ${first.outcome.emails} email(s)`]);
+      rows.push([
+        'outcome',
+        `${first.outcome.links} links, ${first.outcome.succeeded} succeeded, ${first.outcome.failed} failed, Redis ${JSON.stringify(first.outcome.redis ?? null)}, ${first.outcome.emails} email(s)`,
+      ]);
     }
     print(`bench:bulk-update ${name}`, rows);
 
@@ -349,12 +436,28 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
     for (const run of runs) {
       if (baseline) {
         const x = run.wallMs / baseline.result.ms;
-        process.stdout.write(`workflow (${run.workers}w) / baseline  ${x.toFixed(2)}x   <= 1.5x: ${x <= 1.5 ? 'meets' : 'MISSES'}\n`);
+        process.stdout.write(
+          `workflow (${run.workers}w) / baseline  ${x.toFixed(2)}x   <= 1.5x: ${x <= 1.5 ? 'meets' : 'MISSES'}\n`,
+        );
       }
       const largest = Math.max(run.history.largestParentRun, run.history.largestChild);
-      process.stdout.write(`largest history (${run.workers}w)     ${largest} events  < 10,240: ${largest < 10_240 ? 'meets' : 'MISSES'}\n`);
+      process.stdout.write(
+        `largest history (${run.workers}w)     ${largest} events  < 10,240: ${largest < 10_240 ? 'meets' : 'MISSES'}\n`,
+      );
     }
-    return { name, db, config: { batch: config.BULK_UPDATE_BATCH_SIZE, window: config.BULK_UPDATE_MAX_CONCURRENT_BATCHES, perChild: config.BULK_UPDATE_BATCHES_PER_CHILD, perRun: config.BULK_UPDATE_BATCHES_PER_RUN, overrides }, baseline, runs };
+    return {
+      name,
+      db,
+      config: {
+        batch: config.BULK_UPDATE_BATCH_SIZE,
+        window: config.BULK_UPDATE_MAX_CONCURRENT_BATCHES,
+        perChild: config.BULK_UPDATE_BATCHES_PER_CHILD,
+        perRun: config.BULK_UPDATE_BATCHES_PER_RUN,
+        overrides,
+      },
+      baseline,
+      runs,
+    };
   } finally {
     await connection.close();
     redis.disconnect();
@@ -366,7 +469,12 @@ const program = new Command('bench:bulk-update')
   .description('Benchmark the security-inventory bulk update: workflow vs a plain-script baseline, in one run')
   .option('--size <names>', 'small (1,000), 10k, 100k, or a comma list (default small)', (v) => v.split(','), ['small'])
   .option('--projects <n>', 'a custom size: projects under one root group', int('--projects'))
-  .option('--workers <list>', 'worker counts to run, e.g. 1,2 (each on the same data, compared)', (v) => v.split(',').map((x) => int('--workers')(x)), [1])
+  .option(
+    '--workers <list>',
+    'worker counts to run, e.g. 1,2 (each on the same data, compared)',
+    (v) => v.split(',').map((x) => int('--workers')(x)),
+    [1],
+  )
   .option('--profile', 'run the workers with node --cpu-prof (profiles in the output directory)', false)
   .option('--node-flag <flags...>', 'node flags for the workers, e.g. --node-flag=--max-old-space-size=256', [])
   .option('--no-baseline', 'skip the plain-script baseline')
@@ -384,7 +492,9 @@ const program = new Command('bench:bulk-update')
             if (!p) throw new InvalidArgumentError(`unknown size ${n} (small, 10k, 100k)`);
             return [n, p];
           });
-    process.stdout.write(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}\n`);
+    process.stdout.write(
+      `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}\n`,
+    );
     for (const [name, projects] of sizes) {
       const report = await benchSize(projects, name, opts, outDir);
       const file = join(outDir, `result-bulk-${name}-${opts.workers.join('_')}w-${Date.now()}.json`);

@@ -14,11 +14,16 @@ export async function transactions(sql: Sql): Promise<number> {
 /** Runs a TypeScript script in its own Node process (a baseline, measured apart from the bench's own work). */
 export function runNodeScript(script: string, arg: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, arg], { cwd: join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, arg], {
+      cwd: join(__dirname, '..', '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`${script} exited ${code}: ${err.slice(-2000)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolvePromise(out) : reject(new Error(`${script} exited ${code}: ${err.slice(-2000)}`)),
+    );
   });
 }

@@ -58,7 +58,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function runBaselineProcess(options: BaselineOptions, outDir: string): Promise<BaselineResult> {
   const file = join(outDir, `baseline-options-${randomUUID().slice(0, 8)}.json`);
   writeFileSync(file, JSON.stringify(options));
-  const out = await runNodeScript(join(__dirname, 'baseline.ts'), `@${file}`).finally(() => rmSync(file, { force: true }));
+  const out = await runNodeScript(join(__dirname, 'baseline.ts'), `@${file}`).finally(() =>
+    rmSync(file, { force: true }),
+  );
   return JSON.parse(out.trim().split('\n').pop()!) as BaselineResult;
 }
 
@@ -114,16 +116,25 @@ async function runWorkflow(
     await sleep(100);
   }
   const wallMs = Date.now() - started;
-  const cpu = cpuUsage(cpuBefore, cpuSnapshot(), workers.map((w) => w.pid));
+  const cpu = cpuUsage(
+    cpuBefore,
+    cpuSnapshot(),
+    workers.map((w) => w.pid),
+  );
   const peaks = stopSampling.map((stop) => stop());
   const xactAfter = await transactions(sql);
   // The workflow still sends its email and purges the credentials after the (shortened) delay: wait for the end.
-  await client.workflow.getHandle(offlineExportWorkflowId(exportId)).result().catch(() => undefined);
+  await client.workflow
+    .getHandle(offlineExportWorkflowId(exportId))
+    .result()
+    .catch(() => undefined);
   const workerOutput: string[] = [];
   const hwms = workers.map((w) => w.peakSinceStart());
   const atReady = workers.map((w) => w.rssAtReady());
   for (const w of workers) workerOutput.push(await w.stop());
-  log(`export ${exportId} ${status === 2 ? 'finished' : 'FAILED'} in ${(wallMs / 1000).toFixed(1)} s; reading histories`);
+  log(
+    `export ${exportId} ${status === 2 ? 'finished' : 'FAILED'} in ${(wallMs / 1000).toFixed(1)} s; reading histories`,
+  );
 
   const [totals] = await sql<{ records: number; bytes: number; objects: number; relations: number; failed: number }[]>`
     select coalesce(sum(e.total_objects_count), 0)::float8 as records, coalesce(sum(e.bytes), 0)::float8 as bytes,
@@ -133,7 +144,9 @@ async function runWorkflow(
   const [issueTotals] = await sql<{ records: number; bytes: number }[]>`
     select coalesce(sum(total_objects_count), 0)::float8 as records, coalesce(sum(bytes), 0)::float8 as bytes
     from bulk_import_exports where offline_export_id = ${exportId} and relation = 'issues'`;
-  const [cfg] = await sql<{ prefix: string }[]>`select export_prefix as prefix from import_offline_configurations where offline_export_id = ${exportId}`;
+  const [cfg] = await sql<
+    { prefix: string }[]
+  >`select export_prefix as prefix from import_offline_configurations where offline_export_id = ${exportId}`;
   const history = await historyStats(client, exportId, opts.histories);
   return {
     prefix: cfg!.prefix,
@@ -207,7 +220,13 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
       const prefix = `bench-issues-only-${size.name}-${stamp}`;
       cleanup.push(prefix);
       issuesPipeline = await runBaselineProcess(
-        { databaseUrl: seeded.url, prefix, batchSize: config.EXPORT_BATCH_SIZE, lanes: config.EXPORT_WORKER_CONCURRENT_RELATIONS, relations: ['issues'] },
+        {
+          databaseUrl: seeded.url,
+          prefix,
+          batchSize: config.EXPORT_BATCH_SIZE,
+          lanes: config.EXPORT_WORKER_CONCURRENT_RELATIONS,
+          relations: ['issues'],
+        },
         outDir,
       );
       log(`export pipeline, issues only: ${(issuesPipeline.ms / 1000).toFixed(1)} s`);
@@ -297,7 +316,11 @@ const program = new Command('bench:export')
   .option('--no-baseline', 'skip the plain-script baseline')
   .option('--no-limit', 'skip the psql | gzip practical limit')
   .option('--no-verify', 'skip the sha256 comparison of the objects')
-  .option('--baseline-lanes <n>', 'relations the baseline runs at once (default: as many as the worker can)', int('--baseline-lanes'))
+  .option(
+    '--baseline-lanes <n>',
+    'relations the baseline runs at once (default: as many as the worker can)',
+    int('--baseline-lanes'),
+  )
   .option('--node-options <flags>', 'extra node flags for the worker processes, e.g. "--max-old-space-size=256"')
   .option('--histories <n>', 'read at most this many histories for per-worker counts', int('--histories'), 400)
   .option('--env <KEY=VALUE...>', 'worker settings, e.g. --env EXPORT_BATCH_SIZE=5000', [])
@@ -307,13 +330,21 @@ const program = new Command('bench:export')
     mkdirSync(outDir, { recursive: true });
     const sizes: BenchSize[] =
       opts.projects !== undefined || opts.issues !== undefined
-        ? [{ name: `p${opts.projects ?? 100}-i${opts.issues ?? 20_000}`, projects: opts.projects ?? 100, issues: opts.issues ?? 20_000 }]
+        ? [
+            {
+              name: `p${opts.projects ?? 100}-i${opts.issues ?? 20_000}`,
+              projects: opts.projects ?? 100,
+              issues: opts.issues ?? 20_000,
+            },
+          ]
         : (opts.size.includes('all') ? Object.keys(SIZES) : opts.size).map((name) => {
             const s = SIZES[name];
             if (!s) throw new InvalidArgumentError(`unknown size ${name} (small, medium, large)`);
             return s;
           });
-    process.stdout.write(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}\n`);
+    process.stdout.write(
+      `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}\n`,
+    );
     for (const size of sizes) {
       const report = await benchSize(size, opts, outDir);
       printReport(report);

@@ -19,7 +19,13 @@ export async function exportRuns(client: Client, exportId: number): Promise<RunI
 export async function runsByQuery(client: Client, query: string): Promise<RunInfo[]> {
   const runs: RunInfo[] = [];
   for await (const w of client.workflow.list({ query })) {
-    runs.push({ workflowId: w.workflowId, runId: w.runId, type: w.type, historyLength: w.historyLength, status: w.status.name });
+    runs.push({
+      workflowId: w.workflowId,
+      runId: w.runId,
+      type: w.type,
+      historyLength: w.historyLength,
+      status: w.status.name,
+    });
   }
   return runs;
 }
@@ -113,11 +119,19 @@ export async function historyStatsByQuery(
           time(`workflow task (${role})`, at.get(`wft-wait:${String(wfDone.startedEventId)}`) ?? 0, now - startedAt);
         }
         const actStarted = e.activityTaskStartedEventAttributes;
-        if (actStarted) at.set(`act-wait:${String(actStarted.scheduledEventId)}`, now - (at.get(String(actStarted.scheduledEventId)) ?? now));
+        if (actStarted)
+          at.set(
+            `act-wait:${String(actStarted.scheduledEventId)}`,
+            now - (at.get(String(actStarted.scheduledEventId)) ?? now),
+          );
         const actDone = e.activityTaskCompletedEventAttributes;
         if (actDone) {
           const sched = String(actDone.scheduledEventId);
-          time(`activity ${scheduledTypes.get(sched) ?? '?'}`, at.get(`act-wait:${sched}`) ?? 0, now - (at.get(String(actDone.startedEventId)) ?? now));
+          time(
+            `activity ${scheduledTypes.get(sched) ?? '?'}`,
+            at.get(`act-wait:${sched}`) ?? 0,
+            now - (at.get(String(actDone.startedEventId)) ?? now),
+          );
         }
         const childStarted = e.childWorkflowExecutionStartedEventAttributes;
         if (childStarted) at.set(`child-start:${String(childStarted.initiatedEventId)}`, now);
@@ -125,7 +139,11 @@ export async function historyStatsByQuery(
         if (childDone) {
           const initiated = String(childDone.initiatedEventId);
           const startedAt = at.get(`child-start:${initiated}`) ?? now;
-          time('child workflow (initiated -> started, started -> completed seen by parent)', startedAt - (at.get(initiated) ?? startedAt), now - startedAt);
+          time(
+            'child workflow (initiated -> started, started -> completed seen by parent)',
+            startedAt - (at.get(initiated) ?? startedAt),
+            now - startedAt,
+          );
         }
         const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
         if (name && e.eventId != null) scheduledTypes.set(String(e.eventId), name);

@@ -27,16 +27,19 @@ export interface LimitResult {
 /** Times `psql -c "copy (<query>) to stdout" | gzip -6 | wc -c`; also reports the NDJSON size. */
 export async function practicalLimit(databaseUrl: string, queryText: string): Promise<LimitResult> {
   const copy = `copy (${queryText.replace(/\s+/g, ' ')}) to stdout`;
-  const script = 'set -o pipefail; psql "$BENCH_DB" -X -q -v ON_ERROR_STOP=1 -c "$BENCH_COPY" | tee >(wc -c >&2) | gzip -6 | wc -c';
+  const script =
+    'set -o pipefail; psql "$BENCH_DB" -X -q -v ON_ERROR_STOP=1 -c "$BENCH_COPY" | tee >(wc -c >&2) | gzip -6 | wc -c';
   const started = Date.now();
-  const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve) => {
-    const child = spawn('bash', ['-c', script], { env: { ...process.env, BENCH_DB: databaseUrl, BENCH_COPY: copy } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (c) => resolve({ stdout: out, stderr: err, code: c }));
-  });
+  const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>(
+    (resolve) => {
+      const child = spawn('bash', ['-c', script], { env: { ...process.env, BENCH_DB: databaseUrl, BENCH_COPY: copy } });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('close', (c) => resolve({ stdout: out, stderr: err, code: c }));
+    },
+  );
   const ms = Date.now() - started;
   if (code !== 0) throw new Error(`psql | gzip failed (${code}): ${stderr.slice(-1000)}`);
   return { ms, gzipBytes: Number(stdout.trim()), ndjsonBytes: Number(stderr.trim().split(/\s+/).pop()) };

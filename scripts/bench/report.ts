@@ -74,39 +74,78 @@ function comparisonLine(c: Comparison): string {
 export function printReport(r: SizeReport): void {
   const w = r.workflow;
   const rows: [string, string][] = [];
-  rows.push(['instance', `${r.counts.groups} groups, ${r.counts.projects} projects, ${r.counts.issues.toLocaleString('en-US')} issues (db ${r.seeded.name}${r.seeded.reused ? ', reused' : `, seeded in ${s(r.seeded.seedMs)}`})`]);
-  rows.push(['settings', `batch ${r.config.batchSize}, chunks of ${r.config.portablesPerChunk} portables, ${r.config.maxConcurrentChunks} at once, relations ${r.config.maxConcurrentRelations}, ${r.config.chunksPerRun} chunks per run, ${r.workers} worker(s)${Object.keys(r.config.overrides).length ? `, overrides ${JSON.stringify(r.config.overrides)}` : ''}`]);
-  rows.push(['workflow: status', `${w.status} (export ${w.exportId}), ${w.relations} relation rows, ${w.failedRelations} failed`]);
+  rows.push([
+    'instance',
+    `${r.counts.groups} groups, ${r.counts.projects} projects, ${r.counts.issues.toLocaleString('en-US')} issues (db ${r.seeded.name}${r.seeded.reused ? ', reused' : `, seeded in ${s(r.seeded.seedMs)}`})`,
+  ]);
+  rows.push([
+    'settings',
+    `batch ${r.config.batchSize}, chunks of ${r.config.portablesPerChunk} portables, ${r.config.maxConcurrentChunks} at once, relations ${r.config.maxConcurrentRelations}, ${r.config.chunksPerRun} chunks per run, ${r.workers} worker(s)${Object.keys(r.config.overrides).length ? `, overrides ${JSON.stringify(r.config.overrides)}` : ''}`,
+  ]);
+  rows.push([
+    'workflow: status',
+    `${w.status} (export ${w.exportId}), ${w.relations} relation rows, ${w.failedRelations} failed`,
+  ]);
   rows.push(['workflow: wall time', s(w.wallMs)]);
   rows.push(['workflow: records', `${w.records.toLocaleString('en-US')} (${rate(w.records, w.wallMs)}/s)`]);
   rows.push(['workflow: compressed', `${mb(w.bytes)} (${mb(w.bytes / (w.wallMs / 1000))}/s)`]);
   rows.push(['workflow: objects', `${w.objects.toLocaleString('en-US')} (${rate(w.objects, w.wallMs)}/s)`]);
-  rows.push(['workflow: db transactions', `${w.transactions.toLocaleString('en-US')} (${(w.transactions / Math.max(1, w.relations)).toFixed(1)} per relation)`]);
-  rows.push(['cpu seconds during the export', Object.entries(w.cpuSeconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')]);
+  rows.push([
+    'workflow: db transactions',
+    `${w.transactions.toLocaleString('en-US')} (${(w.transactions / Math.max(1, w.relations)).toFixed(1)} per relation)`,
+  ]);
+  rows.push([
+    'cpu seconds during the export',
+    Object.entries(w.cpuSeconds)
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(', '),
+  ]);
   rows.push(['worker peak RSS (export)', w.workerPeakRss.map(mb).join(', ')]);
   rows.push(['worker RSS when ready (prebuilt bundle)', w.workerRssAtReady.map(mb).join(', ')]);
   rows.push(['worker VmHWM (incl. start-up)', w.workerHwm.map(mb).join(', ')]);
   const h = r.history;
-  rows.push(['histories', `${h.parentRuns} parent runs (largest ${h.largestParentRun} events), ${h.children} children (largest ${h.largestChild} events), ${h.totalEvents.toLocaleString('en-US')} events in all`]);
-  const perType = Object.entries(h.activitiesByType).map(([t, n]) => `${t} ${n}`).join(', ');
+  rows.push([
+    'histories',
+    `${h.parentRuns} parent runs (largest ${h.largestParentRun} events), ${h.children} children (largest ${h.largestChild} events), ${h.totalEvents.toLocaleString('en-US')} events in all`,
+  ]);
+  const perType = Object.entries(h.activitiesByType)
+    .map(([t, n]) => `${t} ${n}`)
+    .join(', ');
   rows.push([`activities (${h.historiesRead} histories read)`, perType]);
   if (r.workers > 1 || Object.keys(h.perIdentity).length > 1) {
-    for (const [identity, c] of Object.entries(h.perIdentity)) rows.push([`  worker ${identity}`, `${c.activities} activity tasks, ${c.workflowTasks} workflow tasks`]);
+    for (const [identity, c] of Object.entries(h.perIdentity))
+      rows.push([`  worker ${identity}`, `${c.activities} activity tasks, ${c.workflowTasks} workflow tasks`]);
   }
   if (r.baseline) {
     const b = r.baseline;
-    rows.push(['baseline: wall time', `${s(b.ms)} (${rate(b.records, b.ms)} records/s, ${mb(b.bytes / (b.ms / 1000))}/s, ${b.objects} objects, peak RSS ${mb(b.peakRssBytes)})`]);
+    rows.push([
+      'baseline: wall time',
+      `${s(b.ms)} (${rate(b.records, b.ms)} records/s, ${mb(b.bytes / (b.ms / 1000))}/s, ${b.objects} objects, peak RSS ${mb(b.peakRssBytes)})`,
+    ]);
     if (b.cpuSeconds) {
       const own = b.processCpuSeconds === undefined ? '' : `script process ${b.processCpuSeconds.toFixed(1)}, `;
-      rows.push(['cpu seconds during the baseline', own + Object.entries(b.cpuSeconds).filter(([k]) => k !== 'postgresql' && k !== 'temporal server').map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')]);
+      rows.push([
+        'cpu seconds during the baseline',
+        own +
+          Object.entries(b.cpuSeconds)
+            .filter(([k]) => k !== 'postgresql' && k !== 'temporal server')
+            .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+            .join(', '),
+      ]);
     }
   }
   if (r.limit) {
-    rows.push(['limit: psql copy | gzip -6 (issues)', `${s(r.limit.ms)} (${mb(r.limit.ndjsonBytes)} NDJSON -> ${mb(r.limit.gzipBytes)})`]);
+    rows.push([
+      'limit: psql copy | gzip -6 (issues)',
+      `${s(r.limit.ms)} (${mb(r.limit.ndjsonBytes)} NDJSON -> ${mb(r.limit.gzipBytes)})`,
+    ]);
   }
   if (r.issuesPipeline) {
     const p = r.issuesPipeline;
-    rows.push(['export pipeline, issues only', `${s(p.ms)} (${p.records.toLocaleString('en-US')} records, ${mb(p.bytes)}, ${p.objects} objects)`]);
+    rows.push([
+      'export pipeline, issues only',
+      `${s(p.ms)} (${p.records.toLocaleString('en-US')} records, ${mb(p.bytes)}, ${p.objects} objects)`,
+    ]);
   }
   if (r.verification) {
     if (r.verification.vsBaseline) rows.push(['objects vs baseline', comparisonLine(r.verification.vsBaseline)]);
@@ -128,7 +167,11 @@ export function printReport(r: SizeReport): void {
     targets.push(['workflow / practical limit (issues)', ratio(w.wallMs, r.limit.ms), `<= 2x: ${verdict(x <= 2)}`]);
     if (r.issuesPipeline) {
       const y = r.issuesPipeline.ms / r.limit.ms;
-      targets.push(['export pipeline (issues) / limit', ratio(r.issuesPipeline.ms, r.limit.ms), `<= 2x: ${verdict(y <= 2)}`]);
+      targets.push([
+        'export pipeline (issues) / limit',
+        ratio(r.issuesPipeline.ms, r.limit.ms),
+        `<= 2x: ${verdict(y <= 2)}`,
+      ]);
     }
   }
   const peak = Math.max(...w.workerPeakRss);

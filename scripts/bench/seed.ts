@@ -46,7 +46,11 @@ export async function ensureDatabase(baseUrl: string, name: string): Promise<str
   return withDatabase(baseUrl, name);
 }
 
-export async function ensureSeeded(baseUrl: string, size: BenchSize, log: (line: string) => void): Promise<SeededDatabase> {
+export async function ensureSeeded(
+  baseUrl: string,
+  size: BenchSize,
+  log: (line: string) => void,
+): Promise<SeededDatabase> {
   const name = `gitlab_temporal_bench_${size.name}`.replace(/[^a-z0-9_]/g, '_');
   const url = await ensureDatabase(baseUrl, name);
   const sql = createSql(url, { max: 2, applicationName: 'bench-seed' });
@@ -54,7 +58,12 @@ export async function ensureSeeded(baseUrl: string, size: BenchSize, log: (line:
     await migrate(sql);
     const found = await counts(sql);
     // The seed adds GDK's flightjs/Flight project next to the requested ones: compare at least the requested count.
-    if (found && found.issues === size.issues && found.projects >= size.projects && found.projects <= size.projects + 1) {
+    if (
+      found &&
+      found.issues === size.issues &&
+      found.projects >= size.projects &&
+      found.projects <= size.projects + 1
+    ) {
       log(`database ${name}: reused (${found.projects} projects, ${found.issues} issues)`);
       return { url, name, reused: true, seedMs: 0 };
     }

@@ -95,5 +95,8 @@ export function startBenchWorker(env: Record<string, string>, nodeFlags: string[
  * (WORKER_PREBUILT_BUNDLE=true): their memory is then the worker's, not webpack's.
  */
 export function buildWorkflowBundle(): void {
-  execFileSync(process.execPath, ['--import', 'tsx', 'worker/build-workflow-bundle.ts'], { cwd: join(__dirname, '..', '..'), stdio: 'ignore' });
+  execFileSync(process.execPath, ['--import', 'tsx', 'worker/build-workflow-bundle.ts'], {
+    cwd: join(__dirname, '..', '..'),
+    stdio: 'ignore',
+  });
 }

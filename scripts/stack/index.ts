@@ -76,7 +76,11 @@ function serviceNamed(config: Config, paths: StackPaths, name: StackServiceName)
  * Stops one service this stack started (as `down` would), leaving the others running; one it did not start is
  * left alone. For fault-injection tests that take a server away mid-run. Throws StackError.
  */
-export async function stopStackService(config: Config, name: StackServiceName, opts: { log?: Logger } = {}): Promise<void> {
+export async function stopStackService(
+  config: Config,
+  name: StackServiceName,
+  opts: { log?: Logger } = {},
+): Promise<void> {
   const paths = stackPaths(config);
   const service = serviceNamed(config, paths, name);
   try {
@@ -116,5 +120,10 @@ export function formatStatus(statuses: ServiceStatus[]): string[] {
     [s.url, s.detail].filter(Boolean).join('  '),
   ]);
   const widths = rows.reduce<number[]>((w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)), []);
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
 }

@@ -55,7 +55,12 @@ async function waitUntilUp(service: Service, started: Partial<Started>, timeoutM
   }
 }
 
-export async function ensureUp(service: Service, paths: StackPaths, log: Logger, timeoutMs?: number): Promise<ServiceStatus> {
+export async function ensureUp(
+  service: Service,
+  paths: StackPaths,
+  log: Logger,
+  timeoutMs?: number,
+): Promise<ServiceStatus> {
   const began = Date.now();
   const file = pidFile(paths, service.name);
   let owned = ownedProcess(service, paths, log);
@@ -64,7 +69,10 @@ export async function ensureUp(service: Service, paths: StackPaths, log: Logger,
     throw new StackError([`${service.name}: ${service.address} ${probe.detail ?? 'is used by something else'}`]);
   }
   if (probe.state === 'up') {
-    log(`${service.name} already running at ${service.address}` + (owned ? ` (pid ${owned.pid})` : ' (not started by this stack)'));
+    log(
+      `${service.name} already running at ${service.address}` +
+        (owned ? ` (pid ${owned.pid})` : ' (not started by this stack)'),
+    );
   } else if (owned) {
     // Started by an earlier `up` that is still coming up, or hung: wait rather than start a second copy.
     log(`${service.name} started earlier (pid ${owned.pid}) but not answering yet; waiting`);
@@ -90,14 +98,23 @@ export async function ensureUp(service: Service, paths: StackPaths, log: Logger,
   }
   const note = await service.prepare?.();
   if (note) log(`${service.name}: ${note}`);
-  return { name: service.name, up: true, address: service.address, managed: !!owned, pid: owned?.pid, url: service.url };
+  return {
+    name: service.name,
+    up: true,
+    address: service.address,
+    managed: !!owned,
+    pid: owned?.pid,
+    url: service.url,
+  };
 }
 
 export async function stopService(service: Service, paths: StackPaths, log: Logger): Promise<void> {
   const owned = ownedProcess(service, paths, log);
   if (!owned) {
     const probe = await service.probe();
-    log(probe.state === 'up' ? `${service.name} left running (not started by this stack)` : `${service.name} not running`);
+    log(
+      probe.state === 'up' ? `${service.name} left running (not started by this stack)` : `${service.name} not running`,
+    );
     return;
   }
   if (service.stop) await service.stop(owned.pid, owned.extra);

@@ -39,7 +39,9 @@ export function maildevService(config: Config, paths: StackPaths): Service {
       if (isMaildev && smtpUp) return { state: 'up' };
       if (api && !isMaildev) return { state: 'foreign', detail: `${webUrl}/api/email answers HTTP ${api.status}` };
       if (isMaildev) return { state: 'down', detail: `web answers but SMTP ${formatHostPort(smtp)} does not` };
-      return smtpUp ? { state: 'foreign', detail: `SMTP port answers but ${webUrl}/api/email does not` } : { state: 'down' };
+      return smtpUp
+        ? { state: 'foreign', detail: `SMTP port answers but ${webUrl}/api/email does not` }
+        : { state: 'down' };
     },
 
     async start() {
@@ -47,11 +49,16 @@ export function maildevService(config: Config, paths: StackPaths): Service {
       mkdirSync(mailDir, { recursive: true });
       const args = [
         maildevBin(),
-        '--smtp', String(smtp.port),
-        '--ip', '127.0.0.1',
-        '--web', String(config.MAILDEV_WEB_PORT),
-        '--web-ip', '127.0.0.1',
-        '--mail-directory', mailDir,
+        '--smtp',
+        String(smtp.port),
+        '--ip',
+        '127.0.0.1',
+        '--web',
+        String(config.MAILDEV_WEB_PORT),
+        '--web-ip',
+        '127.0.0.1',
+        '--mail-directory',
+        mailDir,
       ];
       return spawnDetached(process.execPath, args, logFile(paths, 'maildev'));
     },

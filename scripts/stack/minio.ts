@@ -35,13 +35,17 @@ export function minioService(config: Config, paths: StackPaths): Service {
       const dir = join(paths.dataDir, 'minio');
       mkdirSync(dir, { recursive: true });
       const args = [
-        'server', dir,
-        '--address', `127.0.0.1:${target.port}`,
-        '--console-address', `127.0.0.1:${target.port + 1}`,
+        'server',
+        dir,
+        '--address',
+        `127.0.0.1:${target.port}`,
+        '--console-address',
+        `127.0.0.1:${target.port + 1}`,
         // Keeps the root credentials out of the log, whose tail `up` prints when MinIO does not come up.
         '--anonymous',
         // Otherwise MinIO creates ~/.minio/certs, outside the stack's data dir.
-        '--certs-dir', join(paths.dataDir, 'minio-certs'),
+        '--certs-dir',
+        join(paths.dataDir, 'minio-certs'),
       ];
       return spawnDetached(binary, args, logFile(paths, 'minio'), {
         MINIO_ROOT_USER: config.S3_ACCESS_KEY_ID,

@@ -24,7 +24,10 @@ function clusterPort(version: string, name: string): number | undefined {
 }
 
 function postmasterPid(version: string, name: string): number | undefined {
-  for (const file of [`/var/run/postgresql/${version}-${name}.pid`, `/var/lib/postgresql/${version}/${name}/postmaster.pid`]) {
+  for (const file of [
+    `/var/run/postgresql/${version}-${name}.pid`,
+    `/var/lib/postgresql/${version}/${name}/postmaster.pid`,
+  ]) {
     if (!existsSync(file)) continue;
     const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
     if (Number.isInteger(pid) && pid > 0) return pid;
@@ -37,7 +40,8 @@ const PG_ERRORS_MEANING_DOWN = new Set(['ECONNREFUSED', 'CONNECT_TIMEOUT', 'ECON
 export function postgresService(config: Config): Service {
   const url = new URL(config.DATABASE_URL);
   const target = urlHostPort(config.DATABASE_URL, 5432);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username) || 'postgres';
+  const database =
+    decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username) || 'postgres';
   // The maintenance database exists on every server, so it answers even before our database is created.
   const maintenance = new URL(config.DATABASE_URL);
   maintenance.pathname = '/postgres';
@@ -90,10 +94,16 @@ export function postgresService(config: Config): Service {
         );
       }
       const result = await run('pg_ctlcluster', ['--skip-systemctl-redirect', cluster.version, cluster.name, 'start']);
-      if (result.code !== 0) throw new Error(`pg_ctlcluster ${cluster.version} ${cluster.name} start failed: ${result.output}`);
+      if (result.code !== 0)
+        throw new Error(`pg_ctlcluster ${cluster.version} ${cluster.name} start failed: ${result.output}`);
       const pid = postmasterPid(cluster.version, cluster.name);
-      if (pid === undefined) throw new Error(`PostgreSQL ${cluster.version}/${cluster.name} started but wrote no pid file`);
-      return { pid, extra: [`${cluster.version} ${cluster.name}`], exitedWith: () => (alive(pid) ? undefined : 'exited') };
+      if (pid === undefined)
+        throw new Error(`PostgreSQL ${cluster.version}/${cluster.name} started but wrote no pid file`);
+      return {
+        pid,
+        extra: [`${cluster.version} ${cluster.name}`],
+        exitedWith: () => (alive(pid) ? undefined : 'exited'),
+      };
     },
 
     // pg_ctlcluster stops in "fast" mode; a plain SIGTERM would wait for every client to disconnect.

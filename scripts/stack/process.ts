@@ -120,7 +120,10 @@ export function alive(pid: number): boolean {
 }
 
 /** SIGTERM, then SIGKILL if it has not gone after `graceMs`. Resolves to how it ended. */
-export async function stopProcess(pid: number, opts: { group: boolean; graceMs?: number }): Promise<'terminated' | 'killed'> {
+export async function stopProcess(
+  pid: number,
+  opts: { group: boolean; graceMs?: number },
+): Promise<'terminated' | 'killed'> {
   signal(pid, 'SIGTERM', opts.group);
   const deadline = Date.now() + (opts.graceMs ?? 10_000);
   while (Date.now() < deadline) {

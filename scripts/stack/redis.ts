@@ -67,16 +67,26 @@ export function redisService(config: Config, paths: StackPaths): Service {
       if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
       mkdirSync(paths.pidsDir, { recursive: true });
       const args = [
-        '--daemonize', 'yes',
+        '--daemonize',
+        'yes',
         // "-" makes the IPv6 loopback optional, for machines without IPv6.
-        '--bind', '127.0.0.1', '-::1',
-        '--port', String(target.port),
+        '--bind',
+        '127.0.0.1',
+        '-::1',
+        '--port',
+        String(target.port),
         // A cache for development: nothing is written to disk.
-        '--save', '', '--appendonly', 'no',
-        '--dir', dir,
-        '--logfile', log,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--logfile',
+        log,
         // Redis writes (and on shutdown removes) its own pid file, which doubles as the stack's record.
-        '--pidfile', pidPath,
+        '--pidfile',
+        pidPath,
       ];
       const result = await run('redis-server', args);
       if (result.code !== 0) throw new Error(`redis-server failed to start: ${result.output}`);

@@ -58,20 +58,29 @@ export function temporalService(config: Config, paths: StackPaths): Service {
       const dbDir = join(paths.dataDir, 'temporal');
       mkdirSync(dbDir, { recursive: true });
       const args = [
-        'server', 'start-dev',
-        '--ip', '127.0.0.1',
-        '--port', String(target.port),
-        '--ui-port', String(config.TEMPORAL_UI_PORT),
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(target.port),
+        '--ui-port',
+        String(config.TEMPORAL_UI_PORT),
         // "default" is always created; naming it again is harmless but noise.
         ...(namespace === 'default' ? [] : ['--namespace', namespace]),
-        '--db-filename', join(dbDir, 'temporal.db'),
-        '--log-level', 'warn',
+        '--db-filename',
+        join(dbDir, 'temporal.db'),
+        '--log-level',
+        'warn',
         // WAL with synchronous=normal: no fsync per history write (the default journal syncs several times per
         // transaction), still durable when the server process is killed. Measured: 200 child workflows 61.6 s -> 11.3 s.
-        '--sqlite-pragma', 'journal_mode=wal',
-        '--sqlite-pragma', 'synchronous=normal',
+        '--sqlite-pragma',
+        'journal_mode=wal',
+        '--sqlite-pragma',
+        'synchronous=normal',
         // The version check calls out to the internet; offline it only produces errors in the log.
-        '--dynamic-config-value', 'frontend.enableServerVersionCheck=false',
+        '--dynamic-config-value',
+        'frontend.enableServerVersionCheck=false',
         ...cliSearchAttributeFlags(),
       ];
       return spawnDetached(binary, args, logFile(paths, 'temporal'));

@@ -48,14 +48,22 @@ describe('security attribute bulk update API', () => {
       }
       throw new Error('the operation did not finish');
     });
-    expect(final).toMatchObject({ id: operationId, total_items: 3, successful_items: 3, failed_items: 0, notification: 'not_needed' });
+    expect(final).toMatchObject({
+      id: operationId,
+      total_items: 3,
+      successful_items: 3,
+      failed_items: 0,
+      notification: 'not_needed',
+    });
     const links = await api.deps.sql<{ n: number }[]>`
       select count(*)::int as n from project_to_security_attributes
       where security_attribute_id = ${attributeId} and project_id = any(${projectIds}::bigint[])`;
     expect(links[0]?.n).toBe(3);
 
     // Another user cannot read it.
-    expect(await api.request('GET', `/api/v4/security/background_operations/${operationId}`, { token: seedToken('bob') })).toEqual({
+    expect(
+      await api.request('GET', `/api/v4/security/background_operations/${operationId}`, { token: seedToken('bob') }),
+    ).toEqual({
       status: 404,
       body: { message: '404 Background Operation Not Found' },
     });
@@ -73,8 +81,13 @@ describe('security attribute bulk update API', () => {
       token,
       body: { project_ids: projectIds, attribute_ids: [attributeId], mode: 'MERGE' },
     });
-    expect(badMode).toEqual({ status: 422, body: { message: expect.stringMatching(/mode must be one of ADD, REMOVE, REPLACE/) } });
-    expect((await api.request('POST', '/api/v4/security/attributes/bulk_update', { token, rawBody: '[1,2' })).status).toBe(400);
+    expect(badMode).toEqual({
+      status: 422,
+      body: { message: expect.stringMatching(/mode must be one of ADD, REMOVE, REPLACE/) },
+    });
+    expect(
+      (await api.request('POST', '/api/v4/security/attributes/bulk_update', { token, rawBody: '[1,2' })).status,
+    ).toBe(400);
     expect((await api.request('GET', '/api/v4/security/background_operations/nope', { token })).status).toBe(400);
     const [after] = await api.deps.sql<{ n: number }[]>`select count(*)::int as n from background_operations`;
     expect(after?.n).toBe(before?.n);

@@ -20,7 +20,10 @@ describe('offline exports API', () => {
   });
   afterAll(async () => {
     for (const id of created) {
-      await api.deps.temporal.workflow.getHandle(offlineExportWorkflowId(id)).terminate('test cleanup').catch(() => undefined);
+      await api.deps.temporal.workflow
+        .getHandle(offlineExportWorkflowId(id))
+        .terminate('test cleanup')
+        .catch(() => undefined);
     }
     await api?.close();
   });
@@ -80,13 +83,13 @@ describe('offline exports API', () => {
       status: 422,
       body: { message: 'Export failed. Entity full paths must be provided.' },
     });
-    const denied = await post(
-      exportRequest(['gitlab-org']),
-      seedToken('bob'),
-    );
+    const denied = await post(exportRequest(['gitlab-org']), seedToken('bob'));
     expect(denied).toEqual({
       status: 422,
-      body: { message: 'Export failed. You do not have permission to export the following resources or they do not exist: gitlab-org' },
+      body: {
+        message:
+          'Export failed. You do not have permission to export the following resources or they do not exist: gitlab-org',
+      },
     });
     expect((await api.request('GET', '/api/v4/offline_exports?sort=sideways', { token: alice })).status).toBe(400);
     expect((await api.request('GET', '/api/v4/offline_exports/abc', { token: alice })).status).toBe(400);

@@ -8,7 +8,12 @@ import type { AttributeRef } from '../../db/bulk-update/project-attributes';
 // attribute of a single-selection category refused ("Invalid attributes"), removals of the same call counted.
 
 // Category 1 "Business impact" is single-selection (attributes 11-15); category 2 "Application" is multiple (21-29).
-const impact = (id: number): AttributeRef => ({ id, categoryId: 1, categoryName: 'Business impact', multipleSelection: false });
+const impact = (id: number): AttributeRef => ({
+  id,
+  categoryId: 1,
+  categoryName: 'Business impact',
+  multipleSelection: false,
+});
 const app = (id: number): AttributeRef => ({ id, categoryId: 2, categoryName: 'Application', multipleSelection: true });
 // Many attributes of a third, multiple-selection category, for the limits.
 const tag = (id: number): AttributeRef => ({ id, categoryId: 3, categoryName: 'Tags', multipleSelection: true });
@@ -22,11 +27,19 @@ const sorted = (p: ReturnType<typeof planAttributeChange>) =>
 
 describe('planAttributeChange: ADD', () => {
   it('adds the requested attributes the project does not have yet, and removes nothing', () => {
-    expect(sorted(plan('ADD', [21, 22], [app(23)], [app(21), app(22)]))).toEqual({ ok: true, add: [21, 22], remove: [] });
+    expect(sorted(plan('ADD', [21, 22], [app(23)], [app(21), app(22)]))).toEqual({
+      ok: true,
+      add: [21, 22],
+      remove: [],
+    });
   });
 
   it('is a no-op for attributes the project already has', () => {
-    expect(plan('ADD', [21, 11], [app(21), impact(11)], [app(21), impact(11)])).toEqual({ ok: true, add: [], remove: [] });
+    expect(plan('ADD', [21, 11], [app(21), impact(11)], [app(21), impact(11)])).toEqual({
+      ok: true,
+      add: [],
+      remove: [],
+    });
   });
 
   it('counts a repeated id once', () => {
@@ -61,7 +74,10 @@ describe('planAttributeChange: ADD', () => {
       message: 'Invalid attributes: Security attribute not found: 98; Security attribute not found: 99',
     });
     // Even one the project has: an attribute deleted since, or of another root group, cannot be named.
-    expect(plan('ADD', [21], [app(21)], [])).toEqual({ ok: false, message: 'Invalid attributes: Security attribute not found: 21' });
+    expect(plan('ADD', [21], [app(21)], [])).toEqual({
+      ok: false,
+      message: 'Invalid attributes: Security attribute not found: 21',
+    });
   });
 
   it(`allows up to ${LIMITS.maxProjectAttributes} attributes on a project, counting the ones it has`, () => {
@@ -72,7 +88,10 @@ describe('planAttributeChange: ADD', () => {
       message: 'Too many attributes: Cannot exceed 20 attributes per project',
     });
     // Re-adding what the project has does not count twice.
-    expect(plan('ADD', [100, 101, 200, 201, 202], current, [...tags(100, 2), ...tags(200, 3)])).toMatchObject({ ok: true, add: [200, 201, 202] });
+    expect(plan('ADD', [100, 101, 200, 201, 202], current, [...tags(100, 2), ...tags(200, 3)])).toMatchObject({
+      ok: true,
+      add: [200, 201, 202],
+    });
   });
 });
 
@@ -90,7 +109,10 @@ describe('planAttributeChange: REMOVE', () => {
   });
 
   it('refuses attributes that do not exist in the root group', () => {
-    expect(plan('REMOVE', [21, 77], [app(21)], [app(21)])).toEqual({ ok: false, message: 'Invalid attributes: Security attribute not found: 77' });
+    expect(plan('REMOVE', [21, 77], [app(21)], [app(21)])).toEqual({
+      ok: false,
+      message: 'Invalid attributes: Security attribute not found: 77',
+    });
   });
 
   it('is not held to the category rule: a project with two single-selection attributes can shed one', () => {
@@ -108,7 +130,11 @@ describe('planAttributeChange: REPLACE', () => {
   });
 
   it('is a no-op when the project already has exactly the requested attributes', () => {
-    expect(plan('REPLACE', [21, 11], [impact(11), app(21)], [impact(11), app(21)])).toEqual({ ok: true, add: [], remove: [] });
+    expect(plan('REPLACE', [21, 11], [impact(11), app(21)], [impact(11), app(21)])).toEqual({
+      ok: true,
+      add: [],
+      remove: [],
+    });
   });
 
   it('swaps the attribute of a single-selection category (the removal of this same call counts)', () => {
@@ -126,14 +152,31 @@ describe('planAttributeChange: REPLACE', () => {
 
   it('checks only the attributes it names: current ones it removes need not be available', () => {
     expect(plan('REPLACE', [21], [app(25), impact(14)], [app(21)])).toEqual({ ok: true, add: [21], remove: [25, 14] });
-    expect(plan('REPLACE', [21, 66], [app(25)], [app(21)])).toEqual({ ok: false, message: 'Invalid attributes: Security attribute not found: 66' });
+    expect(plan('REPLACE', [21, 66], [app(25)], [app(21)])).toEqual({
+      ok: false,
+      message: 'Invalid attributes: Security attribute not found: 66',
+    });
   });
 
   it(`refuses more than ${LIMITS.maxChangesPerCall} changes (additions plus removals) in one call`, () => {
     // 20 removed + 20 added = 40 changes: the limit.
-    expect(plan('REPLACE', tags(200, 20).map((a) => a.id), tags(100, 20), tags(200, 20))).toMatchObject({ ok: true });
+    expect(
+      plan(
+        'REPLACE',
+        tags(200, 20).map((a) => a.id),
+        tags(100, 20),
+        tags(200, 20),
+      ),
+    ).toMatchObject({ ok: true });
     // 20 removed + 21 added = 41.
-    expect(plan('REPLACE', tags(200, 21).map((a) => a.id), tags(100, 20), tags(200, 21))).toEqual({
+    expect(
+      plan(
+        'REPLACE',
+        tags(200, 21).map((a) => a.id),
+        tags(100, 20),
+        tags(200, 21),
+      ),
+    ).toEqual({
       ok: false,
       message: 'Too many attributes: Cannot process more than 40 attributes at once',
     });
@@ -143,7 +186,14 @@ describe('planAttributeChange: REPLACE', () => {
   });
 
   it(`refuses to leave more than ${LIMITS.maxProjectAttributes} attributes on the project`, () => {
-    expect(plan('REPLACE', tags(200, 21).map((a) => a.id), [], tags(200, 21))).toEqual({
+    expect(
+      plan(
+        'REPLACE',
+        tags(200, 21).map((a) => a.id),
+        [],
+        tags(200, 21),
+      ),
+    ).toEqual({
       ok: false,
       message: 'Too many attributes: Cannot exceed 20 attributes per project',
     });
@@ -153,7 +203,10 @@ describe('planAttributeChange: REPLACE', () => {
 describe('planAttributeChange: order of the checks', () => {
   it('reports too many changes before unknown attributes, and unknown attributes before the per-project limit', () => {
     const many = tags(300, 41).map((a) => a.id);
-    expect(plan('ADD', many, [], [])).toEqual({ ok: false, message: 'Too many attributes: Cannot process more than 40 attributes at once' });
+    expect(plan('ADD', many, [], [])).toEqual({
+      ok: false,
+      message: 'Too many attributes: Cannot process more than 40 attributes at once',
+    });
     expect(plan('ADD', [...tags(200, 21).map((a) => a.id), 999], [], tags(200, 21))).toEqual({
       ok: false,
       message: 'Invalid attributes: Security attribute not found: 999',
@@ -162,6 +215,9 @@ describe('planAttributeChange: order of the checks', () => {
 
   it('reports the per-project limit before a category conflict', () => {
     const current = [impact(11), ...tags(100, 19)];
-    expect(plan('ADD', [12], current, [impact(12)])).toEqual({ ok: false, message: 'Too many attributes: Cannot exceed 20 attributes per project' });
+    expect(plan('ADD', [12], current, [impact(12)])).toEqual({
+      ok: false,
+      message: 'Too many attributes: Cannot exceed 20 attributes per project',
+    });
   });
 });

@@ -95,7 +95,9 @@ describe('BulkUpdateService refuses bad requests', () => {
 
   it('refuses unknown and blocked users', async () => {
     await refused({ ...valid(), userId: 99_999_999 }, ['User 99999999 does not exist']);
-    await refused({ ...valid(), userId: SEED_USERS.blocked.id }, [`User ${SEED_USERS.blocked.id} is blocked and cannot start bulk updates`]);
+    await refused({ ...valid(), userId: SEED_USERS.blocked.id }, [
+      `User ${SEED_USERS.blocked.id} is blocked and cannot start bulk updates`,
+    ]);
   });
 
   it('lists every problem of a request at once, and rejects unknown fields and non-ids', async () => {

@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { processBatchRange, type RangeProgress } from '../../activities/bulk-update/process-batch';
 import { createRedisStore } from '../../db/bulk-update/redis-store';
 import { generateOperationId } from '../../contracts/operation-id';
-import { collectPage, createTracking, planRun, startRun, type SchedulingDeps } from '../../activities/bulk-update/scheduling';
+import {
+  collectPage,
+  createTracking,
+  planRun,
+  startRun,
+  type SchedulingDeps,
+} from '../../activities/bulk-update/scheduling';
 import { AccessLevel } from '../../db/access';
 import { migrate } from '../../db/migrate';
 import { insertOperation } from '../../db/bulk-update/operations';
@@ -62,9 +68,16 @@ describe('a range of batches retried after its first attempt died', () => {
       groupIds: [org1],
       projectIds: [],
     });
-    const scheduling: SchedulingDeps = { sql, store, batchSize: BATCH, maxConcurrentBatches: 1, maxBatchesPerRun: 100, maxBatchesPerChild: 4 };
+    const scheduling: SchedulingDeps = {
+      sql,
+      store,
+      batchSize: BATCH,
+      maxConcurrentBatches: 1,
+      maxBatchesPerRun: 100,
+      maxBatchesPerChild: 4,
+    };
     await startRun(scheduling, { operationId, workflowId: `test-range:${operationId}` });
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await collectPage(scheduling, { operationId, afterProjectId: after, pageSize: 2000 });
       after = page.lastProjectId;
       if (page.done) break;
@@ -99,13 +112,20 @@ describe('a range of batches retried after its first attempt died', () => {
       failed: 0,
       appliedNow: 2 * BATCH,
     });
-    const doneAfterFirst = (await outcomesOf(sql, operationId)).filter((o) => o.outcome !== null).map((o) => o.project_id);
+    const doneAfterFirst = (await outcomesOf(sql, operationId))
+      .filter((o) => o.outcome !== null)
+      .map((o) => o.project_id);
     expect(doneAfterFirst).toEqual(rangeProjects.slice(0, 2 * BATCH));
 
     // The retry, given that heartbeat: starts at batch 3 and reports the whole range.
     const resumedBatches = new Set<number>();
     const resumed = await processBatchRange(
-      { sql, store, resume: recorded, heartbeat: (d) => resumedBatches.add((d as { batchNumber: number }).batchNumber) },
+      {
+        sql,
+        store,
+        resume: recorded,
+        heartbeat: (d) => resumedBatches.add((d as { batchNumber: number }).batchNumber),
+      },
       range,
     );
     expect([...resumedBatches].sort()).toEqual([3, 4]);
@@ -127,16 +147,24 @@ describe('a range of batches retried after its first attempt died', () => {
     const after = await linksOf(sql, projects);
     for (const id of projects) {
       const had = before.get(id)!;
-      const expected = rangeProjects.includes(id) && !had.includes(identity) ? [...had, identity].sort((a, b) => a - b) : had;
+      const expected =
+        rangeProjects.includes(id) && !had.includes(identity) ? [...had, identity].sort((a, b) => a - b) : had;
       expect([id, after.get(id)]).toEqual([id, expected]);
     }
-    expect(await store.getOperation(operationId)).toMatchObject({ total_items: projects.length, successful_items: 4 * BATCH, failed_items: 0 });
+    expect(await store.getOperation(operationId)).toMatchObject({
+      total_items: projects.length,
+      successful_items: 4 * BATCH,
+      failed_items: 0,
+    });
 
     // A cancelled range stops before its next batch and says why.
     const controller = new AbortController();
     controller.abort(new Error('cancelled by the parent'));
     await expect(
-      processBatchRange({ sql, store, heartbeat: () => undefined, signal: controller.signal }, { operationId, batchNumber: 5, lastBatchNumber: 6 }),
+      processBatchRange(
+        { sql, store, heartbeat: () => undefined, signal: controller.signal },
+        { operationId, batchNumber: 5, lastBatchNumber: 6 },
+      ),
     ).rejects.toThrow('cancelled by the parent');
     expect((await outcomesOf(sql, operationId)).filter((o) => o.outcome !== null)).toHaveLength(4 * BATCH);
 

@@ -1,7 +1,23 @@
 import { describe as describeState, initialState, progressOf } from '../../workflows/bulk-update/bulk-progress';
 
 describe('bulk update progress', () => {
-  const processing = { ...initialState(), phase: 'processing' as const, userId: 2, batchSize: 50, maxConcurrentBatches: 10, maxBatchesPerRun: 300, maxBatchesPerChild: 10, collected: 1200, totalItems: 1200, batchCount: 24, batchesDone: 10, successfulItems: 480, failedItems: 20, tracked: true, runs: 1 };
+  const processing = {
+    ...initialState(),
+    phase: 'processing' as const,
+    userId: 2,
+    batchSize: 50,
+    maxConcurrentBatches: 10,
+    maxBatchesPerRun: 300,
+    maxBatchesPerChild: 10,
+    collected: 1200,
+    totalItems: 1200,
+    batchCount: 24,
+    batchesDone: 10,
+    successfulItems: 480,
+    failedItems: 20,
+    tracked: true,
+    runs: 1,
+  };
 
   it('answers the query with the run state and the batches running now', () => {
     expect(progressOf('op', processing, 4)).toEqual({
@@ -30,7 +46,11 @@ describe('bulk update progress', () => {
         '- successful: 480, failed: 20\n' +
         '- run 2 of this workflow (continues as new every 300 batches)',
     );
-    expect(describeState({ ...processing, tracked: false }, 0)).toContain('notifications flag off: no tracking, no email');
-    expect(describeState({ ...processing, phase: 'finished' }, 0)).toBe('Finished: 1,200 projects, 480 successful, 20 failed');
+    expect(describeState({ ...processing, tracked: false }, 0)).toContain(
+      'notifications flag off: no tracking, no email',
+    );
+    expect(describeState({ ...processing, phase: 'finished' }, 0)).toBe(
+      'Finished: 1,200 projects, 480 successful, 20 failed',
+    );
   });
 });

@@ -33,12 +33,20 @@ function fakeOperation(o: Options) {
   const activities: Partial<BulkUpdateActivities> = {
     async startBulkUpdateRun(input) {
       record('startBulkUpdateRun', input);
-      return { userId: 2, batchSize: 5, maxConcurrentBatches: o.maxConcurrentBatches, maxBatchesPerRun: o.maxBatchesPerRun, maxBatchesPerChild: o.maxBatchesPerChild };
+      return {
+        userId: 2,
+        batchSize: 5,
+        maxConcurrentBatches: o.maxConcurrentBatches,
+        maxBatchesPerRun: o.maxBatchesPerRun,
+        maxBatchesPerChild: o.maxBatchesPerChild,
+      };
     },
     async collectBulkUpdateProjects(input) {
       record('collectBulkUpdateProjects', input);
       // Two pages: the cursor must come back on the second call.
-      return input.afterProjectId === 0 ? { count: 3, lastProjectId: 30, done: false } : { count: o.batchCount * 5 - 3, lastProjectId: 90, done: true };
+      return input.afterProjectId === 0
+        ? { count: 3, lastProjectId: 30, done: false }
+        : { count: o.batchCount * 5 - 3, lastProjectId: 90, done: true };
     },
     async planBulkUpdateBatches(input) {
       record('planBulkUpdateBatches', input);
@@ -54,9 +62,18 @@ function fakeOperation(o: Options) {
       peak = Math.max(peak, running);
       await new Promise((r) => setTimeout(r, 20));
       running--;
-      if (o.failRange === input.batchNumber) throw ApplicationFailure.create({ type: 'Broken', message: 'range broke', nonRetryable: true });
+      if (o.failRange === input.batchNumber)
+        throw ApplicationFailure.create({ type: 'Broken', message: 'range broke', nonRetryable: true });
       const batches = input.lastBatchNumber - input.batchNumber + 1;
-      return { batchNumber: input.batchNumber, lastBatchNumber: input.lastBatchNumber, batches, projects: batches * 5, successful: batches * 4, failed: batches, appliedNow: batches * 5 };
+      return {
+        batchNumber: input.batchNumber,
+        lastBatchNumber: input.lastBatchNumber,
+        batches,
+        projects: batches * 5,
+        successful: batches * 4,
+        failed: batches,
+        appliedNow: batches * 5,
+      };
     },
     async notifyBulkUpdateFailures(input) {
       record('notifyBulkUpdateFailures', input);
@@ -76,7 +93,12 @@ function fakeOperation(o: Options) {
 
 async function run(fake: ReturnType<typeof fakeOperation>, id: string) {
   const taskQueue = `unit-${randomUUID()}`;
-  const worker = await Worker.create({ connection: localTemporal().nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: fake.activities });
+  const worker = await Worker.create({
+    connection: localTemporal().nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: fake.activities,
+  });
   return worker.runUntil(async () => {
     const handle = await localTemporal().client.workflow.start<typeof BulkUpdateWorkflow>('BulkUpdateWorkflow', {
       taskQueue,
@@ -90,18 +112,36 @@ async function run(fake: ReturnType<typeof fakeOperation>, id: string) {
 
 describe('BulkUpdateWorkflow with fake activities', () => {
   it('covers every batch once in ranges of at most maxBatchesPerChild, within the window, then reports and cleans up', async () => {
-    const fake = fakeOperation({ batchCount: 23, maxConcurrentBatches: 3, maxBatchesPerChild: 4, maxBatchesPerRun: 10 });
+    const fake = fakeOperation({
+      batchCount: 23,
+      maxConcurrentBatches: 3,
+      maxBatchesPerChild: 4,
+      maxBatchesPerRun: 10,
+    });
     const id = operationId();
     const { outcome, continuedAsNew } = await run(fake, id);
 
-    const ranges = (fake.calls.processBulkUpdateBatches as BulkUpdateBatchInput[]).map((r) => [r.batchNumber, r.lastBatchNumber] as const);
-    const covered = ranges.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i)).sort((x, y) => x - y);
+    const ranges = (fake.calls.processBulkUpdateBatches as BulkUpdateBatchInput[]).map(
+      (r) => [r.batchNumber, r.lastBatchNumber] as const,
+    );
+    const covered = ranges
+      .flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i))
+      .sort((x, y) => x - y);
     expect(covered).toEqual(Array.from({ length: 23 }, (_, i) => i));
     expect(ranges.every(([a, b]) => b - a + 1 <= 4)).toBe(true);
     expect(fake.peak()).toBeLessThanOrEqual(3);
     // 10 batches per run: 23 batches take three runs.
     expect(continuedAsNew).toBe(true);
-    expect(outcome).toMatchObject({ operationId: id, tracked: true, totalItems: 115, successfulItems: 92, failedItems: 23, batchCount: 23, notification: 'sent', runs: 3 });
+    expect(outcome).toMatchObject({
+      operationId: id,
+      tracked: true,
+      totalItems: 115,
+      successfulItems: 92,
+      failedItems: 23,
+      batchCount: 23,
+      notification: 'sent',
+      runs: 3,
+    });
     expect(fake.calls.collectBulkUpdateProjects).toEqual([
       { operationId: id, afterProjectId: 0, pageSize: 2000 },
       { operationId: id, afterProjectId: 30, pageSize: 2000 },
@@ -113,7 +153,13 @@ describe('BulkUpdateWorkflow with fake activities', () => {
   });
 
   it('a failing range stops the operation: the rest drains, tracking is cleaned up, the operation fails, no report', async () => {
-    const fake = fakeOperation({ batchCount: 6, maxConcurrentBatches: 2, maxBatchesPerChild: 1, maxBatchesPerRun: 100, failRange: 1 });
+    const fake = fakeOperation({
+      batchCount: 6,
+      maxConcurrentBatches: 2,
+      maxBatchesPerChild: 1,
+      maxBatchesPerRun: 100,
+      failRange: 1,
+    });
     const id = operationId();
     const { outcome } = await run(fake, id);
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
@@ -124,9 +170,18 @@ describe('BulkUpdateWorkflow with fake activities', () => {
   });
 
   it('an undeliverable report still finishes the operation', async () => {
-    const fake = fakeOperation({ batchCount: 2, maxConcurrentBatches: 2, maxBatchesPerChild: 2, maxBatchesPerRun: 100 });
+    const fake = fakeOperation({
+      batchCount: 2,
+      maxConcurrentBatches: 2,
+      maxBatchesPerChild: 2,
+      maxBatchesPerRun: 100,
+    });
     fake.activities.notifyBulkUpdateFailures = async () => {
-      throw ApplicationFailure.create({ type: 'BulkOperationEmailRejected', message: 'mailbox unavailable', nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: 'BulkOperationEmailRejected',
+        message: 'mailbox unavailable',
+        nonRetryable: true,
+      });
     };
     const id = operationId();
     const { outcome } = await run(fake, id);

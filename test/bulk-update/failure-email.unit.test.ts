@@ -96,8 +96,16 @@ describe('buildFailureEmail', () => {
   });
 
   it('heads the list "Failed Groups:" when the first item is a group', () => {
-    const group: FailureEmailItem = { entityId: 9, entityType: 'Group', entityName: 'Acme', entityFullPath: 'acme', errorMessage: 'x' };
-    expect(buildFailureEmail(input({ items: [group, project(1)] })).html).toContain('<p><strong>Failed Groups:</strong></p>');
+    const group: FailureEmailItem = {
+      entityId: 9,
+      entityType: 'Group',
+      entityName: 'Acme',
+      entityFullPath: 'acme',
+      errorMessage: 'x',
+    };
+    expect(buildFailureEmail(input({ items: [group, project(1)] })).html).toContain(
+      '<p><strong>Failed Groups:</strong></p>',
+    );
     expect(buildFailureEmail(input({ items: [group] })).text).toContain('\nFailed Groups:\n');
     expect(buildFailureEmail(input({ items: [project(1), group] })).text).toContain('\nFailed Projects:\n');
     const unnamed = buildFailureEmail(input({ items: [{ ...group, entityName: null, entityFullPath: null }] }));
@@ -119,8 +127,20 @@ describe('buildFailureEmail', () => {
       failedItems: 2,
       instanceBaseUrl: 'http://gitlab.example.test',
       items: [
-        { entityId: 1, entityType: 'Project', entityName: HOSTILE_NAME, entityFullPath: 'grp/"><script>x</script>', errorMessage: HOSTILE_ERROR },
-        { entityId: 2, entityType: 'Project', entityName: null, entityFullPath: null, errorMessage: '<iframe src=javascript:alert(1)>' },
+        {
+          entityId: 1,
+          entityType: 'Project',
+          entityName: HOSTILE_NAME,
+          entityFullPath: 'grp/"><script>x</script>',
+          errorMessage: HOSTILE_ERROR,
+        },
+        {
+          entityId: 2,
+          entityType: 'Project',
+          entityName: null,
+          entityFullPath: null,
+          errorMessage: '<iframe src=javascript:alert(1)>',
+        },
       ],
     });
     expect(email.subject).toBe('Bulk operation failed: Attribute update');
@@ -134,15 +154,22 @@ describe('buildFailureEmail', () => {
 
   it('puts tabs and line breaks of user text on one line in the text part', () => {
     const email = buildFailureEmail(
-      input({ recipientName: 'Ada\r\nLovelace', items: [project(1, { entityName: 'a\tb\n\nc', errorMessage: 'first\nsecond' })] }),
+      input({
+        recipientName: 'Ada\r\nLovelace',
+        items: [project(1, { entityName: 'a\tb\n\nc', errorMessage: 'first\nsecond' })],
+      }),
     );
     expect(email.text.split('\n')[0]).toBe('Hi Ada Lovelace!');
     expect(email.text).toContain('- a b c (https://gitlab.example.test/acme/project-1) - first second\n');
   });
 
   it('names the operation in the subject and body', () => {
-    expect(buildFailureEmail(input({ operationType: 'profile_detach' })).subject).toBe('Bulk operation failed: Profile detach');
-    expect(buildFailureEmail(input({ operationType: 'profile_detach' })).text).toContain('Your bulk profile detach operation completed');
+    expect(buildFailureEmail(input({ operationType: 'profile_detach' })).subject).toBe(
+      'Bulk operation failed: Profile detach',
+    );
+    expect(buildFailureEmail(input({ operationType: 'profile_detach' })).text).toContain(
+      'Your bulk profile detach operation completed',
+    );
   });
 });
 
@@ -163,7 +190,9 @@ describe('humanizeOperationType', () => {
 
 describe('escapeHtml', () => {
   it('escapes the five HTML-special characters, ampersands first', () => {
-    expect(escapeHtml(`<a href="x" title='y'>&amp;</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;');
+    expect(escapeHtml(`<a href="x" title='y'>&amp;</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;',
+    );
     expect(escapeHtml('plain text, ünïcödé 🚀')).toBe('plain text, ünïcödé 🚀');
   });
 });

@@ -57,7 +57,12 @@ describe('the security_bulk_operations_notifications flag', () => {
 
     expect(polls).toBeGreaterThan(5);
     expect(keysSeen).toBe(0);
-    expect(result).toMatchObject({ tracked: false, totalItems: projects.length, failedItems: 0, notification: 'not_needed' });
+    expect(result).toMatchObject({
+      tracked: false,
+      totalItems: projects.length,
+      failedItems: 0,
+      notification: 'not_needed',
+    });
     const after = await linksOf(sql, projects);
     for (const id of projects) expect([id, after.get(id)]).toEqual([id, [search, airGapped].sort((a, b) => a - b)]);
     expect(before.size).toBe(projects.length);

@@ -97,7 +97,11 @@ describe('a bulk update of more than a thousand projects', () => {
     const expectedFailures = new Map<number, string | RegExp>();
     for (const id of org2Projects) expectedFailures.set(id, PERMISSION_DENIED_MESSAGE);
     for (const id of tooMany) expectedFailures.set(id, 'Too many attributes: Cannot exceed 20 attributes per project');
-    for (const id of withInternal) expectedFailures.set(id, /^Invalid attributes: Cannot add multiple attributes from the same category \d+ \(Exposure\)$/);
+    for (const id of withInternal)
+      expectedFailures.set(
+        id,
+        /^Invalid attributes: Cannot add multiple attributes from the same category \d+ \(Exposure\)$/,
+      );
     for (const id of exploding) expectedFailures.set(id, `storage unavailable for project ${id}`);
 
     const startedAt = Date.now();
@@ -218,9 +222,13 @@ describe('a bulk update of more than a thousand projects', () => {
     const mail = mails[0]!;
     expect(mail.subject).toBe('Bulk operation failed: Attribute update');
     expect(mail.to[0]?.address).toBe(`${username}@example.test`);
-    expect(mail.text).toContain(`Total items: ${expectedTotal}\nSuccessful: ${expectedTotal - expectedFailures.size}\nFailed: ${expectedFailures.size}`);
+    expect(mail.text).toContain(
+      `Total items: ${expectedTotal}\nSuccessful: ${expectedTotal - expectedFailures.size}\nFailed: ${expectedFailures.size}`,
+    );
     expect(mail.html).toContain('<p><strong>Failed Projects:</strong></p>');
-    expect(mail.html.match(/<li><strong><a href="http:\/\/gitlab\.example\.test\//g)).toHaveLength(expectedFailures.size);
+    expect(mail.html.match(/<li><strong><a href="http:\/\/gitlab\.example\.test\//g)).toHaveLength(
+      expectedFailures.size,
+    );
     for (const id of exploding) expect(mail.html).toContain(`storage unavailable for project ${id}`);
     const history = await handle.fetchHistory();
     process.stdout.write(

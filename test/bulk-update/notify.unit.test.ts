@@ -8,14 +8,20 @@ describe('notificationMessageId', () => {
 
   it('is derived from the operation id and the instance host name only', () => {
     expect(notificationMessageId(id, 'https://gitlab.example.test')).toBe(`<bulk-operation.${id}@gitlab.example.test>`);
-    expect(notificationMessageId(id, 'https://user:pw@gitlab.example.test:8443/sub/')).toBe(`<bulk-operation.${id}@gitlab.example.test>`);
+    expect(notificationMessageId(id, 'https://user:pw@gitlab.example.test:8443/sub/')).toBe(
+      `<bulk-operation.${id}@gitlab.example.test>`,
+    );
     expect(notificationMessageId(id, 'http://127.0.0.1:3000')).toBe(`<bulk-operation.${id}@127.0.0.1>`);
   });
 
   it('is the same on every attempt and differs between operations', () => {
     const other = 'attribute_update_2_1712345678_ffffffff';
-    expect(notificationMessageId(id, 'https://gitlab.example.test')).toBe(notificationMessageId(id, 'https://gitlab.example.test'));
-    expect(notificationMessageId(other, 'https://gitlab.example.test')).not.toBe(notificationMessageId(id, 'https://gitlab.example.test'));
+    expect(notificationMessageId(id, 'https://gitlab.example.test')).toBe(
+      notificationMessageId(id, 'https://gitlab.example.test'),
+    );
+    expect(notificationMessageId(other, 'https://gitlab.example.test')).not.toBe(
+      notificationMessageId(id, 'https://gitlab.example.test'),
+    );
   });
 
   it('falls back to gitlab.local for a URL without a host, and refuses what is not a URL', () => {

@@ -54,7 +54,17 @@ describe('RedisStore (Gitlab::BackgroundOperations::RedisStore)', () => {
     expect(await redis.type(`background_operation:${id}`)).toBe('hash');
     const hash = await redis.hgetall(operationKey(id));
     expect(Object.keys(hash).sort()).toEqual(
-      ['created_at', 'failed_items', 'id', 'operation_type', 'parameters', 'status', 'successful_items', 'total_items', 'user_id'].sort(),
+      [
+        'created_at',
+        'failed_items',
+        'id',
+        'operation_type',
+        'parameters',
+        'status',
+        'successful_items',
+        'total_items',
+        'user_id',
+      ].sort(),
     );
     expect(hash).toMatchObject({
       id,
@@ -96,7 +106,12 @@ describe('RedisStore (Gitlab::BackgroundOperations::RedisStore)', () => {
 
   it('refreshes the expiry of both keys on every write', async () => {
     const id = await create();
-    await store.addFailedItem(id, { entity_id: 1, entity_type: 'Project', error_message: 'x', error_code: 'service_error' });
+    await store.addFailedItem(id, {
+      entity_id: 1,
+      entity_type: 'Project',
+      error_message: 'x',
+      error_code: 'service_error',
+    });
     await redis.expire(operationKey(id), 100);
     await redis.expire(failedItemsKey(id), 100);
     await store.incrementSuccessful(id);
@@ -104,7 +119,12 @@ describe('RedisStore (Gitlab::BackgroundOperations::RedisStore)', () => {
     expect(await redis.ttl(failedItemsKey(id))).toBeGreaterThan(72 * 3600 - 10);
     await redis.expire(operationKey(id), 100);
     await redis.expire(failedItemsKey(id), 100);
-    await store.addFailedItem(id, { entity_id: 2, entity_type: 'Project', error_message: 'y', error_code: 'service_error' });
+    await store.addFailedItem(id, {
+      entity_id: 2,
+      entity_type: 'Project',
+      error_message: 'y',
+      error_code: 'service_error',
+    });
     expect(await redis.ttl(operationKey(id))).toBeGreaterThan(72 * 3600 - 10);
     expect(await redis.ttl(failedItemsKey(id))).toBeGreaterThan(72 * 3600 - 10);
   });
@@ -153,7 +173,11 @@ describe('RedisStore (Gitlab::BackgroundOperations::RedisStore)', () => {
       ['Group', 5, 'unexpected_error'],
       ['Project', 11, 'service_error'],
     ]);
-    expect(items[1]).toMatchObject({ entity_name: 'First <b>', entity_full_path: 'org/first', error_message: 'Permission denied' });
+    expect(items[1]).toMatchObject({
+      entity_name: 'First <b>',
+      entity_full_path: 'org/first',
+      error_message: 'Permission denied',
+    });
     expect(new Date(items[0]!.created_at).getTime()).toBeGreaterThan(Date.now() - 60_000);
     expect((await store.getOperation(id))?.failed_items).toBe(2);
     const ttl = await redis.ttl(failedItemsKey(id));
@@ -162,7 +186,12 @@ describe('RedisStore (Gitlab::BackgroundOperations::RedisStore)', () => {
 
   it('adds a failed item and its counter together, once per entity', async () => {
     const id = await create();
-    const item = { entity_id: 9, entity_type: 'Project' as const, error_message: 'm', error_code: 'service_error' as const };
+    const item = {
+      entity_id: 9,
+      entity_type: 'Project' as const,
+      error_message: 'm',
+      error_code: 'service_error' as const,
+    };
     expect(await store.addFailedItem(id, item)).toBe('recorded');
     expect(await store.addFailedItem(id, item)).toBe('duplicate');
     expect((await store.getOperation(id))?.failed_items).toBe(1);
@@ -185,7 +214,14 @@ describe('RedisStore (Gitlab::BackgroundOperations::RedisStore)', () => {
     const id = await create();
     await store.deleteOperation(id);
     expect(await store.incrementSuccessful(id)).toBe('missing');
-    expect(await store.addFailedItem(id, { entity_id: 1, entity_type: 'Project', error_message: 'x', error_code: 'service_error' })).toBe('missing');
+    expect(
+      await store.addFailedItem(id, {
+        entity_id: 1,
+        entity_type: 'Project',
+        error_message: 'x',
+        error_code: 'service_error',
+      }),
+    ).toBe('missing');
     expect(await redis.exists(operationKey(id), failedItemsKey(id), recordedItemsKey(id))).toBe(0);
   });
 
@@ -199,7 +235,12 @@ describe('RedisStore (Gitlab::BackgroundOperations::RedisStore)', () => {
   it('deletes both keys (and the de-duplication set)', async () => {
     const id = await create();
     await store.incrementSuccessful(id, { entity: { type: 'Project', id: 1 } });
-    await store.addFailedItem(id, { entity_id: 2, entity_type: 'Project', error_message: 'x', error_code: 'service_error' });
+    await store.addFailedItem(id, {
+      entity_id: 2,
+      entity_type: 'Project',
+      error_message: 'x',
+      error_code: 'service_error',
+    });
     expect(await redis.exists(operationKey(id), failedItemsKey(id), recordedItemsKey(id))).toBe(3);
     await store.deleteOperation(id);
     expect(await redis.exists(operationKey(id), failedItemsKey(id), recordedItemsKey(id))).toBe(0);

@@ -2,12 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
 import { AccessLevel } from '../../db/access';
 import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
-import {
-  BULK_OPERATION_ID,
-  bulkUpdateProgressQuery,
-  GITLAB_USER_ID,
-  WORKFLOW_KIND,
-} from '../../contracts/bulk-update';
+import { BULK_OPERATION_ID, bulkUpdateProgressQuery, GITLAB_USER_ID, WORKFLOW_KIND } from '../../contracts/bulk-update';
 import { startRunningWorker, type RunningWorker } from './support/running-worker';
 import { attributeIdByName, namespaceIdByPath } from '../../db/seed/lookups';
 import { createUser, linksOf, outcomesOf, projectsUnder, redisKeysOf } from './support/instance';
@@ -27,7 +22,12 @@ describe('a small bulk update, end to end and as the Web UI shows it', () => {
     const org2 = await namespaceIdByPath(sql, 'org-2');
     const org1 = await namespaceIdByPath(sql, 'gitlab-org');
     const username = `bulk-small-${randomBytes(3).toString('hex')}`;
-    const userId = await createUser(sql, username, [{ sourceType: 'Namespace', sourceId: org2, level: AccessLevel.MAINTAINER }], `Tester <script>alert(1)</script>`);
+    const userId = await createUser(
+      sql,
+      username,
+      [{ sourceType: 'Namespace', sourceId: org2, level: AccessLevel.MAINTAINER }],
+      `Tester <script>alert(1)</script>`,
+    );
     const internetFacing = await attributeIdByName(sql, 'org-2', 'Internet facing');
     const internal = await attributeIdByName(sql, 'org-2', 'Internal');
     // A public project of the other root group: readable, so collected, but not administrable by this user.
@@ -39,7 +39,13 @@ describe('a small bulk update, end to end and as the Web UI shows it', () => {
 
     const started = await startBulkUpdate(
       { sql, client: tw.client, taskQueue: tw.taskQueue },
-      { userId, groupIds: [org2], projectIds: [foreign!.id, org2Projects[0]!], attributeIds: [internetFacing], mode: 'ADD' },
+      {
+        userId,
+        groupIds: [org2],
+        projectIds: [foreign!.id, org2Projects[0]!],
+        attributeIds: [internetFacing],
+        mode: 'ADD',
+      },
     );
     expect(started.operationId).toMatch(new RegExp(`^attribute_update_${userId}_\\d+_[a-f0-9]{8}$`));
     const handle = tw.client.workflow.getHandle<typeof BulkUpdateWorkflow>(started.workflowId);
@@ -61,11 +67,16 @@ describe('a small bulk update, end to end and as the Web UI shows it', () => {
     // The database holds exactly the intended links.
     const after = await linksOf(sql, org2Projects);
     for (const id of org2Projects) {
-      const expected = withInternal.includes(id) ? before.get(id)! : [...before.get(id)!, internetFacing].sort((a, b) => a - b);
+      const expected = withInternal.includes(id)
+        ? before.get(id)!
+        : [...before.get(id)!, internetFacing].sort((a, b) => a - b);
       expect([id, after.get(id)]).toEqual([id, expected]);
     }
     const outcomes = await outcomesOf(sql, started.operationId);
-    expect(outcomes.find((o) => o.project_id === foreign!.id)).toMatchObject({ outcome: 'failed', error_code: 'service_error' });
+    expect(outcomes.find((o) => o.project_id === foreign!.id)).toMatchObject({
+      outcome: 'failed',
+      error_code: 'service_error',
+    });
     expect(await redisKeysOf(tw.deps.redis, started.operationId)).toBe(0);
 
     const mails = await waitForOperationMail(started.operationId);

@@ -75,7 +75,9 @@ describe('isTransientError', () => {
     }
     expect(isTransientError(new PostgresError('40P01'))).toBe(true);
     expect(isTransientError(new PostgresError('23505'))).toBe(false);
-    expect(isTransientError(Object.assign(new AggregateError([], 'all attempts failed'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(
+      isTransientError(Object.assign(new AggregateError([], 'all attempts failed'), { code: 'ECONNREFUSED' })),
+    ).toBe(true);
   });
 });
 

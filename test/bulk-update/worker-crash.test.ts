@@ -44,10 +44,16 @@ describe('a worker killed in the middle of a batch', () => {
     const { sql } = scratch;
     const taskQueue = `test-bulk-crash-${randomBytes(4).toString('hex')}`;
     // Only the test's task queue, against the scratch database.
-    const workerEnv = { DATABASE_URL: scratch.url, TEMPORAL_TASK_QUEUE_BULK_UPDATE: taskQueue, TEMPORAL_TASK_QUEUE_EXPORT: taskQueue };
+    const workerEnv = {
+      DATABASE_URL: scratch.url,
+      TEMPORAL_TASK_QUEUE_BULK_UPDATE: taskQueue,
+      TEMPORAL_TASK_QUEUE_EXPORT: taskQueue,
+    };
     const org1 = await namespaceIdByPath(sql, 'gitlab-org');
     const username = `bulk-crash-${randomBytes(3).toString('hex')}`;
-    const userId = await createUser(sql, username, [{ sourceType: 'Namespace', sourceId: org1, level: AccessLevel.MAINTAINER }]);
+    const userId = await createUser(sql, username, [
+      { sourceType: 'Namespace', sourceId: org1, level: AccessLevel.MAINTAINER },
+    ]);
     const internetFacing = await attributeIdByName(sql, 'gitlab-org', 'Internet facing');
     const internal = await attributeIdByName(sql, 'gitlab-org', 'Internal');
     const projects = await projectsUnder(sql, org1);
@@ -57,17 +63,20 @@ describe('a worker killed in the middle of a batch', () => {
     const first = startWorkerProcess(workerEnv);
     workers.push(first);
     await first.ready;
-    const started = await startBulkUpdate({ sql, client, taskQueue }, {
-      userId,
-      groupIds: [org1],
-      attributeIds: [internetFacing],
-      mode: 'ADD',
-    });
+    const started = await startBulkUpdate(
+      { sql, client, taskQueue },
+      {
+        userId,
+        groupIds: [org1],
+        attributeIds: [internetFacing],
+        mode: 'ADD',
+      },
+    );
     const store = createRedisStore(redis);
 
     // Kill once roughly a quarter is done, while batches are in flight.
     let seenBeforeKill = 0;
-    for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
       const op = await store.getOperation(started.operationId);
       seenBeforeKill = op ? op.successful_items + op.failed_items : 0;
       if (seenBeforeKill >= projects.length / 4) break;
@@ -79,7 +88,9 @@ describe('a worker killed in the middle of a batch', () => {
     const atKill = await store.getOperation(started.operationId);
     await new Promise((r) => setTimeout(r, 3000));
     const stillAtKill = await store.getOperation(started.operationId);
-    expect(stillAtKill!.successful_items + stillAtKill!.failed_items).toBe(atKill!.successful_items + atKill!.failed_items);
+    expect(stillAtKill!.successful_items + stillAtKill!.failed_items).toBe(
+      atKill!.successful_items + atKill!.failed_items,
+    );
     expect(seenBeforeKill).toBeLessThan(projects.length);
 
     // Evidence that the kill landed mid-batch: a batch with some projects done and some not.
@@ -109,13 +120,17 @@ describe('a worker killed in the middle of a batch', () => {
 
     const after = await linksOf(sql, projects);
     for (const id of projects) {
-      const expected = conflicting.includes(id) ? before.get(id)! : [...before.get(id)!, internetFacing].sort((a, b) => a - b);
+      const expected = conflicting.includes(id)
+        ? before.get(id)!
+        : [...before.get(id)!, internetFacing].sort((a, b) => a - b);
       expect([id, after.get(id)]).toEqual([id, expected]);
     }
     expect(await redisKeysOf(redis, started.operationId)).toBe(0);
     const mails = await waitForOperationMail(started.operationId, 30_000);
     expect(mails).toHaveLength(1);
-    expect(mails[0]!.text).toContain(`Total items: ${projects.length}\nSuccessful: ${projects.length - conflicting.length}\nFailed: ${conflicting.length}`);
+    expect(mails[0]!.text).toContain(
+      `Total items: ${projects.length}\nSuccessful: ${projects.length - conflicting.length}\nFailed: ${conflicting.length}`,
+    );
     process.stdout.write(
       `crash test: killed at ${seenBeforeKill}/${projects.length} recorded, ${partial.length} batch(es) half done; ` +
         `finished by a second worker with exact counts\n`,

@@ -3,7 +3,14 @@ import { Client, Connection } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { temporalConnectionOptions } from '../../contracts/temporal';
 import { createStackS3Client } from '../../worker/deps';
-import { EXPORT_BATCH_SIZE, finishedBatches, retriedActivities, startExport, verifyExport, type ExportOutcome } from './support/export';
+import {
+  EXPORT_BATCH_SIZE,
+  finishedBatches,
+  retriedActivities,
+  startExport,
+  verifyExport,
+  type ExportOutcome,
+} from './support/export';
 import { Redis } from 'ioredis';
 import {
   addBulkProjects,
@@ -40,7 +47,14 @@ describe('chaos: worker SIGKILLed at random moments', () => {
 
   beforeAll(async () => {
     stack = await chaosStackUp('chaos_export_kills', { projects: 60, issues: 3000 });
-    env = { ...stack.env, TEMPORAL_TASK_QUEUE_EXPORT: taskQueue, TEMPORAL_TASK_QUEUE_BULK_UPDATE: `${taskQueue}-bulk`, EXPORT_BATCH_SIZE: String(EXPORT_BATCH_SIZE), EXPORT_CREDENTIALS_PURGE_DELAY_MS: '500', ...BULK_ENV };
+    env = {
+      ...stack.env,
+      TEMPORAL_TASK_QUEUE_EXPORT: taskQueue,
+      TEMPORAL_TASK_QUEUE_BULK_UPDATE: `${taskQueue}-bulk`,
+      EXPORT_BATCH_SIZE: String(EXPORT_BATCH_SIZE),
+      EXPORT_CREDENTIALS_PURGE_DELAY_MS: '500',
+      ...BULK_ENV,
+    };
     await addBulkProjects(stack.sql);
     redis = new Redis(stack.config.REDIS_URL);
     connection = await Connection.connect(temporalConnectionOptions(stack.config));
@@ -80,10 +94,14 @@ describe('chaos: worker SIGKILLed at random moments', () => {
     for (const target of targets) {
       const worker = await startChaosWorker(env);
       workers.push(worker);
-      const done = await waitFor(async () => {
-        const n = await finishedBatches(sql, chaos.exportId);
-        return n >= target ? n : undefined;
-      }, 120_000, { everyMs: 20, what: `${target} finished batches` });
+      const done = await waitFor(
+        async () => {
+          const n = await finishedBatches(sql, chaos.exportId);
+          return n >= target ? n : undefined;
+        },
+        120_000,
+        { everyMs: 20, what: `${target} finished batches` },
+      );
       await worker.kill();
       note(`worker killed at ${done} finished batches (target ${target})`);
       killedAt.push(done);
@@ -126,10 +144,14 @@ describe('chaos: worker SIGKILLed at random moments', () => {
       // One batch in flight at a time: the per-project pace stays well behind the poll, so the kill lands mid-run.
       const worker = await startChaosWorker({ ...env, BULK_UPDATE_MAX_CONCURRENT_BATCHES: '1' });
       workers.push(worker);
-      const done = await waitFor(async () => {
-        const n = await projectsDone(sql, started.operationId);
-        return n >= target ? n : undefined;
-      }, 120_000, { everyMs: 10, what: `${target} projects done` });
+      const done = await waitFor(
+        async () => {
+          const n = await projectsDone(sql, started.operationId);
+          return n >= target ? n : undefined;
+        },
+        120_000,
+        { everyMs: 10, what: `${target} projects done` },
+      );
       await worker.kill();
       note(`worker killed at ${done} of ${total} projects done (target ${target})`);
       killedAt.push(done);

@@ -14,7 +14,14 @@ import {
   verifyOperation,
   watchRedis,
 } from './support/bulk';
-import { EXPORT_BATCH_SIZE, finishedBatches, retriedActivities, startExport, verifyExport, type ExportOutcome } from './support/export';
+import {
+  EXPORT_BATCH_SIZE,
+  finishedBatches,
+  retriedActivities,
+  startExport,
+  verifyExport,
+  type ExportOutcome,
+} from './support/export';
 import { bouncePrivatePostgres } from './support/private-postgres';
 import { bounceService, chaosStackDown, chaosStackUp, type ChaosStack } from './support/private-stack';
 import { note, startChaosWorker, type ChaosWorker } from './support/worker';
@@ -69,20 +76,30 @@ describe('chaos: servers taken away mid-run', () => {
 
   /** Polls through the fault: a refused query is "not yet". */
   const progress = (fn: () => Promise<number>, atLeast: number, what: string) =>
-    waitFor(async () => {
-      const n = await fn().catch(() => -1);
-      return n >= atLeast ? n : undefined;
-    }, 120_000, { everyMs: 20, what });
+    waitFor(
+      async () => {
+        const n = await fn().catch(() => -1);
+        return n >= atLeast ? n : undefined;
+      },
+      120_000,
+      { everyMs: 20, what },
+    );
 
   it('the Temporal dev server restarted mid-way: the export and the bulk update both complete', async () => {
     const { sql, config } = stack;
     const scenario = await prepareBulkScenario(sql);
     const exp = await startExport(sql, config, client, taskQueue);
     const op = await startOperation(sql, client, bulkQueue, scenario);
-    const atExport = await progress(() => finishedBatches(sql, exp.exportId), Math.floor(reference.batches * 0.3), 'export progress');
+    const atExport = await progress(
+      () => finishedBatches(sql, exp.exportId),
+      Math.floor(reference.batches * 0.3),
+      'export progress',
+    );
     const atBulk = await progress(() => projectsDone(sql, op.operationId), 1, 'bulk progress');
     await bounceService(stack, 'temporal', 2_000);
-    note(`temporal restarted at ${atExport}/${reference.batches} batches, ${atBulk}/${scenario.projects.length} projects`);
+    note(
+      `temporal restarted at ${atExport}/${reference.batches} batches, ${atBulk}/${scenario.projects.length} projects`,
+    );
     expect(atExport).toBeLessThan(reference.batches);
     expect(atBulk).toBeLessThan(scenario.projects.length);
     // The client's connection outlives the restart too.
@@ -94,7 +111,11 @@ describe('chaos: servers taken away mid-run', () => {
   it('the S3 server stopped for 30 s mid-export: relation exports retry and the export completes with the same objects', async () => {
     const { sql, config } = stack;
     const exp = await startExport(sql, config, client, taskQueue);
-    const at = await progress(() => finishedBatches(sql, exp.exportId), Math.floor(reference.batches * 0.3), 'export progress');
+    const at = await progress(
+      () => finishedBatches(sql, exp.exportId),
+      Math.floor(reference.batches * 0.3),
+      'export progress',
+    );
     const stoppedAt = Date.now();
     await bounceService(stack, 'minio', 30_000);
     note(`minio down for ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s from ${at}/${reference.batches} batches`);
@@ -103,8 +124,13 @@ describe('chaos: servers taken away mid-run', () => {
     expect(outcome.objects).toEqual(reference.objects);
     // Evidence the outage was survived rather than missed: relations retried in-process by the chunk activity
     // (its log) or activity attempts retried by Temporal.
-    const inProcess = worker.output().split('\n').filter((l) => l.includes('relation export failed; retrying') && l.includes(String(exp.exportId))).length;
-    note(`relation retries in the chunk activity: ${inProcess}; activity attempts retried: ${await retriedActivities(client, exp.exportId)}`);
+    const inProcess = worker
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('relation export failed; retrying') && l.includes(String(exp.exportId))).length;
+    note(
+      `relation retries in the chunk activity: ${inProcess}; activity attempts retried: ${await retriedActivities(client, exp.exportId)}`,
+    );
     expect(inProcess + (await retriedActivities(client, exp.exportId))).toBeGreaterThan(0);
   });
 
@@ -113,16 +139,25 @@ describe('chaos: servers taken away mid-run', () => {
     const scenario = await prepareBulkScenario(sql);
     const op = await startOperation(sql, client, bulkQueue, scenario);
     const watch = watchRedis(redis, op.operationId);
-    const at = await progress(() => projectsDone(sql, op.operationId), Math.floor(scenario.projects.length * 0.25), 'bulk progress');
+    const at = await progress(
+      () => projectsDone(sql, op.operationId),
+      Math.floor(scenario.projects.length * 0.25),
+      'bulk progress',
+    );
     const restartedAt = Date.now();
     await bounceService(stack, 'redis', 1_000);
     note(`redis restarted at ${at}/${scenario.projects.length} projects`);
     expect(at).toBeLessThan(scenario.projects.length);
     await verifyOperation(sql, redis, config, client, scenario, op);
     await watch.stop();
-    expectMonotonic(watch.samples.filter((x) => x.at < restartedAt), scenario);
+    expectMonotonic(
+      watch.samples.filter((x) => x.at < restartedAt),
+      scenario,
+    );
     const after = watch.samples.filter((x) => x.at > restartedAt + 1_000);
-    note(`redis samples after the restart: ${after.length}, with the operation: ${after.filter((x) => x.exists).length}`);
+    note(
+      `redis samples after the restart: ${after.length}, with the operation: ${after.filter((x) => x.exists).length}`,
+    );
     // The next batch finds the record gone and rebuilds it from PostgreSQL: it reappears with the right total and
     // its counters grow again without ever passing the totals, until the cleanup deletes it.
     const rebuilt = after.filter((x) => x.exists);
@@ -136,10 +171,16 @@ describe('chaos: servers taken away mid-run', () => {
     const scenario = await prepareBulkScenario(sql);
     const exp = await startExport(sql, config, client, taskQueue);
     const op = await startOperation(sql, client, bulkQueue, scenario);
-    const atExport = await progress(() => finishedBatches(sql, exp.exportId), Math.floor(reference.batches * 0.3), 'export progress');
+    const atExport = await progress(
+      () => finishedBatches(sql, exp.exportId),
+      Math.floor(reference.batches * 0.3),
+      'export progress',
+    );
     const atBulk = await progress(() => projectsDone(sql, op.operationId), 1, 'bulk progress');
     await bouncePrivatePostgres(3_000);
-    note(`postgres restarted at ${atExport}/${reference.batches} batches, ${atBulk}/${scenario.projects.length} projects`);
+    note(
+      `postgres restarted at ${atExport}/${reference.batches} batches, ${atBulk}/${scenario.projects.length} projects`,
+    );
     expect(atExport).toBeLessThan(reference.batches);
     expect(atBulk).toBeLessThan(scenario.projects.length);
     const outcome = await verifyExport(sql, s3, config, exp);
@@ -147,8 +188,13 @@ describe('chaos: servers taken away mid-run', () => {
     await verifyOperation(sql, redis, config, client, scenario, op);
     // Evidence the outage was survived rather than missed: relations retried in-process by the chunk activity
     // (its log) or activity attempts retried by Temporal.
-    const inProcess = worker.output().split('\n').filter((l) => l.includes('relation export failed; retrying') && l.includes(String(exp.exportId))).length;
-    note(`relation retries in the chunk activity: ${inProcess}; activity attempts retried: ${await retriedActivities(client, exp.exportId)}`);
+    const inProcess = worker
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('relation export failed; retrying') && l.includes(String(exp.exportId))).length;
+    note(
+      `relation retries in the chunk activity: ${inProcess}; activity attempts retried: ${await retriedActivities(client, exp.exportId)}`,
+    );
     expect(inProcess + (await retriedActivities(client, exp.exportId))).toBeGreaterThan(0);
   });
 });

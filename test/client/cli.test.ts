@@ -26,11 +26,32 @@ describe('command-line client', () => {
 
   it('runs a bulk update to the end and reports it as JSON', async () => {
     const result = await tw.run(() =>
-      runCli(['bulk-update', 'start', '--user', 'alice', '--project', String(projectId), '--attribute', String(attributeId), '--mode', 'ADD', '--wait', '--json'], env),
+      runCli(
+        [
+          'bulk-update',
+          'start',
+          '--user',
+          'alice',
+          '--project',
+          String(projectId),
+          '--attribute',
+          String(attributeId),
+          '--mode',
+          'ADD',
+          '--wait',
+          '--json',
+        ],
+        env,
+      ),
     );
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.code).toBe(0);
-    const out = JSON.parse(result.stdout) as { operationId: string; state: string; totalItems: number; successfulItems: number };
+    const out = JSON.parse(result.stdout) as {
+      operationId: string;
+      state: string;
+      totalItems: number;
+      successfulItems: number;
+    };
     expect(out).toMatchObject({ state: 'finished', totalItems: 1, successfulItems: 1 });
 
     const status = await runCli(['bulk-update', 'status', out.operationId, '--user', 'alice', '--json'], env);
@@ -42,7 +63,10 @@ describe('command-line client', () => {
 
   it('runs an export to the end, then shows and lists it', async () => {
     const result = await tw.run(() =>
-      runCli(['export', 'start', '--user', 'alice', '--dev-bucket', '--entity', 'flightjs/Flight', '--wait', '--json'], env),
+      runCli(
+        ['export', 'start', '--user', 'alice', '--dev-bucket', '--entity', 'flightjs/Flight', '--wait', '--json'],
+        env,
+      ),
     );
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.code).toBe(0);
@@ -59,7 +83,10 @@ describe('command-line client', () => {
   });
 
   it('cancels a running export', async () => {
-    const started = await runCli(['export', 'start', '--user', 'alice', '--dev-bucket', '--entity', 'gitlab-org', '--json'], env);
+    const started = await runCli(
+      ['export', 'start', '--user', 'alice', '--dev-bucket', '--entity', 'gitlab-org', '--json'],
+      env,
+    );
     expect({ code: started.code, stderr: started.stderr }).toEqual({ code: 0, stderr: '' });
     const { id } = JSON.parse(started.stdout) as { id: number };
     const final = await tw.run(async () => {
@@ -72,7 +99,21 @@ describe('command-line client', () => {
   });
 
   it('rejects bad requests with exit code 2 and a message, and unknown users with 3', async () => {
-    const badMode = await runCli(['bulk-update', 'start', '--user', 'alice', '--project', '1', '--attribute', String(attributeId), '--mode', 'MERGE'], env);
+    const badMode = await runCli(
+      [
+        'bulk-update',
+        'start',
+        '--user',
+        'alice',
+        '--project',
+        '1',
+        '--attribute',
+        String(attributeId),
+        '--mode',
+        'MERGE',
+      ],
+      env,
+    );
     expect(badMode.code).toBe(2);
     expect(badMode.stderr).toMatch(/mode must be one of ADD, REMOVE, REPLACE/);
     const noEntities = await runCli(['export', 'start', '--user', 'alice', '--dev-bucket'], env);

@@ -43,7 +43,7 @@ describe('nextRangeSize (guided self-scheduling of batch ranges)', () => {
       [12345, 13, 25],
     ] as const) {
       const ranges: number[] = [];
-      for (let left = total; left > 0; ) {
+      for (let left = total; left > 0;) {
         const size = nextRangeSize(left, window, maxPerChild);
         ranges.push(size);
         left -= size;
@@ -66,9 +66,12 @@ describe('bulk-update workflow ids', () => {
 });
 
 describe('OPERATION_ID_PATTERN', () => {
-  it.each([ID, 'attribute_update_1_0_00000000', 'attribute_update_1234567890123456789_999999999999_ffffffff'])('accepts %s', (id) => {
-    expect(OPERATION_ID_PATTERN.test(id)).toBe(true);
-  });
+  it.each([ID, 'attribute_update_1_0_00000000', 'attribute_update_1234567890123456789_999999999999_ffffffff'])(
+    'accepts %s',
+    (id) => {
+      expect(OPERATION_ID_PATTERN.test(id)).toBe(true);
+    },
+  );
 
   it.each([
     'attribute_update_0_1712345678_a1b2c3d4', // user 0
@@ -116,7 +119,14 @@ describe('checkBulkUpdateWorkflowInput', () => {
     expect(
       checkBulkUpdateWorkflowInput({
         operationId: ID,
-        state: runState({ phase: 'starting', userId: 0, batchSize: 0, maxConcurrentBatches: 0, maxBatchesPerRun: 0, maxBatchesPerChild: 0 }),
+        state: runState({
+          phase: 'starting',
+          userId: 0,
+          batchSize: 0,
+          maxConcurrentBatches: 0,
+          maxBatchesPerRun: 0,
+          maxBatchesPerChild: 0,
+        }),
       }),
     ).toBeUndefined();
     for (const phase of ['starting', 'collecting', 'planning', 'processing', 'notifying', 'finished']) {
@@ -140,7 +150,9 @@ describe('checkBulkUpdateWorkflowInput', () => {
     expect(checkBulkUpdateWorkflowInput({ operationId: 42 })).toBe(expected('42'));
     expect(checkBulkUpdateWorkflowInput({ operationId: null })).toBe(expected('null'));
     expect(checkBulkUpdateWorkflowInput({ operationId: 'op-1' })).toBe(expected('"op-1"'));
-    expect(checkBulkUpdateWorkflowInput({ operationId: ID.toUpperCase() })).toBe(expected(JSON.stringify(ID.toUpperCase())));
+    expect(checkBulkUpdateWorkflowInput({ operationId: ID.toUpperCase() })).toBe(
+      expected(JSON.stringify(ID.toUpperCase())),
+    );
   });
 
   it('echoes at most 80 characters of a long bad id', () => {
@@ -163,7 +175,9 @@ describe('checkBulkUpdateWorkflowInput', () => {
     expect(check(runState({ runs: '1' }))).toBe(refuse('runs is not a whole number'));
     expect(check(runState({ collected: 2 ** 53 }))).toBe(refuse('collected is not a whole number'));
     expect(check(runState({ failedItems: undefined }))).toBe(refuse('failedItems is not a whole number'));
-    const positive = refuse('userId, batchSize, maxConcurrentBatches, maxBatchesPerRun, maxBatchesPerChild must be positive');
+    const positive = refuse(
+      'userId, batchSize, maxConcurrentBatches, maxBatchesPerRun, maxBatchesPerChild must be positive',
+    );
     for (const key of ['userId', 'batchSize', 'maxConcurrentBatches', 'maxBatchesPerRun', 'maxBatchesPerChild']) {
       expect(check(runState({ [key]: 0 }))).toBe(positive);
     }
@@ -196,12 +210,17 @@ describe('checkBulkUpdateBatchInput', () => {
   });
 
   it.each([undefined, -1, 1.5, '1', null, Number.NaN])('refuses the batch number %j', (batchNumber) => {
-    expect(checkBulkUpdateBatchInput({ operationId: ID, batchNumber, lastBatchNumber: 10 })).toBe('batchNumber must be a whole number of at least 0');
-  });
-
-  it.each([undefined, 6, 7.5, '8', null, 2 ** 53])('refuses the last batch number %j for a range starting at 7', (lastBatchNumber) => {
-    expect(checkBulkUpdateBatchInput({ operationId: ID, batchNumber: 7, lastBatchNumber })).toBe(
-      'lastBatchNumber must be a whole number of at least batchNumber',
+    expect(checkBulkUpdateBatchInput({ operationId: ID, batchNumber, lastBatchNumber: 10 })).toBe(
+      'batchNumber must be a whole number of at least 0',
     );
   });
+
+  it.each([undefined, 6, 7.5, '8', null, 2 ** 53])(
+    'refuses the last batch number %j for a range starting at 7',
+    (lastBatchNumber) => {
+      expect(checkBulkUpdateBatchInput({ operationId: ID, batchNumber: 7, lastBatchNumber })).toBe(
+        'lastBatchNumber must be a whole number of at least batchNumber',
+      );
+    },
+  );
 });

@@ -1,7 +1,13 @@
-import { ConfigError, loadConfig, loadConfigOrExit, maskUrl, redactedConfig, SECRET_KEYS } from '../../contracts/config';
+import {
+  ConfigError,
+  loadConfig,
+  loadConfigOrExit,
+  maskUrl,
+  redactedConfig,
+  SECRET_KEYS,
+} from '../../contracts/config';
 import { createLogger } from '../../contracts/logger';
 import { valid } from './valid-env';
-
 
 function problems(env: Record<string, string | undefined>): string[] {
   try {
@@ -55,7 +61,14 @@ describe('config', () => {
     });
     const config = loadConfig(valid);
     // Optional settings without a default stay absent, so envconfig and the SDK apply their own.
-    for (const key of ['TEMPORAL_API_KEY', 'TEMPORAL_TLS', 'TEMPORAL_PROFILE', 'SMTP_USER', 'SMTP_PASSWORD', 'METRICS_PORT'] as const) {
+    for (const key of [
+      'TEMPORAL_API_KEY',
+      'TEMPORAL_TLS',
+      'TEMPORAL_PROFILE',
+      'SMTP_USER',
+      'SMTP_PASSWORD',
+      'METRICS_PORT',
+    ] as const) {
       expect(config[key]).toBeUndefined();
     }
   });
@@ -96,9 +109,12 @@ describe('config', () => {
     expect(loadConfig({ ...valid, ENCRYPTION_KEY: bytes.toString('hex') }).ENCRYPTION_KEY).toEqual(bytes);
     expect(loadConfig({ ...valid, ENCRYPTION_KEY: bytes.toString('hex').toUpperCase() }).ENCRYPTION_KEY).toEqual(bytes);
     expect(loadConfig({ ...valid, ENCRYPTION_KEY: bytes.toString('base64') }).ENCRYPTION_KEY).toEqual(bytes);
-    expect(loadConfig({ ...valid, ENCRYPTION_KEY: bytes.toString('base64').replace(/=$/, '') }).ENCRYPTION_KEY).toEqual(bytes);
+    expect(loadConfig({ ...valid, ENCRYPTION_KEY: bytes.toString('base64').replace(/=$/, '') }).ENCRYPTION_KEY).toEqual(
+      bytes,
+    );
 
-    const message = 'ENCRYPTION_KEY must be 32 random bytes, given as 64 hex characters or base64 (openssl rand -base64 32)';
+    const message =
+      'ENCRYPTION_KEY must be 32 random bytes, given as 64 hex characters or base64 (openssl rand -base64 32)';
     expect(problems({ ...valid, ENCRYPTION_KEY: Buffer.alloc(31, 1).toString('base64') })).toEqual([message]);
     expect(problems({ ...valid, ENCRYPTION_KEY: Buffer.alloc(48, 1).toString('base64') })).toEqual([message]);
     expect(problems({ ...valid, ENCRYPTION_KEY: 'g'.repeat(64) })).toEqual([message]);
@@ -181,10 +197,18 @@ describe('config', () => {
       'API_PORT must be a whole number',
       'METRICS_PORT must be between 1 and 65535',
     ]);
-    expect(problems({ ...valid, S3_ENDPOINT: 'ftp://s3.example.test' })).toEqual(['S3_ENDPOINT must start with http:// or https://']);
-    expect(problems({ ...valid, INSTANCE_BASE_URL: 'not a url' })).toContain('INSTANCE_BASE_URL must be a URL such as http://127.0.0.1:9000');
-    expect(problems({ ...valid, S3_BUCKET: 'ab' })).toEqual(['S3_BUCKET must be 3-63 characters of a-z, 0-9, "." and "-"']);
-    expect(problems({ ...valid, S3_BUCKET: 'a'.repeat(64) })).toEqual(['S3_BUCKET must be 3-63 characters of a-z, 0-9, "." and "-"']);
+    expect(problems({ ...valid, S3_ENDPOINT: 'ftp://s3.example.test' })).toEqual([
+      'S3_ENDPOINT must start with http:// or https://',
+    ]);
+    expect(problems({ ...valid, INSTANCE_BASE_URL: 'not a url' })).toContain(
+      'INSTANCE_BASE_URL must be a URL such as http://127.0.0.1:9000',
+    );
+    expect(problems({ ...valid, S3_BUCKET: 'ab' })).toEqual([
+      'S3_BUCKET must be 3-63 characters of a-z, 0-9, "." and "-"',
+    ]);
+    expect(problems({ ...valid, S3_BUCKET: 'a'.repeat(64) })).toEqual([
+      'S3_BUCKET must be 3-63 characters of a-z, 0-9, "." and "-"',
+    ]);
   });
 
   it('accepts the URL forms it documents', () => {
@@ -228,7 +252,9 @@ describe('config', () => {
       S3_ENDPOINT: 'http://127.0.0.1:9000',
     });
     expect(view.TEMPORAL_TLS_CLIENT_KEY_DATA).toBeUndefined();
-    expect(SECRET_KEYS).toEqual(expect.arrayContaining(['S3_SECRET_ACCESS_KEY', 'SMTP_PASSWORD', 'ENCRYPTION_KEY', 'DATABASE_URL']));
+    expect(SECRET_KEYS).toEqual(
+      expect.arrayContaining(['S3_SECRET_ACCESS_KEY', 'SMTP_PASSWORD', 'ENCRYPTION_KEY', 'DATABASE_URL']),
+    );
     // The config itself is untouched.
     expect(config.SMTP_PASSWORD).toBe('smtp-pass');
   });
@@ -243,7 +269,10 @@ describe('config', () => {
 
   it('treats empty variables as unset', () => {
     expect(problems({ ...valid, REDIS_URL: '' })).toEqual([expect.stringMatching(/^REDIS_URL is missing/)]);
-    expect(loadConfig({ ...valid, SMTP_PORT: '', LOG_LEVEL: '' })).toMatchObject({ SMTP_PORT: 1025, LOG_LEVEL: 'info' });
+    expect(loadConfig({ ...valid, SMTP_PORT: '', LOG_LEVEL: '' })).toMatchObject({
+      SMTP_PORT: 1025,
+      LOG_LEVEL: 'info',
+    });
   });
 
   it('ConfigError carries one indented line per problem', () => {

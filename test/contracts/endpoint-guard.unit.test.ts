@@ -116,7 +116,9 @@ describe('SSRF guard: addresses, however they are written', () => {
 
   it('lets public addresses through, and a name whose embedded-looking labels are only labels', async () => {
     expect(await refuse('http://93.184.216.34/', false)).toBe(`allowed ${PUBLIC}`);
-    expect(await refuse('http://[2606:2800:220:1:248:1893:25c8:1946]/', false)).toBe('allowed 2606:2800:220:1:248:1893:25c8:1946');
+    expect(await refuse('http://[2606:2800:220:1:248:1893:25c8:1946]/', false)).toBe(
+      'allowed 2606:2800:220:1:248:1893:25c8:1946',
+    );
     expect(await refuse('http://[2002:5db8:d822::1]/', false)).toBe('allowed 2002:5db8:d822::1'); // 6to4 of a public address
     // "169.254.169.254:80@evil.example" is user info in front of the host evil.example: only evil.example counts.
     expect(await refuse('http://169.254.169.254:80@evil.example/', false)).toBe(`allowed ${PUBLIC}`);
@@ -132,37 +134,68 @@ describe('SSRF guard: addresses, however they are written', () => {
 });
 
 describe('SSRF guard: names', () => {
-  const resolvesTo = (table: Record<string, string[]>): LookupHost => async (host) => table[host] ?? [PUBLIC];
+  const resolvesTo =
+    (table: Record<string, string[]>): LookupHost =>
+    async (host) =>
+      table[host] ?? [PUBLIC];
 
   it('refuses a harmless-looking name if any of its addresses is local, mapped or metadata', async () => {
-    expect(await refuse('http://s3.example.test/', false, resolvesTo({ 's3.example.test': [PUBLIC, '10.1.2.3'] }))).toBe(LOCAL);
-    expect(await refuse('http://s3.example.test/', false, resolvesTo({ 's3.example.test': ['::ffff:127.0.0.1'] }))).toMatch(/localhost|loopback/);
-    expect(await refuse('http://s3.example.test/', false, resolvesTo({ 's3.example.test': ['64:ff9b::a9fe:a9fe'] }))).toBe(LINK_LOCAL);
-    expect(await refuse('http://s3.example.test/', true, resolvesTo({ 's3.example.test': ['169.254.169.254'] }))).toBe(METADATA);
-    expect(await refuse('http://s3.example.test/', true, resolvesTo({ 's3.example.test': ['fe80::1%eth0', 'fd00:ec2::254'] }))).toBe(METADATA);
+    expect(
+      await refuse('http://s3.example.test/', false, resolvesTo({ 's3.example.test': [PUBLIC, '10.1.2.3'] })),
+    ).toBe(LOCAL);
+    expect(
+      await refuse('http://s3.example.test/', false, resolvesTo({ 's3.example.test': ['::ffff:127.0.0.1'] })),
+    ).toMatch(/localhost|loopback/);
+    expect(
+      await refuse('http://s3.example.test/', false, resolvesTo({ 's3.example.test': ['64:ff9b::a9fe:a9fe'] })),
+    ).toBe(LINK_LOCAL);
+    expect(await refuse('http://s3.example.test/', true, resolvesTo({ 's3.example.test': ['169.254.169.254'] }))).toBe(
+      METADATA,
+    );
+    expect(
+      await refuse(
+        'http://s3.example.test/',
+        true,
+        resolvesTo({ 's3.example.test': ['fe80::1%eth0', 'fd00:ec2::254'] }),
+      ),
+    ).toBe(METADATA);
   });
 
   it('refuses a name that does not resolve, resolves to nothing, to garbage, or too slowly', async () => {
-    expect(await refuse('http://s3.example.test/', true, async () => { throw new Error('ENOTFOUND'); })).toBe('Host cannot be resolved or invalid');
+    expect(
+      await refuse('http://s3.example.test/', true, async () => {
+        throw new Error('ENOTFOUND');
+      }),
+    ).toBe('Host cannot be resolved or invalid');
     expect(await refuse('http://s3.example.test/', true, async () => [])).toBe('Host cannot be resolved or invalid');
-    expect(await refuse('http://s3.example.test/', true, async () => ['not-an-address'])).toBe('Host cannot be resolved or invalid');
+    expect(await refuse('http://s3.example.test/', true, async () => ['not-an-address'])).toBe(
+      'Host cannot be resolved or invalid',
+    );
   });
 
   it('refuses localhost by name (whatever a resolver says)', async () => {
     expect(await refuse('http://localhost:9000/', false)).toBe(LOCALHOST);
     expect(await refuse('http://LOCALHOST./', false)).toBe(LOCALHOST);
     expect(await refuse('http://s3.localhost/', false)).toBe(LOCALHOST);
-    expect(loopbackOrLocalhost).toContain(await assertEndpointAllowed('http://localhost/', { allowLocalNetwork: false }).catch((e: Error) => e.message));
-    expect(await assertEndpointAllowed('http://localhost/', { allowLocalNetwork: true })).toEqual(expect.arrayContaining([expect.stringMatching(/^(127\.0\.0\.1|::1)$/)]));
+    expect(loopbackOrLocalhost).toContain(
+      await assertEndpointAllowed('http://localhost/', { allowLocalNetwork: false }).catch((e: Error) => e.message),
+    );
+    expect(await assertEndpointAllowed('http://localhost/', { allowLocalNetwork: true })).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^(127\.0\.0\.1|::1)$/)]),
+    );
   });
 
   it('checks the virtual-hosted name <bucket>.<host> the SDK contacts without path_style', async () => {
-    expect(endpointUrlsToCheck('http://s3.example.test/', 'my-bucket', false)).toEqual(['http://s3.example.test/', 'http://my-bucket.s3.example.test/']);
+    expect(endpointUrlsToCheck('http://s3.example.test/', 'my-bucket', false)).toEqual([
+      'http://s3.example.test/',
+      'http://my-bucket.s3.example.test/',
+    ]);
     expect(endpointUrlsToCheck('http://s3.example.test/', 'my-bucket', true)).toEqual(['http://s3.example.test/']);
     expect(endpointUrlsToCheck('http://93.184.216.34/', 'my-bucket', false)).toEqual(['http://93.184.216.34/']);
     const lookupHost = resolvesTo({ 'internal.s3.example.test': ['192.168.0.10'] });
     const results = [];
-    for (const url of endpointUrlsToCheck('http://s3.example.test/', 'internal', false)) results.push(await refuse(url, false, lookupHost));
+    for (const url of endpointUrlsToCheck('http://s3.example.test/', 'internal', false))
+      results.push(await refuse(url, false, lookupHost));
     expect(results).toEqual([`allowed ${PUBLIC}`, LOCAL]);
   });
 
@@ -189,7 +222,10 @@ describe('SSRF guard: this machine and the resolver', () => {
       .map((i) => i.address);
     expect(own).toContain('127.0.0.1');
     for (const address of own) {
-      expect({ address, error: messageOf(() => assertAddressesAllowed([address], false)) }).toEqual({ address, error: LOCALHOST });
+      expect({ address, error: messageOf(() => assertAddressesAllowed([address], false)) }).toEqual({
+        address,
+        error: LOCALHOST,
+      });
     }
   });
 
@@ -205,14 +241,18 @@ describe('SSRF guard: this machine and the resolver', () => {
   });
 
   it('throws BlockedEndpointError, named so, for every refusal', async () => {
-    const error = await assertEndpointAllowed('http://10.0.0.1/', { allowLocalNetwork: false }).catch((e: unknown) => e);
+    const error = await assertEndpointAllowed('http://10.0.0.1/', { allowLocalNetwork: false }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(BlockedEndpointError);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).name).toBe('BlockedEndpointError');
   });
 
   it('returns the addresses it checked, IPv4-mapped ones as IPv4', async () => {
-    expect(await assertEndpointAllowed('http://[::ffff:5db8:d822]:9000/', { allowLocalNetwork: false })).toEqual([PUBLIC]);
+    expect(await assertEndpointAllowed('http://[::ffff:5db8:d822]:9000/', { allowLocalNetwork: false })).toEqual([
+      PUBLIC,
+    ]);
     const lookupHost: LookupHost = async () => ['::FFFF:93.184.216.34', '2606:2800:220:1:248:1893:25c8:1946'];
     expect(await assertEndpointAllowed('https://s3.example.test/', { allowLocalNetwork: false, lookupHost })).toEqual([
       PUBLIC,
@@ -226,7 +266,10 @@ describe('SSRF guard: this machine and the resolver', () => {
       asked.push(host);
       return [PUBLIC];
     };
-    await assertEndpointAllowed('https://user:pw@S3.Example.TEST.:8443/bucket?x=1', { allowLocalNetwork: false, lookupHost });
+    await assertEndpointAllowed('https://user:pw@S3.Example.TEST.:8443/bucket?x=1', {
+      allowLocalNetwork: false,
+      lookupHost,
+    });
     await assertEndpointAllowed('http://93.184.216.34/', { allowLocalNetwork: false, lookupHost }); // IP literals are not looked up
     expect(asked).toEqual(['s3.example.test']);
   });
@@ -237,7 +280,10 @@ describe('SSRF guard: this machine and the resolver', () => {
 
     it('is given up on after 5 s', async () => {
       let outcome: string | undefined;
-      const check = assertEndpointAllowed('http://s3.example.test/', { allowLocalNetwork: true, lookupHost: () => new Promise(() => {}) }).then(
+      const check = assertEndpointAllowed('http://s3.example.test/', {
+        allowLocalNetwork: true,
+        lookupHost: () => new Promise(() => {}),
+      }).then(
         () => (outcome = 'allowed'),
         (err: Error) => (outcome = err.message),
       );

@@ -14,7 +14,14 @@ describe('createLogger', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).not.toContain('\n');
     const [record] = records();
-    expect(record).toEqual({ time: expect.any(String), level: 'info', msg: 'started', component: 'worker', taskQueue: 'offline-export', slots: 4 });
+    expect(record).toEqual({
+      time: expect.any(String),
+      level: 'info',
+      msg: 'started',
+      component: 'worker',
+      taskQueue: 'offline-export',
+      slots: 4,
+    });
     expect(new Date(record!.time as string).toISOString()).toBe(record!.time);
   });
 
@@ -49,7 +56,13 @@ describe('createLogger', () => {
     child.debug('dropped at the parent level');
     expect(records()).toEqual([
       expect.objectContaining({ level: 'warn', component: 'bulk-update', operationId: 'op-1', batch: 3 }),
-      expect.objectContaining({ level: 'error', component: 'bulk-update', operationId: 'op-1', batch: 4, msg: 'failed' }),
+      expect.objectContaining({
+        level: 'error',
+        component: 'bulk-update',
+        operationId: 'op-1',
+        batch: 4,
+        msg: 'failed',
+      }),
     ]);
   });
 

@@ -78,7 +78,12 @@ describe('validateExportInput', () => {
   });
 
   it('accepts a purge delay of 0 (purge at once)', () => {
-    expect(validateExportInput({ exportId: 42, resume: resume({ limits: { ...resume().limits, credentialsPurgeDelayMs: 0 } }) })).toBeUndefined();
+    expect(
+      validateExportInput({
+        exportId: 42,
+        resume: resume({ limits: { ...resume().limits, credentialsPurgeDelayMs: 0 } }),
+      }),
+    ).toBeUndefined();
   });
 
   it('refuses anything else a caller passes, naming each extra key, so nothing else sits in the history', () => {
@@ -105,7 +110,9 @@ describe('validateChunkInput', () => {
   });
 
   it.each([undefined, null, 'chunk', [chunk]])('asks for one object argument when given %j', (input) => {
-    expect(validateChunkInput(input)).toBe('OfflineExportChunkWorkflow takes one object argument, as its parent starts it');
+    expect(validateChunkInput(input)).toBe(
+      'OfflineExportChunkWorkflow takes one object argument, as its parent starts it',
+    );
   });
 
   it.each(['exportId', 'lastSelfId', 'maxConcurrentRelations'])('needs a positive whole %s', (key) => {

@@ -29,7 +29,9 @@ describe('generateOperationId', () => {
   });
 
   it('differs for two requests of the same user in the same second (random suffix)', () => {
-    const ids = new Set(Array.from({ length: 200 }, () => generateOperationId(OPERATION_TYPE_ATTRIBUTE_UPDATE, 5, now)));
+    const ids = new Set(
+      Array.from({ length: 200 }, () => generateOperationId(OPERATION_TYPE_ATTRIBUTE_UPDATE, 5, now)),
+    );
     expect(ids.size).toBe(200);
     const suffixes = [...ids].map((id) => id.slice(-8)).join('');
     // All sixteen hex digits show up across 1,600 random ones: the suffix is random bytes, not a counter.

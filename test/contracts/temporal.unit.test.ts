@@ -2,7 +2,6 @@ import { loadConfig } from '../../contracts/config';
 import { temporalConnectionOptions, webUiLink } from '../../contracts/temporal';
 import { valid } from './valid-env';
 
-
 describe('Temporal connection settings', () => {
   it('follow Temporal envconfig: API key and TLS from the standard variables, address from the config', () => {
     const local = temporalConnectionOptions(loadConfig(valid));

@@ -10,7 +10,9 @@ describe('migrations', () => {
   afterAll(async () => db.drop());
 
   const tables = async (sql: Sql) =>
-    (await sql<{ t: string }[]>`select table_name as t from information_schema.tables where table_schema = 'public'`).map((r) => r.t);
+    (
+      await sql<{ t: string }[]>`select table_name as t from information_schema.tables where table_schema = 'public'`
+    ).map((r) => r.t);
 
   it('applies every migration to a fresh database and records it', async () => {
     const result = await migrate(db.sql);
@@ -20,7 +22,16 @@ describe('migrations', () => {
     const recorded = await db.sql<{ version: string }[]>`select version from schema_migrations order by version`;
     expect(recorded.map((r) => r.version)).toEqual(files.map((f) => f.version));
     expect(await tables(db.sql)).toEqual(
-      expect.arrayContaining(['users', 'namespaces', 'projects', 'routes', 'members', 'issues', 'notes', 'security_attributes']),
+      expect.arrayContaining([
+        'users',
+        'namespaces',
+        'projects',
+        'routes',
+        'members',
+        'issues',
+        'notes',
+        'security_attributes',
+      ]),
     );
   });
 
@@ -52,7 +63,11 @@ describe('migrations', () => {
     try {
       const broken = [
         { version: '0001', name: '0001_ok', sql: 'create table first_table (id int)' },
-        { version: '0002', name: '0002_broken', sql: 'create table second_table (id int); select * from no_such_table' },
+        {
+          version: '0002',
+          name: '0002_broken',
+          sql: 'create table second_table (id int); select * from no_such_table',
+        },
       ];
       await expect(migrate(other.sql, broken)).rejects.toThrow(/no_such_table/);
       expect(await tables(other.sql)).toEqual([]);

@@ -50,18 +50,30 @@ describe('seed generator', () => {
   });
 
   it('gives the well-known users their access levels', async () => {
-    const [root] = await db.sql<{ id: number }[]>`select id from namespaces where parent_id is null order by id limit 1`;
+    const [root] = await db.sql<
+      { id: number }[]
+    >`select id from namespaces where parent_id is null order by id limit 1`;
     const [deepProject] = await db.sql<{ id: number }[]>`
       select p.id from projects p join namespaces n on n.id = p.namespace_id
       where n.traversal_ids[1] = ${root!.id} and cardinality(n.traversal_ids) = 4 limit 1`;
     const expected: [keyof typeof SEED_USERS, number][] = [
-      ['root', 50], ['owner', 50], ['maintainer', 40], ['developer', 30], ['reporter', 20], ['guest', 10],
-      ['blocked', 0], ['outsider', 0],
+      ['root', 50],
+      ['owner', 50],
+      ['maintainer', 40],
+      ['developer', 30],
+      ['reporter', 20],
+      ['guest', 10],
+      ['blocked', 0],
+      ['outsider', 0],
     ];
     for (const [who, level] of expected) {
       const groups = await groupAccessLevels(db.sql, SEED_USERS[who].id, [root!.id]);
       const projects = await projectAccessLevels(db.sql, SEED_USERS[who].id, [deepProject!.id]);
-      expect({ who, group: groups.get(root!.id), project: projects.get(deepProject!.id) }).toEqual({ who, group: level, project: level });
+      expect({ who, group: groups.get(root!.id), project: projects.get(deepProject!.id) }).toEqual({
+        who,
+        group: level,
+        project: level,
+      });
     }
     const levels = await db.sql<{ l: number }[]>`select distinct access_level::int as l from members order by 1`;
     expect(levels.map((l) => l.l)).toEqual([10, 20, 30, 40, 50]);

@@ -12,7 +12,11 @@ export interface TestApi {
   url: string;
   deps: ApiDeps;
   app: FastifyInstance;
-  request(method: string, path: string, options?: { token?: string; body?: unknown; rawBody?: string }): Promise<{ status: number; body: unknown }>;
+  request(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; rawBody?: string },
+  ): Promise<{ status: number; body: unknown }>;
   close(): Promise<void>;
 }
 

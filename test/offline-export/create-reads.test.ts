@@ -28,7 +28,12 @@ beforeAll(async () => {
       exportPrefix: `2026-01-0${i + 1}_00-00-00_export_abcdefg${i}`,
       sourceHostname: 'http://gitlab.example.test',
       credentials: encryptCredentials(
-        { aws_access_key_id: 'AKIAREADS', aws_secret_access_key: 'reads-secret', region: 'us-east-1', path_style: false },
+        {
+          aws_access_key_id: 'AKIAREADS',
+          aws_secret_access_key: 'reads-secret',
+          region: 'us-east-1',
+          path_style: false,
+        },
         config.ENCRYPTION_KEY,
       ),
       groupIds: [group],

@@ -25,15 +25,22 @@ const started: string[] = [];
 const alice = { id: SEED_USERS.owner.id };
 const bob = { id: SEED_USERS.maintainer.id };
 
-const deps = (): CreateOfflineExportDeps => ({ sql, temporal, config, taskQueue: `test-export-switches-${randomUUID().slice(0, 8)}` });
+const deps = (): CreateOfflineExportDeps => ({
+  sql,
+  temporal,
+  config,
+  taskQueue: `test-export-switches-${randomUUID().slice(0, 8)}`,
+});
 
 const validBody = () => devBucketExportBody(config, ['gitlab-org']);
 
 const expectRefused = (user: { id: number }, request: unknown, status: number, message: string) =>
   expectExportRefused(deps(), user, request, status, message);
 
-const setSetting = (column: 'offline_transfer_exports_enabled' | 'allow_s3_compatible_storage_for_offline_transfer', on: boolean) =>
-  sql`update application_settings set ${sql({ [column]: on })}, updated_at = now() where id = 1`;
+const setSetting = (
+  column: 'offline_transfer_exports_enabled' | 'allow_s3_compatible_storage_for_offline_transfer',
+  on: boolean,
+) => sql`update application_settings set ${sql({ [column]: on })}, updated_at = now() where id = 1`;
 
 beforeAll(async () => {
   scratch = await createScratchDatabase('export_switches', { temporalNamespace: true });

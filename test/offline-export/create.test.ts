@@ -53,7 +53,10 @@ const deps = (overrides: Partial<CreateOfflineExportDeps> = {}): CreateOfflineEx
 
 const s3Config = (overrides: Record<string, unknown> = {}) => devBucketCredentials(config, overrides);
 
-const body = (overrides: Record<string, unknown> = {}) => ({ ...devBucketExportBody(config, ['gitlab-org']), ...overrides });
+const body = (overrides: Record<string, unknown> = {}) => ({
+  ...devBucketExportBody(config, ['gitlab-org']),
+  ...overrides,
+});
 
 /** Asserts the request is refused with this status and message, and that not one row was written. */
 const expectRefused = (user: { id: number }, request: unknown, status: number, message: string, d = deps()) =>
@@ -87,10 +90,13 @@ afterAll(async () => {
 describe('createOfflineExport: a valid request', () => {
   it('stores the export, its encrypted configuration and the self rows, then starts the workflow', async () => {
     const before = await writtenRows(sql);
-    const { export: entity, workflowId } = await create(alice, body({
-      source_hostname: 'https://gdk.test:3000', // accepted and ignored, as GitLab now does
-      entities: [{ full_path: 'gitlab-org' }, { full_path: projectPath }],
-    }));
+    const { export: entity, workflowId } = await create(
+      alice,
+      body({
+        source_hostname: 'https://gdk.test:3000', // accepted and ignored, as GitLab now does
+        entities: [{ full_path: 'gitlab-org' }, { full_path: projectPath }],
+      }),
+    );
 
     expect(workflowId).toBe(offlineExportWorkflowId(entity.id));
     expect(entity).toEqual({
@@ -105,8 +111,17 @@ describe('createOfflineExport: a valid request', () => {
     });
     // The prefix is the UTC time of creation.
     const created = new Date(entity.created_at);
-    expect(Math.abs(created.getTime() - Date.parse(entity.export_prefix.slice(0, 19).replace('_', 'T').replace(/-(\d\d)-(\d\d)$/, ':$1:$2') + 'Z')))
-      .toBeLessThan(5_000);
+    expect(
+      Math.abs(
+        created.getTime() -
+          Date.parse(
+            entity.export_prefix
+              .slice(0, 19)
+              .replace('_', 'T')
+              .replace(/-(\d\d)-(\d\d)$/, ':$1:$2') + 'Z',
+          ),
+      ),
+    ).toBeLessThan(5_000);
 
     expect(await writtenRows(sql)).toEqual({
       ...before,
@@ -114,10 +129,20 @@ describe('createOfflineExport: a valid request', () => {
       configurations: before.configurations + 1,
       relations: before.relations + 2,
     });
-    const [exportRow] = await sql`select user_id, status, workflow_id, has_failures from import_offline_exports where id = ${entity.id}`;
+    const [exportRow] =
+      await sql`select user_id, status, workflow_id, has_failures from import_offline_exports where id = ${entity.id}`;
     expect(exportRow).toEqual({ user_id: alice.id, status: 0, workflow_id: workflowId, has_failures: false });
 
-    const [configuration] = await sql<{ provider: number; bucket: string; export_prefix: string; source_hostname: string; credentials: unknown; text: string }[]>`
+    const [configuration] = await sql<
+      {
+        provider: number;
+        bucket: string;
+        export_prefix: string;
+        source_hostname: string;
+        credentials: unknown;
+        text: string;
+      }[]
+    >`
       select provider, bucket, export_prefix, source_hostname, object_storage_credentials as credentials,
              object_storage_credentials::text as text
       from import_offline_configurations where offline_export_id = ${entity.id}`;
@@ -130,8 +155,20 @@ describe('createOfflineExport: a valid request', () => {
       select r.group_id, r.project_id, r.user_id, r.relation, r.status
       from bulk_import_exports r where r.offline_export_id = ${entity.id} order by r.group_id nulls last`;
     expect(selfRows).toEqual([
-      { group_id: await namespaceIdByPath(sql, 'gitlab-org'), project_id: null, user_id: alice.id, relation: 'self', status: -2 },
-      { group_id: null, project_id: await projectIdByPath(sql, projectPath), user_id: alice.id, relation: 'self', status: -2 },
+      {
+        group_id: await namespaceIdByPath(sql, 'gitlab-org'),
+        project_id: null,
+        user_id: alice.id,
+        relation: 'self',
+        status: -2,
+      },
+      {
+        group_id: null,
+        project_id: await projectIdByPath(sql, projectPath),
+        user_id: alice.id,
+        relation: 'self',
+        status: -2,
+      },
     ]);
 
     const handle = temporal.workflow.getHandle(workflowId);
@@ -167,14 +204,17 @@ describe('createOfflineExport: a valid request', () => {
   });
 
   it('keeps a requested subgroup next to its parent (two self rows) but the same path twice once', async () => {
-    const { export: entity } = await create(alice, body({
-      entities: [
-        { full_path: 'gitlab-org' },
-        { full_path: 'gitlab-org/backend/services' },
-        { full_path: 'gitlab-org' },
-        { full_path: 'GitLab-Org/Backend/Services' }, // the same group, spelled differently
-      ],
-    }));
+    const { export: entity } = await create(
+      alice,
+      body({
+        entities: [
+          { full_path: 'gitlab-org' },
+          { full_path: 'gitlab-org/backend/services' },
+          { full_path: 'gitlab-org' },
+          { full_path: 'GitLab-Org/Backend/Services' }, // the same group, spelled differently
+        ],
+      }),
+    );
     const rows = await sql<{ path: string }[]>`
       select r.path from bulk_import_exports b join routes r on r.source_type = 'Namespace' and r.source_id = b.group_id
       where b.offline_export_id = ${entity.id} order by r.path`;
@@ -196,12 +236,16 @@ describe('request parameters', () => {
       credentials: { ...aws, path_style: false },
     });
     const s3 = { ...aws, endpoint: 'http://s3.example.test' };
-    expect(parseStorageParams({ bucket: 'b', s3_compatible_configuration: s3 }).credentials).toEqual({ ...s3, path_style: true });
+    expect(parseStorageParams({ bucket: 'b', s3_compatible_configuration: s3 }).credentials).toEqual({
+      ...s3,
+      path_style: true,
+    });
   });
 });
 
 describe('createOfflineExport: a refused request writes nothing', () => {
-  const PERMISSION = 'Export failed. You do not have permission to export the following resources or they do not exist: ';
+  const PERMISSION =
+    'Export failed. You do not have permission to export the following resources or they do not exist: ';
   const ENTITIES = 'Export failed. Entity full paths must be provided.';
 
   it('refuses a request without entities', async () => {
@@ -212,7 +256,12 @@ describe('createOfflineExport: a refused request writes nothing', () => {
   });
 
   it('refuses a path that does not exist', async () => {
-    await expectRefused(alice, body({ entities: [{ full_path: 'gitlab-org/no-such-project' }] }), 422, `${PERMISSION}gitlab-org/no-such-project`);
+    await expectRefused(
+      alice,
+      body({ entities: [{ full_path: 'gitlab-org/no-such-project' }] }),
+      422,
+      `${PERMISSION}gitlab-org/no-such-project`,
+    );
   });
 
   it('refuses a group to a Maintainer: exporting a group takes its Owner', async () => {
@@ -236,13 +285,28 @@ describe('createOfflineExport: a refused request writes nothing', () => {
       { full_path: 'org-2' },
       { full_path: 'also-missing' },
     ];
-    await expectRefused(bob, body({ entities }), 422, `${PERMISSION}nope/missing, also-missing, gitlab-org/backend, org-2`);
+    await expectRefused(
+      bob,
+      body({ entities }),
+      422,
+      `${PERMISSION}nope/missing, also-missing, gitlab-org/backend, org-2`,
+    );
   });
 
   it('refuses a bad bucket name', async () => {
     await expectRefused(alice, body({ bucket: 'My_Bucket' }), 422, 'Validation failed: Bucket is invalid');
-    await expectRefused(alice, body({ bucket: 'ab' }), 422, 'Validation failed: Bucket is too short (minimum is 3 characters)');
-    await expectRefused(alice, body({ bucket: 'a'.repeat(64) }), 422, 'Validation failed: Bucket is too long (maximum is 63 characters)');
+    await expectRefused(
+      alice,
+      body({ bucket: 'ab' }),
+      422,
+      'Validation failed: Bucket is too short (minimum is 3 characters)',
+    );
+    await expectRefused(
+      alice,
+      body({ bucket: 'a'.repeat(64) }),
+      422,
+      'Validation failed: Bucket is too long (maximum is 63 characters)',
+    );
   });
 
   it('refuses a request without a bucket', async () => {
@@ -251,26 +315,48 @@ describe('createOfflineExport: a refused request writes nothing', () => {
 
   it('refuses both storage configurations at once', async () => {
     const aws = { aws_access_key_id: 'AKIA1', aws_secret_access_key: 'secret', region: 'us-east-1' };
-    await expectRefused(alice, body({ aws_s3_configuration: aws }), 422,
-      'aws_s3_configuration, s3_compatible_configuration are mutually exclusive');
+    await expectRefused(
+      alice,
+      body({ aws_s3_configuration: aws }),
+      422,
+      'aws_s3_configuration, s3_compatible_configuration are mutually exclusive',
+    );
   });
 
   it('refuses a request with neither storage configuration', async () => {
-    await expectRefused(alice, body({ s3_compatible_configuration: undefined }), 422,
-      'aws_s3_configuration, s3_compatible_configuration are missing, exactly one parameter must be provided');
+    await expectRefused(
+      alice,
+      body({ s3_compatible_configuration: undefined }),
+      422,
+      'aws_s3_configuration, s3_compatible_configuration are missing, exactly one parameter must be provided',
+    );
   });
 
   it('names missing and mistyped configuration keys without echoing any value', async () => {
-    const request = body({ s3_compatible_configuration: { aws_access_key_id: config.S3_ACCESS_KEY_ID, aws_secret_access_key: 42, endpoint: config.S3_ENDPOINT } });
-    await expectRefused(alice, request, 422,
-      's3_compatible_configuration[aws_secret_access_key] is invalid, s3_compatible_configuration[region] is missing');
+    const request = body({
+      s3_compatible_configuration: {
+        aws_access_key_id: config.S3_ACCESS_KEY_ID,
+        aws_secret_access_key: 42,
+        endpoint: config.S3_ENDPOINT,
+      },
+    });
+    await expectRefused(
+      alice,
+      request,
+      422,
+      's3_compatible_configuration[aws_secret_access_key] is invalid, s3_compatible_configuration[region] is missing',
+    );
   });
 
   it('refuses credentials that break the provider schema, naming the field but not the value', async () => {
     const secret = 'not a valid secret!';
     const aws = { aws_access_key_id: 'AKIA-1', aws_secret_access_key: secret, region: 'us-east-1' };
     const before = await writtenRows(sql);
-    const error = (await createOfflineExport(deps(), alice, body({ s3_compatible_configuration: undefined, aws_s3_configuration: aws })).catch((e: unknown) => e)) as Error;
+    const error = (await createOfflineExport(
+      deps(),
+      alice,
+      body({ s3_compatible_configuration: undefined, aws_s3_configuration: aws }),
+    ).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(OfflineExportRequestError);
     expect(error.message).toBe(
       'Validation failed: Object storage credentials must be a valid json schema (aws_access_key_id: must contain only letters, ' +
@@ -281,22 +367,40 @@ describe('createOfflineExport: a refused request writes nothing', () => {
   });
 
   it('refuses an endpoint that is not an http(s) URL', async () => {
-    await expectRefused(alice, body({ s3_compatible_configuration: s3Config({ endpoint: 'ftp://127.0.0.1:9000' }) }), 422,
-      'Validation failed: Endpoint is blocked: Only allowed schemes are http, https');
-    await expectRefused(alice, body({ s3_compatible_configuration: s3Config({ endpoint: 'not a url' }) }), 422,
-      'Validation failed: Endpoint must be a valid URL');
+    await expectRefused(
+      alice,
+      body({ s3_compatible_configuration: s3Config({ endpoint: 'ftp://127.0.0.1:9000' }) }),
+      422,
+      'Validation failed: Endpoint is blocked: Only allowed schemes are http, https',
+    );
+    await expectRefused(
+      alice,
+      body({ s3_compatible_configuration: s3Config({ endpoint: 'not a url' }) }),
+      422,
+      'Validation failed: Endpoint must be a valid URL',
+    );
   });
 
   it('refuses cloud metadata endpoints even though the dev stack allows local networks', async () => {
     expect(config.ALLOW_LOCAL_NETWORK_ENDPOINTS).toBe(true);
     const metadata = 'Requests to the cloud metadata endpoint are not allowed';
-    for (const endpoint of ['http://169.254.169.254', 'http://169.254.169.254:80/latest', 'http://[fd00:ec2::254]', 'http://metadata.google.internal']) {
+    for (const endpoint of [
+      'http://169.254.169.254',
+      'http://169.254.169.254:80/latest',
+      'http://[fd00:ec2::254]',
+      'http://metadata.google.internal',
+    ]) {
       await expectRefused(alice, body({ s3_compatible_configuration: s3Config({ endpoint }) }), 422, metadata);
     }
     // A name that resolves to the metadata address is refused too.
     const lookupHost = async () => ['169.254.169.254'];
-    await expectRefused(alice, body({ s3_compatible_configuration: s3Config({ endpoint: 'http://innocent.example.test' }) }), 422, metadata,
-      deps({ lookupHost }));
+    await expectRefused(
+      alice,
+      body({ s3_compatible_configuration: s3Config({ endpoint: 'http://innocent.example.test' }) }),
+      422,
+      metadata,
+      deps({ lookupHost }),
+    );
   });
 
   it('refuses local and private endpoints when ALLOW_LOCAL_NETWORK_ENDPOINTS is off', async () => {
@@ -316,27 +420,59 @@ describe('createOfflineExport: a refused request writes nothing', () => {
     await refuse('http://[fe80::1]', 'Requests to the link local network are not allowed');
     await refuse('http://0.0.0.0:9000', 'Requests to localhost are not allowed');
     // A public-looking name that resolves to a private address.
-    await refuse('https://s3.attacker.example', 'Requests to the local network are not allowed', strict(async () => ['93.184.216.34', '10.0.0.7']));
-    await refuse('https://s3.attacker.example', 'Requests to the local network are not allowed', strict(async () => ['::ffff:10.0.0.7']));
-    await refuse('https://nowhere.example', 'Host cannot be resolved or invalid', strict(async () => { throw new Error('ENOTFOUND'); }));
+    await refuse(
+      'https://s3.attacker.example',
+      'Requests to the local network are not allowed',
+      strict(async () => ['93.184.216.34', '10.0.0.7']),
+    );
+    await refuse(
+      'https://s3.attacker.example',
+      'Requests to the local network are not allowed',
+      strict(async () => ['::ffff:10.0.0.7']),
+    );
+    await refuse(
+      'https://nowhere.example',
+      'Host cannot be resolved or invalid',
+      strict(async () => {
+        throw new Error('ENOTFOUND');
+      }),
+    );
     // Without path_style the client contacts <bucket>.<host>: that name is checked too.
-    const virtualHostToPrivate = strict(async (host) => (host.startsWith(`${config.S3_BUCKET}.`) ? ['192.168.0.9'] : ['93.184.216.34']));
-    await expectRefused(alice, body({ s3_compatible_configuration: s3Config({ endpoint: 'https://s3.example.test', path_style: false }) }), 422,
-      'Requests to the local network are not allowed', virtualHostToPrivate);
-
+    const virtualHostToPrivate = strict(async (host) =>
+      host.startsWith(`${config.S3_BUCKET}.`) ? ['192.168.0.9'] : ['93.184.216.34'],
+    );
+    await expectRefused(
+      alice,
+      body({ s3_compatible_configuration: s3Config({ endpoint: 'https://s3.example.test', path_style: false }) }),
+      422,
+      'Requests to the local network are not allowed',
+      virtualHostToPrivate,
+    );
   });
 
   it('refuses a bucket that does not exist on the endpoint', async () => {
-    await expectRefused(alice, body({ bucket: `no-such-bucket-${randomUUID().slice(0, 8)}` }), 422,
-      'Unable to access object storage bucket. The bucket does not exist.');
+    await expectRefused(
+      alice,
+      body({ bucket: `no-such-bucket-${randomUUID().slice(0, 8)}` }),
+      422,
+      'Unable to access object storage bucket. The bucket does not exist.',
+    );
   });
 
   it('refuses wrong credentials, without echoing them', async () => {
     const secret = `Wrong${randomUUID().replace(/-/g, '')}`;
-    await expectRefused(alice, body({ s3_compatible_configuration: s3Config({ aws_secret_access_key: secret }) }), 422,
-      'Unable to access object storage bucket. Access was denied: check the access key, the secret and the bucket policy.');
-    await expectRefused(alice, body({ s3_compatible_configuration: s3Config({ aws_access_key_id: 'nobody' }) }), 422,
-      'Unable to access object storage bucket. Access was denied: check the access key, the secret and the bucket policy.');
+    await expectRefused(
+      alice,
+      body({ s3_compatible_configuration: s3Config({ aws_secret_access_key: secret }) }),
+      422,
+      'Unable to access object storage bucket. Access was denied: check the access key, the secret and the bucket policy.',
+    );
+    await expectRefused(
+      alice,
+      body({ s3_compatible_configuration: s3Config({ aws_access_key_id: 'nobody' }) }),
+      422,
+      'Unable to access object storage bucket. Access was denied: check the access key, the secret and the bucket policy.',
+    );
   });
 
   it('refuses an endpoint that never answers, after the bucket check timeout', async () => {
@@ -345,8 +481,13 @@ describe('createOfflineExport: a refused request writes nothing', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     try {
-      await expectRefused(alice, body({ s3_compatible_configuration: s3Config({ endpoint: `http://127.0.0.1:${port}` }) }), 422,
-        'Unable to access object storage bucket. The endpoint did not answer within 0.5 seconds.', deps({ bucketCheckTimeoutMs: 500 }));
+      await expectRefused(
+        alice,
+        body({ s3_compatible_configuration: s3Config({ endpoint: `http://127.0.0.1:${port}` }) }),
+        422,
+        'Unable to access object storage bucket. The endpoint did not answer within 0.5 seconds.',
+        deps({ bucketCheckTimeoutMs: 500 }),
+      );
     } finally {
       sockets.forEach((socket) => socket.destroy());
       await new Promise((resolve) => server.close(resolve));
@@ -354,22 +495,35 @@ describe('createOfflineExport: a refused request writes nothing', () => {
   });
 
   it('refuses an endpoint where nothing listens', async () => {
-    await expectRefused(alice, body({ s3_compatible_configuration: s3Config({ endpoint: 'http://127.0.0.1:1' }) }), 422,
-      'Unable to access object storage bucket. The endpoint could not be reached.');
+    await expectRefused(
+      alice,
+      body({ s3_compatible_configuration: s3Config({ endpoint: 'http://127.0.0.1:1' }) }),
+      422,
+      'Unable to access object storage bucket. The endpoint could not be reached.',
+    );
   });
 });
 
 describe('createOfflineExport: the workflow cannot be started', () => {
   it('fails the committed export, its self rows and wipes its credentials', async () => {
-    const unavailable = { workflow: { start: async () => { throw new Error('14 UNAVAILABLE: connection refused'); } } } as unknown as Client;
-    const error = (await createOfflineExport(deps({ temporal: unavailable }), alice, body()).catch((e: unknown) => e)) as OfflineExportStartError;
+    const unavailable = {
+      workflow: {
+        start: async () => {
+          throw new Error('14 UNAVAILABLE: connection refused');
+        },
+      },
+    } as unknown as Client;
+    const error = (await createOfflineExport(deps({ temporal: unavailable }), alice, body()).catch(
+      (e: unknown) => e,
+    )) as OfflineExportStartError;
     expect(error).toBeInstanceOf(OfflineExportStartError);
     createdExports.push(error.exportId);
     expect(error.status).toBe(503);
     expect(error.message).toBe(
       `Export ${error.exportId} failed. The export workflow could not be started (Error: 14 UNAVAILABLE: connection refused). Try again.`,
     );
-    const [row] = await sql`select status, has_failures, error, completed_at is not null as completed from import_offline_exports where id = ${error.exportId}`;
+    const [row] =
+      await sql`select status, has_failures, error, completed_at is not null as completed from import_offline_exports where id = ${error.exportId}`;
     expect(row).toEqual({
       status: -1,
       has_failures: true,
@@ -387,9 +541,14 @@ describe('createOfflineExport: the workflow cannot be started', () => {
 
 describe('the Web UI summary', () => {
   it('stays within 200 bytes however many paths were requested', () => {
-    const portables = Array.from({ length: 50 }, (_, i) => ({ fullPath: `some-very-long-group-name/sub-group-${i}`, type: 'group' as const }));
+    const portables = Array.from({ length: 50 }, (_, i) => ({
+      fullPath: `some-very-long-group-name/sub-group-${i}`,
+      type: 'group' as const,
+    }));
     const summary = exportSummary({ exportId: 123456789, portables, bucket: 'b'.repeat(63) });
     expect(Buffer.byteLength(summary)).toBeLessThanOrEqual(200);
-    expect(summary).toMatch(/^Offline export 123456789 of some-very-long-group-name\/sub-group-0.* and \d+ more to b+$/);
+    expect(summary).toMatch(
+      /^Offline export 123456789 of some-very-long-group-name\/sub-group-0.* and \d+ more to b+$/,
+    );
   });
 });

@@ -60,8 +60,12 @@ describe('renderExportEmail', () => {
   });
 
   it('gives the start time in UTC to the minute, whatever the time zone of the worker', () => {
-    expect(renderExportEmail(input({ startedAt: new Date('2025-12-31T23:59:59.999Z') })).text).toContain('started on 2025-12-31 23:59 UTC,');
-    expect(renderExportEmail(input({ startedAt: new Date('2026-06-15T12:00:00+02:00') })).text).toContain('started on 2026-06-15 10:00 UTC,');
+    expect(renderExportEmail(input({ startedAt: new Date('2025-12-31T23:59:59.999Z') })).text).toContain(
+      'started on 2025-12-31 23:59 UTC,',
+    );
+    expect(renderExportEmail(input({ startedAt: new Date('2026-06-15T12:00:00+02:00') })).text).toContain(
+      'started on 2026-06-15 10:00 UTC,',
+    );
   });
 
   it('escapes names in the offline export complete and failed emails', () => {
@@ -98,7 +102,9 @@ describe('renderExportEmail', () => {
 describe('maskHostname', () => {
   it('masks user info in the source URL the way GitLab shows it', () => {
     expect(maskHostname('https://user:secret@gitlab.example.test')).toBe('https://*****:*****@gitlab.example.test');
-    expect(maskHostname('https://token@gitlab.example.test:8443/sub')).toBe('https://*****:*****@gitlab.example.test:8443/sub');
+    expect(maskHostname('https://token@gitlab.example.test:8443/sub')).toBe(
+      'https://*****:*****@gitlab.example.test:8443/sub',
+    );
     expect(maskHostname('https://:pw@gitlab.example.test')).toBe('https://*****:*****@gitlab.example.test');
   });
 

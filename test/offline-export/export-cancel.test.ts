@@ -1,6 +1,11 @@
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
-import { CANCELLED_ERROR, OFFLINE_EXPORT_WORKFLOW, SA_EXPORT_STATUS, offlineExportWorkflowId } from '../../contracts/offline-export';
+import {
+  CANCELLED_ERROR,
+  OFFLINE_EXPORT_WORKFLOW,
+  SA_EXPORT_STATUS,
+  offlineExportWorkflowId,
+} from '../../contracts/offline-export';
 import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
 import { insertExport } from './fixture';
@@ -26,15 +31,26 @@ describe('cancelling an OfflineExportWorkflow', () => {
     const { exportId, exportPrefix } = await insertExport(sql, config, 2, ['gitlab-org']);
     const workflowId = offlineExportWorkflowId(exportId);
     const outcome = await tw.run(async () => {
-      const handle = await tw.client.workflow.start(OFFLINE_EXPORT_WORKFLOW, { workflowId, taskQueue: tw.taskQueue, args: [{ exportId }] });
-      await waitFor(async () => {
-        const [r] = await sql<{ n: number }[]>`
+      const handle = await tw.client.workflow.start(OFFLINE_EXPORT_WORKFLOW, {
+        workflowId,
+        taskQueue: tw.taskQueue,
+        args: [{ exportId }],
+      });
+      await waitFor(
+        async () => {
+          const [r] = await sql<{ n: number }[]>`
           select count(*)::int as n from bulk_import_export_batches b join bulk_import_exports e on e.id = b.export_id
           where e.offline_export_id = ${exportId} and b.status = ${BatchStatus.FINISHED}`;
-        return r && r.n >= 20 ? r : undefined;
-      }, 60_000, { everyMs: 50, what: '20 finished batches' });
+          return r && r.n >= 20 ? r : undefined;
+        },
+        60_000,
+        { everyMs: 50, what: '20 finished batches' },
+      );
       await handle.cancel();
-      const error = await handle.result().then(() => undefined, (err: unknown) => err);
+      const error = await handle.result().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       return { error, description: await handle.describe() };
     });
     expect(outcome.error).toBeInstanceOf(WorkflowFailedError);
@@ -55,11 +71,15 @@ describe('cancelling an OfflineExportWorkflow', () => {
     expect(left).toMatchObject({ rows: 0, batches: 0 });
     expect(left!.cancelled).toBeGreaterThan(0); // what was still to do says why it was not done
     expect(left!.finished).toBeGreaterThan(0); // batches written before the cancellation stay written
-    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: config.S3_BUCKET, Prefix: `${exportPrefix}/` }));
+    const uploads = await s3.send(
+      new ListMultipartUploadsCommand({ Bucket: config.S3_BUCKET, Prefix: `${exportPrefix}/` }),
+    );
     expect(uploads.Uploads ?? []).toHaveLength(0);
 
     // No child keeps running after the cancellation.
-    const running = await tw.client.workflow.count(`WorkflowId STARTS_WITH "${workflowId}/" AND ExecutionStatus = "Running"`);
+    const running = await tw.client.workflow.count(
+      `WorkflowId STARTS_WITH "${workflowId}/" AND ExecutionStatus = "Running"`,
+    );
     expect(running.count).toBe(0);
     const [conf] = await sql<{ purged: boolean }[]>`
       select object_storage_credentials = '{}'::jsonb and credentials_purged_at is not null as purged

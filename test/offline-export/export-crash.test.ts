@@ -6,7 +6,12 @@ import { relationSource } from '../../db/offline-export/relations/index';
 import { createSql, type Sql } from '../../db/sql';
 import { loadConfig } from '../../contracts/config';
 import { temporalConnectionOptions } from '../../contracts/temporal';
-import { OFFLINE_EXPORT_WORKFLOW, offlineExportWorkflowId, type OfflineExportResult, type PortableType } from '../../contracts/offline-export';
+import {
+  OFFLINE_EXPORT_WORKFLOW,
+  offlineExportWorkflowId,
+  type OfflineExportResult,
+  type PortableType,
+} from '../../contracts/offline-export';
 import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
 import { historyText } from '../helpers/history';
 import { getObject, insertExport, listKeys } from './fixture';
@@ -49,7 +54,10 @@ describe('an export whose worker is killed mid-way', () => {
   });
 
   it('is finished by a new worker with the same objects and no duplicate rows', async () => {
-    const { exportId, exportPrefix } = await insertExport(sql, config, 2, ['gitlab-org/backend', 'gitlab-org/frontend']);
+    const { exportId, exportPrefix } = await insertExport(sql, config, 2, [
+      'gitlab-org/backend',
+      'gitlab-org/frontend',
+    ]);
     const first = startWorkerProcess(env);
     workers.push(first);
     await first.ready;
@@ -60,15 +68,19 @@ describe('an export whose worker is killed mid-way', () => {
     });
 
     // Kill once a good part of the batches is written, while relation exports are running.
-    const atKill = await waitFor(async () => {
-      const [r] = await sql<{ finished: number; started: number; total: number }[]>`
+    const atKill = await waitFor(
+      async () => {
+        const [r] = await sql<{ finished: number; started: number; total: number }[]>`
         select count(*) filter (where b.status = ${BatchStatus.FINISHED})::int as finished,
                count(*) filter (where e.status = ${RelationStatus.STARTED})::int as started,
                count(*)::int as total
         from bulk_import_exports e left join bulk_import_export_batches b on b.export_id = e.id
         where e.offline_export_id = ${exportId}`;
-      return r && r.finished >= 60 && r.started > 0 ? r : undefined;
-    }, 90_000, { everyMs: 50, what: 'a good part of the batches written' });
+        return r && r.finished >= 60 && r.started > 0 ? r : undefined;
+      },
+      90_000,
+      { everyMs: 50, what: 'a good part of the batches written' },
+    );
     await first.kill();
     const [unfinished] = await sql<{ n: number }[]>`
       select count(*)::int as n from bulk_import_exports where offline_export_id = ${exportId} and status <> ${RelationStatus.FINISHED}`;
@@ -81,11 +93,34 @@ describe('an export whose worker is killed mid-way', () => {
     expect(result).toMatchObject({ status: 'finished', hasFailures: false });
 
     // No duplicate rows: one row per portable and relation, batches numbered 1..n once each.
-    const rows = await sql<{ id: number; group_id: number | null; project_id: number | null; relation: string; status: number; batches_count: number; total_objects_count: number; object_key: string | null; sha256: string | null }[]>`
+    const rows = await sql<
+      {
+        id: number;
+        group_id: number | null;
+        project_id: number | null;
+        relation: string;
+        status: number;
+        batches_count: number;
+        total_objects_count: number;
+        object_key: string | null;
+        sha256: string | null;
+      }[]
+    >`
       select * from bulk_import_exports where offline_export_id = ${exportId}`;
     expect(new Set(rows.map((r) => `${r.group_id}:${r.project_id}:${r.relation}`)).size).toBe(rows.length);
     expect(rows.every((r) => r.status === RelationStatus.FINISHED)).toBe(true);
-    const batches = await sql<{ export_id: number; batch_number: number; status: number; first_id: number; last_id: number; object_key: string; sha256: string; objects_count: number }[]>`
+    const batches = await sql<
+      {
+        export_id: number;
+        batch_number: number;
+        status: number;
+        first_id: number;
+        last_id: number;
+        object_key: string;
+        sha256: string;
+        objects_count: number;
+      }[]
+    >`
       select b.* from bulk_import_export_batches b join bulk_import_exports e on e.id = b.export_id
       where e.offline_export_id = ${exportId} order by b.export_id, b.batch_number`;
     for (const row of rows) {
@@ -109,18 +144,25 @@ describe('an export whose worker is killed mid-way', () => {
       const type: PortableType = row.group_id !== null ? 'group' : 'project';
       const body = await getObject(s3, config.S3_BUCKET, b.object_key);
       expect(createHash('sha256').update(body).digest('hex')).toBe(b.sha256);
-      const lines = await relationSource(type, row.relation)!.lines(sql, (row.group_id ?? row.project_id)!, { first: b.first_id, last: b.last_id });
+      const lines = await relationSource(type, row.relation)!.lines(sql, (row.group_id ?? row.project_id)!, {
+        first: b.first_id,
+        last: b.last_id,
+      });
       expect(gunzipSync(body).toString()).toBe(lines.map((l) => l.line).join('\n') + '\n');
       records += b.objects_count;
     }
     expect(records).toBeGreaterThan(atKill.finished);
-    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: config.S3_BUCKET, Prefix: `${exportPrefix}/` }));
+    const uploads = await s3.send(
+      new ListMultipartUploadsCommand({ Bucket: config.S3_BUCKET, Prefix: `${exportPrefix}/` }),
+    );
     expect(uploads.Uploads ?? []).toHaveLength(0);
 
     // Some activity really was retried on the second worker after the first one died.
     let retried = 0;
     let secretSeen = false;
-    for await (const h of client.workflow.list({ query: `WorkflowId STARTS_WITH "${offlineExportWorkflowId(exportId)}"` }).intoHistories()) {
+    for await (const h of client.workflow
+      .list({ query: `WorkflowId STARTS_WITH "${offlineExportWorkflowId(exportId)}"` })
+      .intoHistories()) {
       const text = historyText(h.history);
       retried += (text.match(/"attempt":[2-9]/g) ?? []).length;
       secretSeen ||= text.includes(config.S3_SECRET_ACCESS_KEY) || text.includes(config.S3_ACCESS_KEY_ID);

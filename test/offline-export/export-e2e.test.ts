@@ -3,7 +3,18 @@ import { gunzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { relationSource } from '../../db/offline-export/relations/index';
-import { OFFLINE_EXPORT_WORKFLOW, PORTABLE_RELATIONS, SA_EXPORT_STATUS, SA_WORKFLOW_KIND, WORKFLOW_KIND_CHUNK, offlineExportProgressQuery, offlineExportWorkflowId, type OfflineExportProgress, type OfflineExportResult, type PortableType } from '../../contracts/offline-export';
+import {
+  OFFLINE_EXPORT_WORKFLOW,
+  PORTABLE_RELATIONS,
+  SA_EXPORT_STATUS,
+  SA_WORKFLOW_KIND,
+  WORKFLOW_KIND_CHUNK,
+  offlineExportProgressQuery,
+  offlineExportWorkflowId,
+  type OfflineExportProgress,
+  type OfflineExportResult,
+  type PortableType,
+} from '../../contracts/offline-export';
 import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
 import { historyText } from '../helpers/history';
@@ -53,7 +64,11 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
   it('exports a seeded hierarchy: every object, record, status, count, the metadata and the email', async () => {
     const { sql, config } = { sql: tw.deps.sql, config: tw.config };
     // gitlab-org (9 groups, 30 projects) and its subgroup backend (exported once), plus a project of org-2.
-    const { exportId, exportPrefix } = await insertExport(sql, config, ALICE.id, ['gitlab-org', 'gitlab-org/backend', 'org-2/project-2']);
+    const { exportId, exportPrefix } = await insertExport(sql, config, ALICE.id, [
+      'gitlab-org',
+      'gitlab-org/backend',
+      'org-2/project-2',
+    ]);
     const workflowId = offlineExportWorkflowId(exportId);
     const started = Date.now();
     const samples: OfflineExportProgress[] = [];
@@ -77,10 +92,17 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
     const elapsedMs = Date.now() - started;
 
     expect(result).toMatchObject({ exportId, status: 'finished', hasFailures: false });
-    expect(result.totals).toMatchObject({ portablesTotal: 40, portablesFinished: 40, portablesFailed: 0, relationsFailed: 0 });
+    expect(result.totals).toMatchObject({
+      portablesTotal: 40,
+      portablesFinished: 40,
+      portablesFailed: 0,
+      relationsFailed: 0,
+    });
 
     // --- tables ---
-    const [exp] = await sql<{ status: number; has_failures: boolean; notified_at: Date | null; error: string | null }[]>`
+    const [exp] = await sql<
+      { status: number; has_failures: boolean; notified_at: Date | null; error: string | null }[]
+    >`
       select status, has_failures, notified_at, error from import_offline_exports where id = ${exportId}`;
     expect(exp).toMatchObject({ status: 2, has_failures: false, error: null });
     expect(exp!.notified_at).not.toBeNull();
@@ -107,14 +129,24 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
       expect(row.batched).toBe(source.batched);
       if (source.batched) {
         expect(row.batches_count).toBe(Math.ceil(records.length / BATCH_SIZE));
-        for (let n = 1; n <= row.batches_count; n++) expectedKeys.add(`${exportPrefix}/${type}_${id}/${row.relation}/batch_${n}.ndjson.gz`);
+        for (let n = 1; n <= row.batches_count; n++)
+          expectedKeys.add(`${exportPrefix}/${type}_${id}/${row.relation}/batch_${n}.ndjson.gz`);
       } else {
         const ext = row.relation === 'self' ? '.json.gz' : '.ndjson.gz';
         expect(row.object_key).toBe(`${exportPrefix}/${type}_${id}/${row.relation}${ext}`);
         expectedKeys.add(row.object_key!);
       }
     }
-    const batches = await sql<{ export_id: number; batch_number: number; status: number; objects_count: number; object_key: string; sha256: string }[]>`
+    const batches = await sql<
+      {
+        export_id: number;
+        batch_number: number;
+        status: number;
+        objects_count: number;
+        object_key: string;
+        sha256: string;
+      }[]
+    >`
       select b.* from bulk_import_export_batches b join bulk_import_exports e on e.id = b.export_id
       where e.offline_export_id = ${exportId}`;
     expect(batches.every((b) => b.status === BatchStatus.FINISHED)).toBe(true);
@@ -152,9 +184,23 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
     const issueRow = rows.find((r) => r.project_id === sample && r.relation === 'issues')!;
     const exported: Record<string, unknown>[] = [];
     for (let n = 1; n <= issueRow.batches_count; n++) {
-      exported.push(...(parseGzipLines(await getObject(s3, config.S3_BUCKET, `${exportPrefix}/project_${sample}/issues/batch_${n}.ndjson.gz`)) as Record<string, unknown>[]));
+      exported.push(
+        ...(parseGzipLines(
+          await getObject(s3, config.S3_BUCKET, `${exportPrefix}/project_${sample}/issues/batch_${n}.ndjson.gz`),
+        ) as Record<string, unknown>[]),
+      );
     }
-    const dbIssues = await sql<{ iid: number; title: string; state_id: number; weight: number | null; notes: number; label: string; assignee: number }[]>`
+    const dbIssues = await sql<
+      {
+        iid: number;
+        title: string;
+        state_id: number;
+        weight: number | null;
+        notes: number;
+        label: string;
+        assignee: number;
+      }[]
+    >`
       select i.iid, i.title, i.state_id, i.weight,
              (select count(*)::int from notes n where n.noteable_type = 'Issue' and n.noteable_id = i.id) as notes,
              (select l.title from label_links ll join labels l on l.id = ll.label_id where ll.target_type = 'Issue' and ll.target_id = i.id) as label,
@@ -169,13 +215,25 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
       expect(e.issue_assignees).toEqual([{ user_id: d.assignee }]);
       expect(e).not.toHaveProperty('id');
     }
-    const projectSelf = parseGzipLines(await getObject(s3, config.S3_BUCKET, `${exportPrefix}/project_${sample}/self.json.gz`));
-    const [dbProject] = await sql<{ name: string; description: string }[]>`select name, description from projects where id = ${sample}`;
-    expect(projectSelf).toEqual([expect.objectContaining({ name: dbProject!.name, description: dbProject!.description })]);
+    const projectSelf = parseGzipLines(
+      await getObject(s3, config.S3_BUCKET, `${exportPrefix}/project_${sample}/self.json.gz`),
+    );
+    const [dbProject] = await sql<
+      { name: string; description: string }[]
+    >`select name, description from projects where id = ${sample}`;
+    expect(projectSelf).toEqual([
+      expect.objectContaining({ name: dbProject!.name, description: dbProject!.description }),
+    ]);
 
     // --- metadata.json.gz ---
-    const metadata = JSON.parse(gunzipSync(await getObject(s3, config.S3_BUCKET, `${exportPrefix}/metadata.json.gz`)).toString()) as {
-      instance_version: string; instance_enterprise: boolean; export_prefix: string; source_hostname: string; entities_mapping: Record<string, string>;
+    const metadata = JSON.parse(
+      gunzipSync(await getObject(s3, config.S3_BUCKET, `${exportPrefix}/metadata.json.gz`)).toString(),
+    ) as {
+      instance_version: string;
+      instance_enterprise: boolean;
+      export_prefix: string;
+      source_hostname: string;
+      entities_mapping: Record<string, string>;
     };
     const routes = await sql<{ path: string; prefix: string }[]>`
       select r.path, case when r.source_type = 'Namespace' then 'group_' else 'project_' end || r.source_id as prefix
@@ -193,7 +251,9 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
     expect(Object.keys(metadata.entities_mapping)).toHaveLength(40);
 
     // No multipart upload left open under the prefix.
-    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: config.S3_BUCKET, Prefix: `${exportPrefix}/` }));
+    const uploads = await s3.send(
+      new ListMultipartUploadsCommand({ Bucket: config.S3_BUCKET, Prefix: `${exportPrefix}/` }),
+    );
     expect(uploads.Uploads ?? []).toHaveLength(0);
 
     // --- the email, once ---
@@ -216,28 +276,48 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
     expect(description.typedSearchAttributes.get(SA_EXPORT_STATUS)).toBe('finished');
     expect(samples.some((p) => p.phase === 'exporting' && p.portables.running > 0 && p.running.length > 0)).toBe(true);
     expect(samples.every((p) => p.running.length <= 2 && p.portables.running <= 2 * 4)).toBe(true);
-    expect(progress).toMatchObject({ phase: 'done', run: 3, portables: { total: 40, finished: 40, failed: 0, running: 0, pending: 0 } });
+    expect(progress).toMatchObject({
+      phase: 'done',
+      run: 3,
+      portables: { total: 40, finished: 40, failed: 0, running: 0, pending: 0 },
+    });
     expect(progress.bytesWritten).toBeGreaterThan(0);
     // One child per chunk of consecutive portables, named by its 'self' rows, its summary naming the first and last.
     const chunkIds: string[] = [];
-    for await (const w of tw.client.workflow.list({ query: `WorkflowId STARTS_WITH "${workflowId}/portables:"` })) chunkIds.push(w.workflowId);
+    for await (const w of tw.client.workflow.list({ query: `WorkflowId STARTS_WITH "${workflowId}/portables:"` }))
+      chunkIds.push(w.workflowId);
     expect(chunkIds).toHaveLength(10);
     const child = tw.client.workflow.getHandle(chunkIds.sort()[0]!);
     const childDescription = await child.describe();
-    expect(await childDescription.staticSummary()).toMatch(/^Export 4 portables, (gitlab-org|org-2)\S* to (gitlab-org|org-2)\S* \(offline export \d+\)$/);
+    expect(await childDescription.staticSummary()).toMatch(
+      /^Export 4 portables, (gitlab-org|org-2)\S* to (gitlab-org|org-2)\S* \(offline export \d+\)$/,
+    );
     expect(childDescription.typedSearchAttributes.get(SA_WORKFLOW_KIND)).toBe(WORKFLOW_KIND_CHUNK);
 
     // --- histories: no credential anywhere; sizes well below the limits ---
     const histories: { id: string; events: number; json: string }[] = [];
-    for await (const h of tw.client.workflow.list({ query: `WorkflowId STARTS_WITH "${workflowId}"` }).intoHistories()) {
-      histories.push({ id: h.workflowId, events: (h.history as { events?: unknown[] }).events?.length ?? 0, json: historyText(h.history) });
+    for await (const h of tw.client.workflow
+      .list({ query: `WorkflowId STARTS_WITH "${workflowId}"` })
+      .intoHistories()) {
+      histories.push({
+        id: h.workflowId,
+        events: (h.history as { events?: unknown[] }).events?.length ?? 0,
+        json: historyText(h.history),
+      });
     }
     expect(histories.filter((h) => h.id === workflowId)).toHaveLength(3); // three runs
     expect(histories.length).toBe(3 + 10);
     for (const h of histories) {
       // Payloads are decoded (the export id is readable), so a secret would show; booleans keep failures short.
-      expect([h.id, h.json.includes(`"exportId\\":${exportId}`) || h.json.includes(`exportId":${exportId}`)]).toEqual([h.id, true]);
-      expect([h.id, h.json.includes(config.S3_SECRET_ACCESS_KEY), h.json.includes(config.S3_ACCESS_KEY_ID)]).toEqual([h.id, false, false]);
+      expect([h.id, h.json.includes(`"exportId\\":${exportId}`) || h.json.includes(`exportId":${exportId}`)]).toEqual([
+        h.id,
+        true,
+      ]);
+      expect([h.id, h.json.includes(config.S3_SECRET_ACCESS_KEY), h.json.includes(config.S3_ACCESS_KEY_ID)]).toEqual([
+        h.id,
+        false,
+        false,
+      ]);
     }
     const largest = Math.max(...histories.filter((h) => h.id === workflowId).map((h) => h.events));
     expect(largest).toBeLessThan(1000);

@@ -3,7 +3,14 @@ import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { createOfflineExport } from '../../client/offline-export/create-service';
-import { ALL_FAILED_ERROR, ExportErrorType, OFFLINE_EXPORT_WORKFLOW, PORTABLE_RELATIONS, offlineExportWorkflowId, type OfflineExportResult } from '../../contracts/offline-export';
+import {
+  ALL_FAILED_ERROR,
+  ExportErrorType,
+  OFFLINE_EXPORT_WORKFLOW,
+  PORTABLE_RELATIONS,
+  offlineExportWorkflowId,
+  type OfflineExportResult,
+} from '../../contracts/offline-export';
 import { RelationStatus } from '../../db/offline-export/statuses';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
 import { getObject } from './fixture';
@@ -39,13 +46,18 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
     const [user] = await tw.deps.sql<Member[]>`
       insert into users (username, name, email) values (${name}, ${name}, ${`${name}@example.test`}) returning id, email`;
     for (const projectId of projectIds) {
-      await tw.deps.sql`insert into members (user_id, source_id, source_type, access_level) values (${user!.id}, ${projectId}, 'Project', 40)`;
+      await tw.deps
+        .sql`insert into members (user_id, source_id, source_type, access_level) values (${user!.id}, ${projectId}, 'Project', 40)`;
     }
     return user!;
   }
 
   const pathOf = async (projectId: number) =>
-    (await tw.deps.sql<{ path: string }[]>`select path from routes where source_type = 'Project' and source_id = ${projectId}`)[0]!.path;
+    (
+      await tw.deps.sql<
+        { path: string }[]
+      >`select path from routes where source_type = 'Project' and source_id = ${projectId}`
+    )[0]!.path;
 
   /** Through the other engineer's CreateService, as the API does: the workflow starts once the rows exist. */
   async function create(user: Member, paths: string[]) {
@@ -65,7 +77,8 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
     const user = await maintainerOf([kept, revoked]);
     const { exportId, exportPrefix, workflowId } = await create(user, [await pathOf(kept), await pathOf(revoked)]);
     // Demoted to Developer after the export was accepted, before the workflow gets to it.
-    await tw.deps.sql`update members set access_level = 30 where user_id = ${user.id} and source_id = ${revoked} and source_type = 'Project'`;
+    await tw.deps
+      .sql`update members set access_level = 30 where user_id = ${user.id} and source_id = ${revoked} and source_type = 'Project'`;
 
     const result = await (tw.client.workflow.getHandle(workflowId).result() as Promise<OfflineExportResult>);
     expect(result).toMatchObject({ status: 'finished', hasFailures: true });
@@ -87,11 +100,15 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
     const [exp] = await tw.deps.sql<{ status: number; has_failures: boolean }[]>`
       select status, has_failures from import_offline_exports where id = ${exportId}`;
     expect(exp).toEqual({ status: 2, has_failures: true });
-    const metadata = JSON.parse(gunzipSync(await getObject(s3, tw.config.S3_BUCKET, `${exportPrefix}/metadata.json.gz`)).toString()) as {
+    const metadata = JSON.parse(
+      gunzipSync(await getObject(s3, tw.config.S3_BUCKET, `${exportPrefix}/metadata.json.gz`)).toString(),
+    ) as {
       entities_mapping: Record<string, string>;
     };
     expect(metadata.entities_mapping).toEqual({ [await pathOf(kept)]: `project_${kept}` });
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: tw.config.S3_BUCKET, Prefix: `${exportPrefix}/project_${revoked}/` }));
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: tw.config.S3_BUCKET, Prefix: `${exportPrefix}/project_${revoked}/` }),
+    );
     expect(listed.KeyCount ?? 0).toBe(0);
     const mails = await mailForExport(tw.config, user.email, exportPrefix);
     expect(mails.map((m) => m.subject)).toEqual(['Offline export complete']);
@@ -125,20 +142,40 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
   it.each([
     ['no argument object', ['42'], ExportErrorType.InvalidInput, /one object argument/],
     ['a missing exportId', [{}], ExportErrorType.InvalidInput, /exportId must be a positive whole number/],
-    ['a negative exportId', [{ exportId: -3 }], ExportErrorType.InvalidInput, /exportId must be a positive whole number/],
-    ['an export that does not exist', [{ exportId: 987_654_321_012 }], ExportErrorType.ExportNotFound, /does not exist/],
-  ])('fails fast and for good on %s, as a start from the Temporal CLI could give', async (_name, args, type, message) => {
-    const workflowId = `${offlineExportWorkflowId(0)}-bad-${randomUUID().slice(0, 8)}`;
-    const started = Date.now();
-    const handle = await tw.client.workflow.start(OFFLINE_EXPORT_WORKFLOW, { workflowId, taskQueue: tw.taskQueue, args: args as never });
-    const error = await handle.result().then(() => undefined, (err: unknown) => err);
-    expect(error).toBeInstanceOf(WorkflowFailedError);
-    const cause = (error as WorkflowFailedError).cause;
-    const failure = cause instanceof ApplicationFailure ? cause : (cause?.cause as ApplicationFailure);
-    expect(failure).toBeInstanceOf(ApplicationFailure);
-    expect(failure.type).toBe(type);
-    expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toMatch(message);
-    expect(Date.now() - started).toBeLessThan(10_000);
-  });
+    [
+      'a negative exportId',
+      [{ exportId: -3 }],
+      ExportErrorType.InvalidInput,
+      /exportId must be a positive whole number/,
+    ],
+    [
+      'an export that does not exist',
+      [{ exportId: 987_654_321_012 }],
+      ExportErrorType.ExportNotFound,
+      /does not exist/,
+    ],
+  ])(
+    'fails fast and for good on %s, as a start from the Temporal CLI could give',
+    async (_name, args, type, message) => {
+      const workflowId = `${offlineExportWorkflowId(0)}-bad-${randomUUID().slice(0, 8)}`;
+      const started = Date.now();
+      const handle = await tw.client.workflow.start(OFFLINE_EXPORT_WORKFLOW, {
+        workflowId,
+        taskQueue: tw.taskQueue,
+        args: args as never,
+      });
+      const error = await handle.result().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(error).toBeInstanceOf(WorkflowFailedError);
+      const cause = (error as WorkflowFailedError).cause;
+      const failure = cause instanceof ApplicationFailure ? cause : (cause?.cause as ApplicationFailure);
+      expect(failure).toBeInstanceOf(ApplicationFailure);
+      expect(failure.type).toBe(type);
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toMatch(message);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    },
+  );
 });

@@ -1,5 +1,12 @@
 import { emptyTotals } from '../../contracts/offline-export';
-import { addTotals, formatBytes, newProgress, nextChunkSize, progressDetails, updateProgress } from '../../workflows/offline-export/export-progress';
+import {
+  addTotals,
+  formatBytes,
+  newProgress,
+  nextChunkSize,
+  progressDetails,
+  updateProgress,
+} from '../../workflows/offline-export/export-progress';
 
 describe('nextChunkSize', () => {
   it('gives full chunks while more than one round of the window is left', () => {
@@ -26,7 +33,15 @@ describe('nextChunkSize', () => {
 describe('export progress', () => {
   it('adds chunk results and counts the portables of running chunks as running, not pending', () => {
     const totals = { ...emptyTotals(), portablesTotal: 10 };
-    addTotals(totals, { portablesFinished: 3, portablesFailed: 1, relationsFinished: 9, relationsFailed: 2, objectsWritten: 12, bytesWritten: 2048, recordsWritten: 40 });
+    addTotals(totals, {
+      portablesFinished: 3,
+      portablesFailed: 1,
+      relationsFinished: 9,
+      relationsFailed: 2,
+      objectsWritten: 12,
+      bytesWritten: 2048,
+      recordsWritten: 40,
+    });
     const progress = newProgress(42, 2);
     progress.phase = 'exporting';
     updateProgress(progress, totals, new Map([['offline-export:42/portables:5-7', 3]]));

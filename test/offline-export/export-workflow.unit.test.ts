@@ -23,7 +23,11 @@ const localTemporal = useLocalTemporal();
 
 type Calls = Record<string, unknown[]>;
 
-function fakeExport(portables: number, limits: ExportLimits, chunk: (c: { afterSelfId: number; lastSelfId: number }) => Promise<ChunkExportResult>) {
+function fakeExport(
+  portables: number,
+  limits: ExportLimits,
+  chunk: (c: { afterSelfId: number; lastSelfId: number }) => Promise<ChunkExportResult>,
+) {
   const calls: Calls = {};
   const record = (name: string, input: unknown) => {
     (calls[name] ??= []).push(input);
@@ -51,7 +55,14 @@ function fakeExport(portables: number, limits: ExportLimits, chunk: (c: { afterS
       record('nextPortableChunk', input);
       if (input.afterSelfId >= portables) return null;
       const lastSelfId = Math.min(portables, input.afterSelfId + input.maxPortables);
-      const c: PortableChunk = { afterSelfId: input.afterSelfId, firstSelfId: input.afterSelfId + 1, lastSelfId, portables: lastSelfId - input.afterSelfId, firstPath: 'a', lastPath: 'b' };
+      const c: PortableChunk = {
+        afterSelfId: input.afterSelfId,
+        firstSelfId: input.afterSelfId + 1,
+        lastSelfId,
+        portables: lastSelfId - input.afterSelfId,
+        firstPath: 'a',
+        lastPath: 'b',
+      };
       return c;
     },
     async exportPortableChunk(input) {
@@ -60,11 +71,17 @@ function fakeExport(portables: number, limits: ExportLimits, chunk: (c: { afterS
     },
     async failPortableChunk(input) {
       record('failPortableChunk', input);
-      return { ...done(input.afterSelfId, input.lastSelfId), portablesFinished: 0, portablesFailed: input.lastSelfId - input.afterSelfId };
+      return {
+        ...done(input.afterSelfId, input.lastSelfId),
+        portablesFinished: 0,
+        portablesFailed: input.lastSelfId - input.afterSelfId,
+      };
     },
     async completeExport(input) {
       record('completeExport', input);
-      return { status: 'finished', hasFailures: false, metadataKey: 'prefix/metadata.json.gz' } as Awaited<ReturnType<OfflineExportActivities['completeExport']>>;
+      return { status: 'finished', hasFailures: false, metadataKey: 'prefix/metadata.json.gz' } as Awaited<
+        ReturnType<OfflineExportActivities['completeExport']>
+      >;
     },
     async sendExportEmail(input) {
       record('sendExportEmail', input);
@@ -82,7 +99,10 @@ function fakeExport(portables: number, limits: ExportLimits, chunk: (c: { afterS
   return { calls, activities, done };
 }
 
-async function withWorker<T>(activities: Partial<OfflineExportActivities>, run: (taskQueue: string) => Promise<T>): Promise<T> {
+async function withWorker<T>(
+  activities: Partial<OfflineExportActivities>,
+  run: (taskQueue: string) => Promise<T>,
+): Promise<T> {
   const taskQueue = `unit-${randomUUID()}`;
   const worker = await Worker.create({
     connection: localTemporal().nativeConnection,
@@ -95,30 +115,52 @@ async function withWorker<T>(activities: Partial<OfflineExportActivities>, run: 
   return worker.runUntil(run(taskQueue));
 }
 
-const limits: ExportLimits = { maxConcurrentRelations: 2, credentialsPurgeDelayMs: 50, portablesPerChunk: 3, maxConcurrentChunks: 2, chunksPerRun: 2 };
+const limits: ExportLimits = {
+  maxConcurrentRelations: 2,
+  credentialsPurgeDelayMs: 50,
+  portablesPerChunk: 3,
+  maxConcurrentChunks: 2,
+  chunksPerRun: 2,
+};
 
 describe('OfflineExportWorkflow with fake activities', () => {
   it('hands out chunks of portablesPerChunk, shares the last round among the window, continues as new, completes once', async () => {
     const fake = fakeExport(10, limits, async (c) => fake.done(c.afterSelfId, c.lastSelfId));
     const exportId = 1_000 + Math.floor(Math.random() * 1e6);
     const { result, runs } = await withWorker(fake.activities, async (taskQueue) => {
-      const handle = await localTemporal().client.workflow.start<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
-        taskQueue,
-        workflowId: offlineExportWorkflowId(exportId),
-        args: [{ exportId }],
-      });
+      const handle = await localTemporal().client.workflow.start<typeof OfflineExportWorkflow>(
+        'OfflineExportWorkflow',
+        {
+          taskQueue,
+          workflowId: offlineExportWorkflowId(exportId),
+          args: [{ exportId }],
+        },
+      );
       const result = await handle.result();
       const description = await handle.describe();
       return { result, runs: description.runId === handle.firstExecutionRunId ? 1 : 2 };
     });
 
     // 10 left > 3 x 2: chunks of 3 until what is left fits one round (4 <= 6), then 4 shared by 2: 2 and 2.
-    const asked = (fake.calls.nextPortableChunk as { afterSelfId: number; maxPortables: number }[]).map((c) => [c.afterSelfId, c.maxPortables]);
-    expect(asked).toEqual([[0, 3], [3, 3], [6, 2], [8, 2], [10, 2]]);
+    const asked = (fake.calls.nextPortableChunk as { afterSelfId: number; maxPortables: number }[]).map((c) => [
+      c.afterSelfId,
+      c.maxPortables,
+    ]);
+    expect(asked).toEqual([
+      [0, 3],
+      [3, 3],
+      [6, 2],
+      [8, 2],
+      [10, 2],
+    ]);
     expect(fake.calls.exportPortableChunk).toHaveLength(4);
     // Two chunks per run: the first run continued as new.
     expect(runs).toBe(2);
-    expect(result).toMatchObject({ exportId, status: 'finished', totals: { portablesTotal: 10, portablesFinished: 10, portablesFailed: 0, relationsFinished: 30 } });
+    expect(result).toMatchObject({
+      exportId,
+      status: 'finished',
+      totals: { portablesTotal: 10, portablesFinished: 10, portablesFailed: 0, relationsFinished: 30 },
+    });
     expect(fake.calls.loadExport).toHaveLength(1);
     expect(fake.calls.prepareExport).toHaveLength(1);
     expect(fake.calls.completeExport).toHaveLength(1);
@@ -129,14 +171,21 @@ describe('OfflineExportWorkflow with fake activities', () => {
 
   it('a chunk whose activity gives up is failed as a whole, and the export still completes', async () => {
     const fake = fakeExport(4, { ...limits, chunksPerRun: 10 }, async (c) => {
-      if (c.afterSelfId === 0) throw ApplicationFailure.create({ type: 'BucketGone', message: 'the bucket is gone', nonRetryable: true });
+      if (c.afterSelfId === 0)
+        throw ApplicationFailure.create({ type: 'BucketGone', message: 'the bucket is gone', nonRetryable: true });
       return fake.done(c.afterSelfId, c.lastSelfId);
     });
     const exportId = 1_000 + Math.floor(Math.random() * 1e6);
     const result = await withWorker(fake.activities, (taskQueue) =>
-      localTemporal().client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', { taskQueue, workflowId: offlineExportWorkflowId(exportId), args: [{ exportId }] }),
+      localTemporal().client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
+        taskQueue,
+        workflowId: offlineExportWorkflowId(exportId),
+        args: [{ exportId }],
+      }),
     );
-    expect(fake.calls.failPortableChunk).toEqual([{ exportId, afterSelfId: 0, lastSelfId: 2, error: 'the bucket is gone' }]);
+    expect(fake.calls.failPortableChunk).toEqual([
+      { exportId, afterSelfId: 0, lastSelfId: 2, error: 'the bucket is gone' },
+    ]);
     expect(result.totals).toMatchObject({ portablesFinished: 2, portablesFailed: 2 });
     expect(fake.calls.sendExportEmail).toHaveLength(1);
   });
@@ -159,11 +208,14 @@ describe('OfflineExportWorkflow with fake activities', () => {
     });
     const exportId = 1_000 + Math.floor(Math.random() * 1e6);
     const outcome = await withWorker(fake.activities, async (taskQueue) => {
-      const handle = await localTemporal().client.workflow.start<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
-        taskQueue,
-        workflowId: offlineExportWorkflowId(exportId),
-        args: [{ exportId }],
-      });
+      const handle = await localTemporal().client.workflow.start<typeof OfflineExportWorkflow>(
+        'OfflineExportWorkflow',
+        {
+          taskQueue,
+          workflowId: offlineExportWorkflowId(exportId),
+          args: [{ exportId }],
+        },
+      );
       while (started < 2) await new Promise((r) => setTimeout(r, 50));
       await handle.cancel();
       return handle.result().then(
@@ -175,13 +227,9 @@ describe('OfflineExportWorkflow with fake activities', () => {
     expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(fake.calls.cancelExport).toEqual([{ exportId }]);
     // The rows are failed only once both running chunks have aborted their uploads.
-    expect((fake.calls.order as string[]).filter((c) => c !== 'exportPortableChunk' && c !== 'nextPortableChunk').slice(-5)).toEqual([
-      'chunkAborted',
-      'chunkAborted',
-      'cancelExport',
-      'sendExportEmail',
-      'purgeExportCredentials',
-    ]);
+    expect(
+      (fake.calls.order as string[]).filter((c) => c !== 'exportPortableChunk' && c !== 'nextPortableChunk').slice(-5),
+    ).toEqual(['chunkAborted', 'chunkAborted', 'cancelExport', 'sendExportEmail', 'purgeExportCredentials']);
     expect(fake.calls.sendExportEmail).toEqual([{ exportId }]);
     expect(fake.calls.purgeExportCredentials).toEqual([{ exportId }]);
     expect(fake.calls.completeExport).toBeUndefined();
@@ -190,8 +238,12 @@ describe('OfflineExportWorkflow with fake activities', () => {
   it('refuses a malformed input at once with InvalidInput', async () => {
     const fake = fakeExport(1, limits, async (c) => fake.done(c.afterSelfId, c.lastSelfId));
     const outcome = await withWorker(fake.activities, (taskQueue) =>
-      localTemporal().client.workflow
-        .execute('OfflineExportWorkflow', { taskQueue, workflowId: `unit-${randomUUID()}`, args: [{ exportId: 1, credentials: 'secret' }] })
+      localTemporal()
+        .client.workflow.execute('OfflineExportWorkflow', {
+          taskQueue,
+          workflowId: `unit-${randomUUID()}`,
+          args: [{ exportId: 1, credentials: 'secret' }],
+        })
         .catch((err: unknown) => err),
     );
     expect(outcome).toBeInstanceOf(WorkflowFailedError);

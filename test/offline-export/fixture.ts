@@ -28,7 +28,9 @@ export async function insertExport(sql: Sql, config: Config, userId: number, pat
   const now = new Date().toISOString().replace('T', '_').replace(/:/g, '-').slice(0, 19);
   const exportPrefix = `${now}_export_${alphanumerics(8)}`;
   return sql.begin(async (tx) => {
-    const [exp] = await tx<{ id: number }[]>`insert into import_offline_exports (user_id) values (${userId}) returning id`;
+    const [exp] = await tx<
+      { id: number }[]
+    >`insert into import_offline_exports (user_id) values (${userId}) returning id`;
     const exportId = exp!.id;
     const credentials = encryptCredentials(devBucketCredentials(config), config.ENCRYPTION_KEY);
     await tx`
@@ -53,7 +55,9 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: token }),
+    );
     for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

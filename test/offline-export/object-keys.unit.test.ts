@@ -16,7 +16,9 @@ describe('object keys', () => {
     expect(relationKey(PREFIX, 'project', 42, 'self')).toBe(`${PREFIX}/project_42/self.json.gz`);
     expect(relationKey(PREFIX, 'group', 5, 'self')).toBe(`${PREFIX}/group_5/self.json.gz`);
     expect(relationKey(PREFIX, 'project', 42, 'labels')).toBe(`${PREFIX}/project_42/labels.ndjson.gz`);
-    expect(relationKey(PREFIX, 'project', 42, 'project_feature')).toBe(`${PREFIX}/project_42/project_feature.ndjson.gz`);
+    expect(relationKey(PREFIX, 'project', 42, 'project_feature')).toBe(
+      `${PREFIX}/project_42/project_feature.ndjson.gz`,
+    );
     expect(relationKey(PREFIX, 'group', 5, 'boards')).toBe(`${PREFIX}/group_5/boards.ndjson.gz`);
   });
 

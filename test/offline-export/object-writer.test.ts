@@ -64,7 +64,9 @@ describe('GzipObjectWriter', () => {
     expect(await openUploads(key)).toHaveLength(1); // a part is already up
     await writer.abort();
     expect(await openUploads(key)).toHaveLength(0);
-    await expect(s3.send(new HeadObjectCommand({ Bucket: config.S3_BUCKET, Key: key }))).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(s3.send(new HeadObjectCommand({ Bucket: config.S3_BUCKET, Key: key }))).rejects.toMatchObject({
+      name: 'NotFound',
+    });
   });
 
   it('stops when its abort signal fires (activity cancellation) and leaves nothing behind', async () => {
@@ -76,6 +78,8 @@ describe('GzipObjectWriter', () => {
     await expect(writer.finish()).rejects.toThrow();
     await writer.abort();
     expect(await openUploads(key)).toHaveLength(0);
-    await expect(s3.send(new HeadObjectCommand({ Bucket: config.S3_BUCKET, Key: key }))).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(s3.send(new HeadObjectCommand({ Bucket: config.S3_BUCKET, Key: key }))).rejects.toMatchObject({
+      name: 'NotFound',
+    });
   });
 });

@@ -53,7 +53,15 @@ describe('OfflineExportWorkflow started from the Temporal CLI', () => {
     ['extra fields', '{"exportId": 12, "credentials": {"secret": "x"}}'],
   ])('fails at once, non-retryably, on %s', async (_case, input) => {
     const workflowId = await start(input);
-    const error = await tw.run(() => tw.client.workflow.getHandle(workflowId).result().then(() => undefined, (e: unknown) => e));
+    const error = await tw.run(() =>
+      tw.client.workflow
+        .getHandle(workflowId)
+        .result()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+    );
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause).toBeInstanceOf(ApplicationFailure);
@@ -64,7 +72,15 @@ describe('OfflineExportWorkflow started from the Temporal CLI', () => {
 
   it('fails with ExportNotFound for an id no export has', async () => {
     const workflowId = await start('{"exportId": 999999999999}');
-    const error = await tw.run(() => tw.client.workflow.getHandle(workflowId).result().then(() => undefined, (e: unknown) => e));
+    const error = await tw.run(() =>
+      tw.client.workflow
+        .getHandle(workflowId)
+        .result()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+    );
     // The loading activity's non-retryable failure, as the workflow reports it.
     const root = (error as WorkflowFailedError).cause?.cause as ApplicationFailure;
     expect(root).toBeInstanceOf(ApplicationFailure);

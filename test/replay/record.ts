@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   await globalSetup();
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((name) => !(name in scenarios));
-  if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
   mkdirSync(HISTORIES_DIR, { recursive: true });
   for (const [name, scenario] of Object.entries(scenarios)) {
     if (wanted.length > 0 && !wanted.includes(name)) continue;
@@ -30,8 +31,19 @@ async function main(): Promise<void> {
         // The CLI's JSON is the format users keep in CI, and what Worker.runReplayHistories accepts.
         const json = execFileSync(
           TEMPORAL_CLI,
-          ['workflow', 'show', '--workflow-id', recording.workflowId, ...(recording.runId ? ['--run-id', recording.runId] : []),
-            '--output', 'json', '--address', tw.config.TEMPORAL_ADDRESS, '--namespace', tw.config.TEMPORAL_NAMESPACE],
+          [
+            'workflow',
+            'show',
+            '--workflow-id',
+            recording.workflowId,
+            ...(recording.runId ? ['--run-id', recording.runId] : []),
+            '--output',
+            'json',
+            '--address',
+            tw.config.TEMPORAL_ADDRESS,
+            '--namespace',
+            tw.config.TEMPORAL_NAMESPACE,
+          ],
           { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 },
         );
         const events = (JSON.parse(json) as { events: unknown[] }).events.length;

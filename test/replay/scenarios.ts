@@ -35,11 +35,20 @@ const quickPurge: Partial<Config> = { EXPORT_CREDENTIALS_PURGE_DELAY_MS: 200 };
 async function startExport(tw: TestWorker, userId: number, paths: string[]): Promise<string> {
   const { exportId } = await insertExport(tw.deps.sql, tw.config, userId, paths);
   const workflowId = offlineExportWorkflowId(exportId);
-  await tw.client.workflow.start(OFFLINE_EXPORT_WORKFLOW, { workflowId, taskQueue: tw.taskQueue, args: [{ exportId }] });
+  await tw.client.workflow.start(OFFLINE_EXPORT_WORKFLOW, {
+    workflowId,
+    taskQueue: tw.taskQueue,
+    args: [{ exportId }],
+  });
   return workflowId;
 }
 
-async function startBulk(tw: TestWorker, groupPath: string, attribute: string, mode: BulkUpdateMode): Promise<{ workflowId: string; operationId: string }> {
+async function startBulk(
+  tw: TestWorker,
+  groupPath: string,
+  attribute: string,
+  mode: BulkUpdateMode,
+): Promise<{ workflowId: string; operationId: string }> {
   const root = groupPath.split('/')[0]!;
   const groupId = await namespaceIdByPath(tw.deps.sql, groupPath);
   const attributeId = await attributeIdByName(tw.deps.sql, root, attribute);
@@ -52,14 +61,18 @@ async function startBulk(tw: TestWorker, groupPath: string, attribute: string, m
 /** Workflow ids of a bulk operation's range children, in batch order. */
 async function childrenOf(tw: TestWorker, operationId: string): Promise<string[]> {
   const ids: string[] = [];
-  for await (const w of tw.client.workflow.list({ query: `WorkflowId STARTS_WITH "${bulkUpdateWorkflowId(operationId)}/batches:"` })) ids.push(w.workflowId);
+  for await (const w of tw.client.workflow.list({
+    query: `WorkflowId STARTS_WITH "${bulkUpdateWorkflowId(operationId)}/batches:"`,
+  }))
+    ids.push(w.workflowId);
   return ids.sort((a, b) => Number(a.split(':').pop()!.split('-')[0]) - Number(b.split(':').pop()!.split('-')[0]));
 }
 
 /** Run ids of a workflow id, oldest first. */
 async function runsOf(tw: TestWorker, workflowId: string): Promise<string[]> {
   const runs: string[] = [];
-  for await (const execution of tw.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(execution.runId);
+  for await (const execution of tw.client.workflow.list({ query: `WorkflowId = "${workflowId}"` }))
+    runs.push(execution.runId);
   return runs.reverse();
 }
 
@@ -83,7 +96,9 @@ export const scenarios: Record<string, Scenario> = {
       await tw.client.workflow.getHandle(workflowId).result();
       const exportId = Number(workflowId.split(':')[1]);
       const chunks: string[] = [];
-      for await (const w of tw.client.workflow.list({ query: `WorkflowId STARTS_WITH "${offlineExportWorkflowId(exportId)}/portables:"` })) {
+      for await (const w of tw.client.workflow.list({
+        query: `WorkflowId STARTS_WITH "${offlineExportWorkflowId(exportId)}/portables:"`,
+      })) {
         chunks.push(w.workflowId);
       }
       if (chunks.length !== 1) throw new Error(`expected one chunk child, got ${chunks.length}`);
@@ -176,7 +191,12 @@ export const scenarios: Record<string, Scenario> = {
   },
 
   'bulk-update-continue-as-new': {
-    config: { BULK_UPDATE_BATCH_SIZE: 3, BULK_UPDATE_BATCHES_PER_RUN: 4, BULK_UPDATE_MAX_CONCURRENT_BATCHES: 2, BULK_UPDATE_BATCHES_PER_CHILD: 2 },
+    config: {
+      BULK_UPDATE_BATCH_SIZE: 3,
+      BULK_UPDATE_BATCHES_PER_RUN: 4,
+      BULK_UPDATE_MAX_CONCURRENT_BATCHES: 2,
+      BULK_UPDATE_BATCHES_PER_CHILD: 2,
+    },
     async run(tw) {
       const { workflowId } = await startBulk(tw, 'gitlab-org', 'Search', 'ADD');
       await tw.client.workflow.getHandle(workflowId).result();

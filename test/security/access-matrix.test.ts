@@ -14,7 +14,10 @@ import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
 // No worker polls the task queues here: accepted requests start workflows that stay queued, terminated afterwards.
 
 let api: TestApi;
-const taskQueues = { export: `test-access-export-${randomUUID().slice(0, 8)}`, bulkUpdate: `test-access-bulk-${randomUUID().slice(0, 8)}` };
+const taskQueues = {
+  export: `test-access-export-${randomUUID().slice(0, 8)}`,
+  bulkUpdate: `test-access-bulk-${randomUUID().slice(0, 8)}`,
+};
 let projectPath: string;
 let projectId: number;
 let attributeId: number;
@@ -32,7 +35,9 @@ beforeAll(async () => {
   await clearRateLimits();
 });
 afterAll(async () => {
-  await Promise.allSettled(workflows.map((id) => api.deps.temporal.workflow.getHandle(id).terminate('security test cleanup')));
+  await Promise.allSettled(
+    workflows.map((id) => api.deps.temporal.workflow.getHandle(id).terminate('security test cleanup')),
+  );
   await api?.close();
 });
 
@@ -43,13 +48,17 @@ async function clearRateLimits() {
 
 const exportBody = (fullPath: string) => devBucketExportBody(api.deps.config, [fullPath]);
 
-const denied = (path: string) => `Export failed. You do not have permission to export the following resources or they do not exist: ${path}`;
+const denied = (path: string) =>
+  `Export failed. You do not have permission to export the following resources or they do not exist: ${path}`;
 const UNAUTHORIZED = { status: 401, body: { message: '401 Unauthorized' } };
 
 async function exportAs(role: Role, fullPath: string) {
   await clearRateLimits();
   const before = await writtenRows(api.deps.sql);
-  const res = await api.request('POST', '/api/v4/offline_exports', { token: seedToken(role), body: exportBody(fullPath) });
+  const res = await api.request('POST', '/api/v4/offline_exports', {
+    token: seedToken(role),
+    body: exportBody(fullPath),
+  });
   if (res.status === 201) workflows.push(`offline-export:${(res.body as { id: number }).id}`);
   else expect(await writtenRows(api.deps.sql)).toEqual(before);
   return res;
@@ -68,35 +77,45 @@ describe('access matrix', () => {
     ['frank', 401, 401, 401], // blocked (although Owner)
   ];
 
-  it.each(matrix)('%s: group export %s, project export %s, bulk update %s', async (role, group, project, bulk) => {
-    const g = await exportAs(role, 'gitlab-org');
-    if (group === 401) expect(g).toEqual(UNAUTHORIZED);
-    else if (group === 'ok') expect(g).toMatchObject({ status: 201, body: { status: 'created' } });
-    else expect(g).toEqual({ status: 422, body: { message: denied('gitlab-org') } });
+  it.each(matrix)(
+    '%s: group export %s, project export %s, bulk update %s',
+    async (role, group, project, bulk) => {
+      const g = await exportAs(role, 'gitlab-org');
+      if (group === 401) expect(g).toEqual(UNAUTHORIZED);
+      else if (group === 'ok') expect(g).toMatchObject({ status: 201, body: { status: 'created' } });
+      else expect(g).toEqual({ status: 422, body: { message: denied('gitlab-org') } });
 
-    const p = await exportAs(role, projectPath);
-    if (project === 401) expect(p).toEqual(UNAUTHORIZED);
-    else if (project === 'ok') expect(p).toMatchObject({ status: 201, body: { status: 'created' } });
-    else expect(p).toEqual({ status: 422, body: { message: denied(projectPath) } });
+      const p = await exportAs(role, projectPath);
+      if (project === 401) expect(p).toEqual(UNAUTHORIZED);
+      else if (project === 'ok') expect(p).toMatchObject({ status: 201, body: { status: 'created' } });
+      else expect(p).toEqual({ status: 422, body: { message: denied(projectPath) } });
 
-    const before = await writtenRows(api.deps.sql);
-    const b = await api.request('POST', '/api/v4/security/attributes/bulk_update', {
-      token: seedToken(role),
-      body: { project_ids: [projectId], attribute_ids: [attributeId], mode: 'ADD' },
-    });
-    if (bulk === 401) expect(b).toEqual(UNAUTHORIZED);
-    else if (bulk === 'ok') {
-      expect(b).toMatchObject({ status: 202, body: { operation_id: expect.any(String) } });
-      workflows.push((b.body as { workflow_id: string }).workflow_id);
-    } else {
-      expect(b).toEqual({ status: 422, body: { message: `Security attribute ${attributeId} does not exist or you don't have permission to use it` } });
-      expect(await writtenRows(api.deps.sql)).toEqual(before);
-    }
-  }, 60_000);
+      const before = await writtenRows(api.deps.sql);
+      const b = await api.request('POST', '/api/v4/security/attributes/bulk_update', {
+        token: seedToken(role),
+        body: { project_ids: [projectId], attribute_ids: [attributeId], mode: 'ADD' },
+      });
+      if (bulk === 401) expect(b).toEqual(UNAUTHORIZED);
+      else if (bulk === 'ok') {
+        expect(b).toMatchObject({ status: 202, body: { operation_id: expect.any(String) } });
+        workflows.push((b.body as { workflow_id: string }).workflow_id);
+      } else {
+        expect(b).toEqual({
+          status: 422,
+          body: { message: `Security attribute ${attributeId} does not exist or you don't have permission to use it` },
+        });
+        expect(await writtenRows(api.deps.sql)).toEqual(before);
+      }
+    },
+    60_000,
+  );
 
   it("answers 404 to anyone reading another user's export or operation, admins included, and 401 to a blocked owner", async () => {
     await clearRateLimits();
-    const created = await api.request('POST', '/api/v4/offline_exports', { token: seedToken('alice'), body: exportBody('flightjs/Flight') });
+    const created = await api.request('POST', '/api/v4/offline_exports', {
+      token: seedToken('alice'),
+      body: exportBody('flightjs/Flight'),
+    });
     expect(created.status).toBe(201);
     const exportId = (created.body as { id: number }).id;
     workflows.push(`offline-export:${exportId}`);
@@ -108,7 +127,9 @@ describe('access matrix', () => {
     const operationId = (started.body as { operation_id: string }).operation_id;
     workflows.push((started.body as { workflow_id: string }).workflow_id);
 
-    expect(await api.request('GET', `/api/v4/offline_exports/${exportId}`, { token: seedToken('alice') })).toMatchObject({ status: 200, body: { id: exportId } });
+    expect(
+      await api.request('GET', `/api/v4/offline_exports/${exportId}`, { token: seedToken('alice') }),
+    ).toMatchObject({ status: 200, body: { id: exportId } });
     for (const role of ['root', 'bob', 'carol', 'erin', 'grace'] as const) {
       expect(await api.request('GET', `/api/v4/offline_exports/${exportId}`, { token: seedToken(role) })).toEqual({
         status: 404,
@@ -117,16 +138,24 @@ describe('access matrix', () => {
       const list = await api.request('GET', '/api/v4/offline_exports?per_page=100', { token: seedToken(role) });
       expect(list.status).toBe(200);
       expect((list.body as { id: number }[]).map((e) => e.id)).not.toContain(exportId);
-      expect(await api.request('GET', `/api/v4/security/background_operations/${operationId}`, { token: seedToken(role) })).toEqual({
+      expect(
+        await api.request('GET', `/api/v4/security/background_operations/${operationId}`, { token: seedToken(role) }),
+      ).toEqual({
         status: 404,
         body: { message: '404 Background Operation Not Found' },
       });
     }
-    expect(await api.request('GET', `/api/v4/offline_exports/${exportId}`, { token: seedToken('frank') })).toEqual(UNAUTHORIZED);
-    expect(await api.request('GET', `/api/v4/security/background_operations/${operationId}`, { token: seedToken('frank') })).toEqual(UNAUTHORIZED);
+    expect(await api.request('GET', `/api/v4/offline_exports/${exportId}`, { token: seedToken('frank') })).toEqual(
+      UNAUTHORIZED,
+    );
+    expect(
+      await api.request('GET', `/api/v4/security/background_operations/${operationId}`, { token: seedToken('frank') }),
+    ).toEqual(UNAUTHORIZED);
     // No token, or a token that differs in one letter.
     expect(await api.request('GET', `/api/v4/offline_exports/${exportId}`)).toEqual(UNAUTHORIZED);
-    expect(await api.request('GET', `/api/v4/offline_exports/${exportId}`, { token: 'glpat-seed-alicE' })).toEqual(UNAUTHORIZED);
+    expect(await api.request('GET', `/api/v4/offline_exports/${exportId}`, { token: 'glpat-seed-alicE' })).toEqual(
+      UNAUTHORIZED,
+    );
   }, 60_000);
 
   it('refuses a revoked or expired token, and a token without the api scope', async () => {

@@ -4,7 +4,11 @@ import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
 import { AccessLevel } from '../../db/access';
 import type { Sql } from '../../db/sql';
 import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
-import { OFFLINE_EXPORT_WORKFLOW, offlineExportWorkflowId, type OfflineExportResult } from '../../contracts/offline-export';
+import {
+  OFFLINE_EXPORT_WORKFLOW,
+  offlineExportWorkflowId,
+  type OfflineExportResult,
+} from '../../contracts/offline-export';
 import { loadConfig } from '../../contracts/config';
 import { createUser } from '../bulk-update/support/instance';
 import { allMail, waitForOperationMail, type ReceivedMail } from '../helpers/mail';
@@ -31,7 +35,9 @@ interface Received extends ReceivedMail {
 }
 
 async function rawSource(mail: ReceivedMail): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${loadConfig().MAILDEV_WEB_PORT}/api/email/${encodeURIComponent(mail.id)}/source`);
+  const res = await fetch(
+    `http://127.0.0.1:${loadConfig().MAILDEV_WEB_PORT}/api/email/${encodeURIComponent(mail.id)}/source`,
+  );
   if (!res.ok) throw new Error(`maildev answered ${res.status} for the source of ${mail.id}`);
   return res.text();
 }
@@ -67,7 +73,8 @@ function shownText(html: string): string {
   return html
     .replace(/<[^>]*>/g, ' ')
     .replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, e: string) => {
-      if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+      if (e[0] === '#')
+        return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
       return ENTITIES[e.toLowerCase()] ?? whole;
     })
     .replace(/\s+/g, ' ');
@@ -102,13 +109,20 @@ interface OwnGroup {
 }
 
 async function createRootGroup(sql: Sql, path: string, name: string): Promise<OwnGroup> {
-  const [row] = await sql<{ id: number }[]>`insert into namespaces (name, path, visibility_level) values (${name}, ${path}, 0) returning id`;
+  const [row] = await sql<
+    { id: number }[]
+  >`insert into namespaces (name, path, visibility_level) values (${name}, ${path}, 0) returning id`;
   await sql`update namespaces set traversal_ids = array[id] where id = ${row!.id}`;
   await sql`insert into routes (source_id, source_type, path, name) values (${row!.id}, 'Namespace', ${path}, ${name})`;
   return { id: row!.id, path };
 }
 
-async function createProject(sql: Sql, group: OwnGroup, path: string, name: string): Promise<{ id: number; fullPath: string; name: string }> {
+async function createProject(
+  sql: Sql,
+  group: OwnGroup,
+  path: string,
+  name: string,
+): Promise<{ id: number; fullPath: string; name: string }> {
   const [row] = await sql<{ id: number }[]>`
     insert into projects (name, path, namespace_id, visibility_level) values (${name}, ${path}, ${group.id}, 0) returning id`;
   const fullPath = `${group.path}/${path}`;
@@ -146,7 +160,12 @@ describe('email escaping, end to end through maildev', () => {
     let exportPrefix: string | undefined;
     try {
       group = await createRootGroup(sql, `email-e2e-export-${suffix}`, hostile('group'));
-      userId = await createUser(sql, username, [{ sourceType: 'Namespace', sourceId: group.id, level: AccessLevel.OWNER }], userName);
+      userId = await createUser(
+        sql,
+        username,
+        [{ sourceType: 'Namespace', sourceId: group.id, level: AccessLevel.OWNER }],
+        userName,
+      );
       const created = await insertExport(sql, config, userId, [group.path]);
       exportPrefix = created.exportPrefix;
       const result = await tw.run(async () => {
@@ -161,14 +180,26 @@ describe('email escaping, end to end through maildev', () => {
 
       // The user's address is unique to this test; the prefix names this export.
       const mails = await waitFor(async () => {
-        const found = (await allMail()).filter((m) => m.to.some((t) => t.address === address) || m.text.includes(created.exportPrefix));
+        const found = (await allMail()).filter(
+          (m) => m.to.some((t) => t.address === address) || m.text.includes(created.exportPrefix),
+        );
         return found.length > 0 ? (found as Received[]) : undefined;
       });
       expect(mails).toHaveLength(1);
       const mail = mails[0]!;
       expect(mail.subject).toBe('Offline export complete');
-      expect(mail.headers['message-id']).toBe(`<offline-export-${created.exportId}-complete@${new URL(config.INSTANCE_BASE_URL).hostname}>`);
-      await expectOnlyToUser(mail, address, ['from', 'to', 'subject', 'message-id', 'date', 'mime-version', 'content-type']);
+      expect(mail.headers['message-id']).toBe(
+        `<offline-export-${created.exportId}-complete@${new URL(config.INSTANCE_BASE_URL).hostname}>`,
+      );
+      await expectOnlyToUser(mail, address, [
+        'from',
+        'to',
+        'subject',
+        'message-id',
+        'date',
+        'mime-version',
+        'content-type',
+      ]);
 
       // HTML: only the template's own tags, no attribute at all; the name is shown as the text it is.
       const tags = tagsOf(mail.html);
@@ -186,7 +217,9 @@ describe('email escaping, end to end through maildev', () => {
         const s3 = createStackS3Client(config);
         const keys = await listKeys(s3, config.S3_BUCKET, exportPrefix);
         if (keys.length > 0) {
-          await s3.send(new DeleteObjectsCommand({ Bucket: config.S3_BUCKET, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
+          await s3.send(
+            new DeleteObjectsCommand({ Bucket: config.S3_BUCKET, Delete: { Objects: keys.map((Key) => ({ Key })) } }),
+          );
         }
         s3.destroy();
       }
@@ -227,8 +260,18 @@ describe('email escaping, end to end through maildev', () => {
       // Two projects that fail (they hold 'Held', in the same single-selection category), with hostile names and
       // paths, and two that succeed.
       const failing = [
-        await createProject(sql, group, `p1"><script>alert(1)</script>\r\nBcc: victim@example.test`, hostile('project-1')),
-        await createProject(sql, group, `p2 <img src=x onerror=alert(2)>&lt;b&gt;`, `<b onmouseover="steal()">Two</b> &lt;i&gt; \r\nX-Injected: yes`),
+        await createProject(
+          sql,
+          group,
+          `p1"><script>alert(1)</script>\r\nBcc: victim@example.test`,
+          hostile('project-1'),
+        ),
+        await createProject(
+          sql,
+          group,
+          `p2 <img src=x onerror=alert(2)>&lt;b&gt;`,
+          `<b onmouseover="steal()">Two</b> &lt;i&gt; \r\nX-Injected: yes`,
+        ),
       ];
       const succeeding = [
         await createProject(sql, group, 'plain-one', `Plain one ${suffix}`),
@@ -239,13 +282,20 @@ describe('email escaping, end to end through maildev', () => {
           insert into project_to_security_attributes (project_id, security_attribute_id, traversal_ids)
           values (${p.id}, ${held}, array[${group.id}]::bigint[])`;
       }
-      userId = await createUser(sql, username, [{ sourceType: 'Namespace', sourceId: group.id, level: AccessLevel.MAINTAINER }], recipientName);
+      userId = await createUser(
+        sql,
+        username,
+        [{ sourceType: 'Namespace', sourceId: group.id, level: AccessLevel.MAINTAINER }],
+        recipientName,
+      );
 
       const started = await startBulkUpdate(
         { sql, client: tw.client, taskQueue: tw.taskQueue },
         { userId, groupIds: [group.id], projectIds: [], attributeIds: [added], mode: 'ADD' },
       );
-      const result = await tw.run(() => tw.client.workflow.getHandle<typeof BulkUpdateWorkflow>(started.workflowId).result());
+      const result = await tw.run(() =>
+        tw.client.workflow.getHandle<typeof BulkUpdateWorkflow>(started.workflowId).result(),
+      );
       expect(result).toMatchObject({ totalItems: 4, successfulItems: 2, failedItems: 2, notification: 'sent' });
 
       // Found by the operation id header, and addressed to this test's unique user.
@@ -253,16 +303,38 @@ describe('email escaping, end to end through maildev', () => {
       expect(mails).toHaveLength(1);
       const mail = mails[0]!;
       expect(mail.subject).toBe('Bulk operation failed: Attribute update');
-      expect(mail.headers['message-id']).toBe(`<bulk-operation.${started.operationId}@${new URL(tw.config.INSTANCE_BASE_URL).hostname}>`);
+      expect(mail.headers['message-id']).toBe(
+        `<bulk-operation.${started.operationId}@${new URL(tw.config.INSTANCE_BASE_URL).hostname}>`,
+      );
       await expectOnlyToUser(mail, address, [
-        'x-gitlab-background-operation-id', 'from', 'to', 'subject', 'message-id', 'date', 'mime-version', 'content-type',
+        'x-gitlab-background-operation-id',
+        'from',
+        'to',
+        'subject',
+        'message-id',
+        'date',
+        'mime-version',
+        'content-type',
       ]);
       // The display name is kept (on one line), the address is the user's.
       expect(folded(mail.to[0]!.name)).toBe(folded(recipientName));
 
       // HTML: only the template's own tags and attributes; no script, img, iframe, b or event handler got in.
       const tags = tagsOf(mail.html);
-      expect([...new Set(tags.map((t) => t.name))].sort()).toEqual(['!doctype', 'a', 'body', 'h1', 'head', 'html', 'li', 'meta', 'p', 'strong', 'title', 'ul']);
+      expect([...new Set(tags.map((t) => t.name))].sort()).toEqual([
+        '!doctype',
+        'a',
+        'body',
+        'h1',
+        'head',
+        'html',
+        'li',
+        'meta',
+        'p',
+        'strong',
+        'title',
+        'ul',
+      ]);
       expect([...new Set(tags.flatMap((t) => t.attributes))].sort()).toEqual(['charset', 'href', 'style']);
       expect(mail.html).toContain('&lt;script&gt;');
       const shown = shownText(mail.html);
@@ -273,7 +345,9 @@ describe('email escaping, end to end through maildev', () => {
 
       // Each failed project is listed by its name, shown as text, linked to its own path (percent-encoded, so the
       // link can only ever be that path), with the error quoting the hostile category name.
-      const items = [...mail.html.matchAll(/<li><strong><a href="([^"]*)">([\s\S]*?)<\/a><\/strong> - ([\s\S]*?)<\/li>/g)].map((m) => ({
+      const items = [
+        ...mail.html.matchAll(/<li><strong><a href="([^"]*)">([\s\S]*?)<\/a><\/strong> - ([\s\S]*?)<\/li>/g),
+      ].map((m) => ({
         href: shownText(m[1]!).trim(),
         label: shownText(m[2]!).trim(),
         error: shownText(m[3]!).trim(),
@@ -285,7 +359,9 @@ describe('email escaping, end to end through maildev', () => {
         expect(`${url.protocol}//${url.host}`).toBe(new URL(tw.config.INSTANCE_BASE_URL).origin);
         expect(url.pathname.split('/').slice(1).map(decodeURIComponent)).toEqual(p.fullPath.split('/'));
         expect(item.error).toBe(
-          folded(`Invalid attributes: Cannot add multiple attributes from the same category ${category!.id} (${categoryName})`),
+          folded(
+            `Invalid attributes: Cannot add multiple attributes from the same category ${category!.id} (${categoryName})`,
+          ),
         );
       }
       for (const p of succeeding) expect(shown).not.toContain(p.name);

@@ -28,20 +28,24 @@ const taskQueue = `test-security-secrets-${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
   const config = loadConfig();
-  worker = spawn(process.execPath, [join(__dirname, '../../node_modules/tsx/dist/cli.mjs'), join(__dirname, '../../worker/main.ts')], {
-    cwd: join(__dirname, '../..'),
-    env: {
-      ...process.env,
-      DATABASE_URL: config.DATABASE_URL,
-      TEMPORAL_TASK_QUEUE_EXPORT: taskQueue,
-      TEMPORAL_TASK_QUEUE_BULK_UPDATE: `${taskQueue}-bulk`,
-      EXPORT_CREDENTIALS_PURGE_DELAY_MS: '1500',
-      LOG_LEVEL: 'debug',
-      SMTP_PASSWORD,
-      METRICS_PORT: '',
+  worker = spawn(
+    process.execPath,
+    [join(__dirname, '../../node_modules/tsx/dist/cli.mjs'), join(__dirname, '../../worker/main.ts')],
+    {
+      cwd: join(__dirname, '../..'),
+      env: {
+        ...process.env,
+        DATABASE_URL: config.DATABASE_URL,
+        TEMPORAL_TASK_QUEUE_EXPORT: taskQueue,
+        TEMPORAL_TASK_QUEUE_BULK_UPDATE: `${taskQueue}-bulk`,
+        EXPORT_CREDENTIALS_PURGE_DELAY_MS: '1500',
+        LOG_LEVEL: 'debug',
+        SMTP_PASSWORD,
+        METRICS_PORT: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   for (const stream of [worker.stdout!, worker.stderr!]) {
     let buffer = '';
     stream.on('data', (chunk: Buffer) => {
@@ -84,8 +88,27 @@ describe('secrets', () => {
     };
     // A refused request too: its error message must not echo what it was given.
     record(await api.request('POST', '/api/v4/offline_exports', { token: TOKEN, body: { ...body, bucket: 'NO' } }));
-    record(await api.request('POST', '/api/v4/offline_exports', { token: TOKEN, body: { ...body, s3_compatible_configuration: { ...body.s3_compatible_configuration, aws_secret_access_key: 42 } } }));
-    record(await api.request('POST', '/api/v4/offline_exports', { token: TOKEN, body: { ...body, s3_compatible_configuration: { ...body.s3_compatible_configuration, aws_secret_access_key: `${config.S3_SECRET_ACCESS_KEY}-wrong` } } }));
+    record(
+      await api.request('POST', '/api/v4/offline_exports', {
+        token: TOKEN,
+        body: {
+          ...body,
+          s3_compatible_configuration: { ...body.s3_compatible_configuration, aws_secret_access_key: 42 },
+        },
+      }),
+    );
+    record(
+      await api.request('POST', '/api/v4/offline_exports', {
+        token: TOKEN,
+        body: {
+          ...body,
+          s3_compatible_configuration: {
+            ...body.s3_compatible_configuration,
+            aws_secret_access_key: `${config.S3_SECRET_ACCESS_KEY}-wrong`,
+          },
+        },
+      }),
+    );
     const created = record(await api.request('POST', '/api/v4/offline_exports', { token: TOKEN, body }));
     expect(created.status).toBe(201);
     const exportId = (created.body as { id: number }).id;
@@ -104,11 +127,14 @@ describe('secrets', () => {
     record(await api.request('GET', `/api/v4/offline_exports/${exportId}`, { token: TOKEN }));
     record(await api.request('GET', '/api/v4/offline_exports', { token: TOKEN }));
     const handle = api.deps.temporal.workflow.getHandle(`offline-export:${exportId}`);
-    await waitFor(async () => ((await handle.describe()).status.name === 'RUNNING' ? undefined : true), 60_000, { what: 'the workflow to close' });
+    await waitFor(async () => ((await handle.describe()).status.name === 'RUNNING' ? undefined : true), 60_000, {
+      what: 'the workflow to close',
+    });
 
     const histories: string[] = [];
     const ids: string[] = [];
-    for await (const w of api.deps.temporal.workflow.list({ query: `OfflineExportId = ${exportId}` })) ids.push(w.workflowId);
+    for await (const w of api.deps.temporal.workflow.list({ query: `OfflineExportId = ${exportId}` }))
+      ids.push(w.workflowId);
     expect(ids).toEqual(expect.arrayContaining([`offline-export:${exportId}`]));
     expect(ids.length).toBeGreaterThan(1); // the parent and at least one portable child
     for (const id of ids) histories.push(historyText(await api.deps.temporal.workflow.getHandle(id).fetchHistory()));
@@ -132,10 +158,23 @@ describe('secrets', () => {
     const log = createLogger({ level: 'debug', write: (line) => written.push(line) });
     const config = { ...loadConfig(), SMTP_USER: 'mailer', SMTP_PASSWORD, TEMPORAL_API_KEY: 'temporal-key-secret' };
     log.info('configuration', { config: redactedConfig(config) });
-    log.info('smtp', { auth: { user: 'mailer', pass: SMTP_PASSWORD }, smtpPassword: SMTP_PASSWORD, url: `smtp://mailer:${SMTP_PASSWORD}@mail.example.test` });
-    log.error('failed', { error: new Error('connect failed'), headers: { 'PRIVATE-TOKEN': TOKEN, authorization: `Bearer ${TOKEN}` } });
+    log.info('smtp', {
+      auth: { user: 'mailer', pass: SMTP_PASSWORD },
+      smtpPassword: SMTP_PASSWORD,
+      url: `smtp://mailer:${SMTP_PASSWORD}@mail.example.test`,
+    });
+    log.error('failed', {
+      error: new Error('connect failed'),
+      headers: { 'PRIVATE-TOKEN': TOKEN, authorization: `Bearer ${TOKEN}` },
+    });
     const text = written.join('\n');
-    for (const secret of [SMTP_PASSWORD, TOKEN, config.S3_SECRET_ACCESS_KEY, Buffer.from(config.ENCRYPTION_KEY).toString('utf8'), 'temporal-key-secret']) {
+    for (const secret of [
+      SMTP_PASSWORD,
+      TOKEN,
+      config.S3_SECRET_ACCESS_KEY,
+      Buffer.from(config.ENCRYPTION_KEY).toString('utf8'),
+      'temporal-key-secret',
+    ]) {
       expect(text).not.toContain(secret);
     }
   });

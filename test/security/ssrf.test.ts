@@ -21,7 +21,9 @@ const loopbackOrLocalhost = [LOCALHOST, LOOPBACK]; // 127.0.0.1 is also one of t
 describe("SSRF guard: this machine's own host name", () => {
   it('is refused, both when the export is created and at connection time', async () => {
     expect(loopbackOrLocalhost).toContain(
-      await assertEndpointAllowed(`http://${hostname()}:9000/`, { allowLocalNetwork: false }).catch((e: Error) => e.message),
+      await assertEndpointAllowed(`http://${hostname()}:9000/`, { allowLocalNetwork: false }).catch(
+        (e: Error) => e.message,
+      ),
     );
     const atConnection = await new Promise<string>((resolve) => {
       guardedLookup({ allowLocalNetwork: false })(hostname(), { all: true }, (err: Error | null, address: unknown) =>
@@ -54,7 +56,13 @@ describe('SSRF: DNS rebinding between the check and the bucket check', () => {
     const endpoint = config.S3_ENDPOINT.replace('127.0.0.1', hostname());
     const before = await writtenRows(sql);
     const error = await createOfflineExport(
-      { sql, temporal, config: { ...config, ALLOW_LOCAL_NETWORK_ENDPOINTS: false }, taskQueue: 'security-ssrf-never-polled', lookupHost: async () => [PUBLIC] },
+      {
+        sql,
+        temporal,
+        config: { ...config, ALLOW_LOCAL_NETWORK_ENDPOINTS: false },
+        taskQueue: 'security-ssrf-never-polled',
+        lookupHost: async () => [PUBLIC],
+      },
       { id: SEED_USERS.owner.id },
       devBucketExportBody({ ...config, S3_ENDPOINT: endpoint }, ['gitlab-org']),
     ).then(

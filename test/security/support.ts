@@ -76,7 +76,9 @@ export function toJson(value: unknown): string {
   if (typeof value === 'string') return str(value);
   if (value === undefined) return 'null';
   if (value !== null && typeof value === 'object') {
-    return `{${Object.entries(value).map(([k, v]) => `${str(k)}:${toJson(v)}`).join(',')}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${str(k)}:${toJson(v)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -85,7 +87,8 @@ function str(s: string): string {
   return JSON.stringify(s);
 }
 
-export const nested = (depth: number, inner = '1'): RawJson => new RawJson('['.repeat(depth) + inner + ']'.repeat(depth));
+export const nested = (depth: number, inner = '1'): RawJson =>
+  new RawJson('['.repeat(depth) + inner + ']'.repeat(depth));
 export const nestedObject = (depth: number): RawJson => new RawJson('{"a":'.repeat(depth) + '1' + '}'.repeat(depth));
 
 /** A user of our own (ids far above the seed's), with a token, member of the given groups at the given level. */
@@ -104,7 +107,10 @@ export async function createUser(
     insert into personal_access_tokens (user_id, name, token_digest)
     select ${user.id}, 'security tests', ${tokenDigest(token)}
     where not exists (select 1 from personal_access_tokens where token_digest = ${tokenDigest(token)})`;
-  for (const [type, ids] of [['Namespace', memberships.groupIds ?? []], ['Project', memberships.projectIds ?? []]] as const) {
+  for (const [type, ids] of [
+    ['Namespace', memberships.groupIds ?? []],
+    ['Project', memberships.projectIds ?? []],
+  ] as const) {
     for (const id of ids) {
       await sql`
         insert into members (user_id, source_id, source_type, access_level)

@@ -16,11 +16,14 @@ import { ODD_STRINGS, operationKeys, type Rng } from './support';
 // task may fail (a failed workflow task is retried forever, silently), the worker must keep polling, and a good
 // workflow must still complete afterwards. Nothing may be written.
 
-
 const SEED = 0x00f1_0e57;
 const CLOSE_TIMEOUT_MS = 30_000;
 const ALLOWED_EXPORT_TYPES: string[] = [ExportErrorType.InvalidInput, ExportErrorType.ExportNotFound];
-const ALLOWED_BULK_TYPES: string[] = [BulkUpdateErrorType.InvalidWorkflowInput, BulkUpdateErrorType.OperationNotFound, BulkUpdateErrorType.OperationNotRunnable];
+const ALLOWED_BULK_TYPES: string[] = [
+  BulkUpdateErrorType.InvalidWorkflowInput,
+  BulkUpdateErrorType.OperationNotFound,
+  BulkUpdateErrorType.OperationNotRunnable,
+];
 
 let tw: TestWorker;
 const started: string[] = [];
@@ -106,7 +109,10 @@ function bulkInputs(r: Rng, n: number): unknown[][] {
       () => [wrong(r)],
       () => [{ operationId: wrong(r) }],
       () => [{ operationId: `attribute_update_${oddString(r)}_1_a1b2c3d4` }],
-      () => [{ operationId: `attribute_update_2_1712345678_a1b2c3d4${oddString(r)}` }].filter((i) => i.operationId.length > 39),
+      () =>
+        [{ operationId: `attribute_update_2_1712345678_a1b2c3d4${oddString(r)}` }].filter(
+          (i) => i.operationId.length > 39,
+        ),
     ])(),
   ).filter((args) => args.length > 0);
   return [...fixed, ...generated];
@@ -125,15 +131,25 @@ function batchInputs(r: Rng, n: number): unknown[][] {
     [{ operationId: 'attribute_update_2_1712345678_a1b2c3d4', batchNumber: 0, lastBatchNumber: 0 }], // well formed, never recorded
     [{ operationId: 7, batchNumber: 0 }],
   ];
-  const generated = Array.from({ length: n }, () => [{ operationId: r.chance(0.5) ? wrong(r) : 'attribute_update_2_1712345678_a1b2c3d4', batchNumber: wrong(r) }]);
+  const generated = Array.from({ length: n }, () => [
+    { operationId: r.chance(0.5) ? wrong(r) : 'attribute_update_2_1712345678_a1b2c3d4', batchNumber: wrong(r) },
+  ]);
   return [...fixed, ...generated];
 }
 
 /** Starts one run and waits for it to close; returns the ApplicationFailure it failed with. */
-async function runOnce(type: string, args: unknown[]): Promise<{ failure?: ApplicationFailure; other?: string; workflowId: string }> {
+async function runOnce(
+  type: string,
+  args: unknown[],
+): Promise<{ failure?: ApplicationFailure; other?: string; workflowId: string }> {
   const workflowId = `security-wf-fuzz-${type}-${randomUUID()}`;
   started.push(workflowId);
-  const handle = await tw.client.workflow.start(type, { taskQueue: tw.taskQueue, workflowId, args, workflowRunTimeout: '2 minutes' });
+  const handle = await tw.client.workflow.start(type, {
+    taskQueue: tw.taskQueue,
+    workflowId,
+    args,
+    workflowRunTimeout: '2 minutes',
+  });
   let timer: NodeJS.Timeout | undefined;
   const outcome = await Promise.race([
     handle.result().then(
@@ -173,13 +189,16 @@ async function expectAllFailFast(type: string, inputs: unknown[][], allowedTypes
           const { failure, other, workflowId } = await runOnce(type, args);
           if (other) problems.push(`${type} #${i} ${shown}: ${other}`);
           else if (!failure?.nonRetryable || !allowedTypes.includes(failure.type ?? '')) {
-            problems.push(`${type} #${i} ${shown}: ${failure?.type} nonRetryable=${failure?.nonRetryable}: ${failure?.message}`);
+            problems.push(
+              `${type} #${i} ${shown}: ${failure?.type} nonRetryable=${failure?.nonRetryable}: ${failure?.message}`,
+            );
           } else {
             failureTypes.set(failure.type!, (failureTypes.get(failure.type!) ?? 0) + 1);
             const taskFailures = await workflowTaskFailures(workflowId);
             if (taskFailures > 0) problems.push(`${type} #${i} ${shown}: ${taskFailures} workflow task failure(s)`);
             // A refusal never echoes a secret the caller put in the input.
-            if (failure.message.includes('should-not-be-here')) problems.push(`${type} #${i}: the failure echoes the input's secret`);
+            if (failure.message.includes('should-not-be-here'))
+              problems.push(`${type} #${i}: the failure echoes the input's secret`);
           }
         }
       }),
@@ -202,7 +221,9 @@ describe('workflow input fuzzing', () => {
     const types = await expectAllFailFast('BulkUpdateWorkflow', bulkInputs(prng(SEED + 1), 35), ALLOWED_BULK_TYPES);
     expect(types.get(BulkUpdateErrorType.InvalidWorkflowInput)).toBeGreaterThan(30);
     expect(await writtenRows(tw.deps.sql)).toEqual(before);
-    expect(await operationKeys(tw.deps.redis, SEED_USERS.owner.id).then((keys) => keys.filter((k) => k.includes('1712345')))).toEqual([]);
+    expect(
+      await operationKeys(tw.deps.redis, SEED_USERS.owner.id).then((keys) => keys.filter((k) => k.includes('1712345'))),
+    ).toEqual([]);
   }, 240_000);
 
   it('fails every malformed BulkUpdateBatchWorkflow input at once with a typed non-retryable failure', async () => {
@@ -233,7 +254,11 @@ describe('workflow input fuzzing', () => {
 
   it('refuses a hand-made continue-as-new state at once', async () => {
     const before = await writtenRows(tw.deps.sql);
-    const exportTypes = await expectAllFailFast('OfflineExportWorkflow', [[{ exportId: 999_999_999_998, resume: 'garbage' }]], ALLOWED_EXPORT_TYPES);
+    const exportTypes = await expectAllFailFast(
+      'OfflineExportWorkflow',
+      [[{ exportId: 999_999_999_998, resume: 'garbage' }]],
+      ALLOWED_EXPORT_TYPES,
+    );
     expect(exportTypes.get(ExportErrorType.InvalidInput)).toBe(1);
     const bulkTypes = await expectAllFailFast(
       'BulkUpdateWorkflow',
@@ -245,14 +270,14 @@ describe('workflow input fuzzing', () => {
   }, 120_000);
 
   it('still polls afterwards: a stack check and a real bulk update complete on the same worker', async () => {
-    const check = await tw.run(() =>
+    const check = (await tw.run(() =>
       tw.client.workflow.execute(STACK_CHECK_WORKFLOW, {
         taskQueue: tw.taskQueue,
         workflowId: `security-wf-fuzz-check-${randomUUID()}`,
         args: [{ requestedBy: 'security tests' }],
         workflowExecutionTimeout: '2 minutes',
       }),
-    ) as StackCheckResult;
+    )) as StackCheckResult;
     expect(check.taskQueue).toBe(tw.taskQueue);
 
     const [project] = await tw.deps.sql<{ id: number; root: number }[]>`
@@ -261,9 +286,16 @@ describe('workflow input fuzzing', () => {
       select id from security_attributes where namespace_id = ${project!.root} and deleted_at is null order by id limit 1`;
     const started = await startBulkUpdate(
       { sql: tw.deps.sql, client: tw.client, taskQueue: tw.taskQueue },
-      { userId: SEED_USERS.owner.id, projectIds: [Number(project!.id)], attributeIds: [Number(attribute!.id)], mode: 'ADD' },
+      {
+        userId: SEED_USERS.owner.id,
+        projectIds: [Number(project!.id)],
+        attributeIds: [Number(attribute!.id)],
+        mode: 'ADD',
+      },
     );
-    const result = (await tw.run(() => tw.client.workflow.getHandle(started.workflowId).result())) as BulkUpdateWorkflowResult;
+    const result = (await tw.run(() =>
+      tw.client.workflow.getHandle(started.workflowId).result(),
+    )) as BulkUpdateWorkflowResult;
     expect(result).toMatchObject({ totalItems: 1, failedItems: 0 });
   }, 120_000);
 });

@@ -7,7 +7,15 @@ const CHECK = join(ROOT, process.env.STACK_TOOLS_DIR ?? '.tools', 'bin', 'compos
 const FILE = join(ROOT, 'docker-compose.yml');
 
 interface ComposeProject {
-  services: Record<string, { image?: string; build?: unknown; environment?: Record<string, string | null>; depends_on?: Record<string, unknown> }>;
+  services: Record<
+    string,
+    {
+      image?: string;
+      build?: unknown;
+      environment?: Record<string, string | null>;
+      depends_on?: Record<string, unknown>;
+    }
+  >;
 }
 
 /** docker-compose.yml checked by the Compose Specification's reference loader (compose-go), no Docker needed. */
@@ -19,13 +27,27 @@ describe('docker-compose.yml', () => {
   it('is a valid Compose file with every part of the system', () => {
     const project = load();
     expect(Object.keys(project.services).sort()).toEqual([
-      'api', 'mail', 'migrate', 'minio', 'minio-bucket', 'postgresql', 'redis', 'temporal', 'temporal-postgresql',
-      'temporal-search-attributes', 'temporal-ui', 'worker',
+      'api',
+      'mail',
+      'migrate',
+      'minio',
+      'minio-bucket',
+      'postgresql',
+      'redis',
+      'temporal',
+      'temporal-postgresql',
+      'temporal-search-attributes',
+      'temporal-ui',
+      'worker',
     ]);
     expect(project.services.worker?.build).toBeDefined();
-    expect(Object.keys(project.services.worker?.depends_on ?? {}).sort()).toEqual(
-      ['mail', 'migrate', 'minio-bucket', 'redis', 'temporal-search-attributes'],
-    );
+    expect(Object.keys(project.services.worker?.depends_on ?? {}).sort()).toEqual([
+      'mail',
+      'migrate',
+      'minio-bucket',
+      'redis',
+      'temporal-search-attributes',
+    ]);
   });
 
   it('configures the worker and the migration job through the same variables the config schema accepts', () => {

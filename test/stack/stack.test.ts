@@ -32,7 +32,9 @@ describe('local stack', () => {
   it('registers the project search attributes on the dev server', async () => {
     const connection = await Connection.connect(temporalConnectionOptions(config));
     try {
-      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: config.TEMPORAL_NAMESPACE });
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({
+        namespace: config.TEMPORAL_NAMESPACE,
+      });
       for (const sa of SEARCH_ATTRIBUTES) expect(Object.keys(customAttributes ?? {})).toContain(sa.name);
     } finally {
       await connection.close();

@@ -42,7 +42,11 @@ export const rangeActivity = proxyActivities<BulkUpdateActivities>({
  */
 export function surfacePermanent(err: unknown): Error {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) {
-    return ApplicationFailure.create({ type: err.cause.type ?? undefined, message: err.cause.message, nonRetryable: true });
+    return ApplicationFailure.create({
+      type: err.cause.type ?? undefined,
+      message: err.cause.message,
+      nonRetryable: true,
+    });
   }
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -14,7 +14,11 @@ import { rangeActivity } from './activity-profiles';
 export async function BulkUpdateBatchWorkflow(input: BulkUpdateBatchInput): Promise<BulkUpdateBatchResult> {
   const problem = checkBulkUpdateBatchInput(input);
   if (problem) {
-    throw ApplicationFailure.create({ type: BulkUpdateErrorType.InvalidWorkflowInput, message: problem, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: BulkUpdateErrorType.InvalidWorkflowInput,
+      message: problem,
+      nonRetryable: true,
+    });
   }
   // Started by BulkUpdateWorkflow they are set already; by hand (the Temporal CLI) they are not.
   if (!workflowInfo().typedSearchAttributes.get(BULK_OPERATION_ID)) {
@@ -24,11 +28,15 @@ export async function BulkUpdateBatchWorkflow(input: BulkUpdateBatchInput): Prom
     ]);
   }
   const range = `${input.batchNumber}-${input.lastBatchNumber}`;
-  setCurrentDetails(`Updating the projects of batches ${range} of operation \`${input.operationId}\` (the activity's heartbeat says which batch)`);
+  setCurrentDetails(
+    `Updating the projects of batches ${range} of operation \`${input.operationId}\` (the activity's heartbeat says which batch)`,
+  );
   const result = await rangeActivity.processBulkUpdateBatches(input);
   setCurrentDetails(
     `Batches ${range} done: ${result.projects} projects, ${result.successful} successful, ${result.failed} failed` +
-      (result.appliedNow < result.projects ? ` (${result.projects - result.appliedNow} already done by an earlier attempt)` : ''),
+      (result.appliedNow < result.projects
+        ? ` (${result.projects - result.appliedNow} already done by an earlier attempt)`
+        : ''),
   );
   return result;
 }

@@ -38,7 +38,11 @@ import { describe, initialState, progressOf } from './bulk-progress';
 export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promise<BulkUpdateWorkflowResult> {
   const problem = checkBulkUpdateWorkflowInput(input);
   if (problem) {
-    throw ApplicationFailure.create({ type: BulkUpdateErrorType.InvalidWorkflowInput, message: problem, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: BulkUpdateErrorType.InvalidWorkflowInput,
+      message: problem,
+      nonRetryable: true,
+    });
   }
   const { operationId } = input;
   const state: BulkUpdateRunState = input.state ? { ...input.state } : initialState();
@@ -48,9 +52,11 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
   show();
 
   if (state.phase === 'starting') {
-    const start = await dbShort.startBulkUpdateRun({ operationId, workflowId: workflowInfo().workflowId }).catch((err: unknown) => {
-      throw surfacePermanent(err);
-    });
+    const start = await dbShort
+      .startBulkUpdateRun({ operationId, workflowId: workflowInfo().workflowId })
+      .catch((err: unknown) => {
+        throw surfacePermanent(err);
+      });
     Object.assign(state, {
       userId: start.userId,
       batchSize: start.batchSize,
@@ -61,7 +67,10 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
     });
   }
   // Started by startBulkUpdate they are set already; from the Temporal CLI they are not.
-  if (!workflowInfo().typedSearchAttributes.get(BULK_OPERATION_ID) || !workflowInfo().typedSearchAttributes.get(GITLAB_USER_ID)) {
+  if (
+    !workflowInfo().typedSearchAttributes.get(BULK_OPERATION_ID) ||
+    !workflowInfo().typedSearchAttributes.get(GITLAB_USER_ID)
+  ) {
     upsertSearchAttributes([
       { key: BULK_OPERATION_ID, value: operationId },
       { key: GITLAB_USER_ID, value: state.userId },
@@ -76,7 +85,11 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
   while (state.phase === 'collecting') {
     show();
     if (workflowInfo().continueAsNewSuggested) await continueAsNewNow();
-    const page = await dbShort.collectBulkUpdateProjects({ operationId, afterProjectId: state.afterProjectId, pageSize: COLLECT_PAGE_SIZE });
+    const page = await dbShort.collectBulkUpdateProjects({
+      operationId,
+      afterProjectId: state.afterProjectId,
+      pageSize: COLLECT_PAGE_SIZE,
+    });
     state.collected += page.count;
     state.afterProjectId = page.lastProjectId;
     if (page.done) state.phase = 'planning';
@@ -85,7 +98,12 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
   if (state.phase === 'planning') {
     show();
     const plan = await dbShort.planBulkUpdateBatches({ operationId, batchSize: state.batchSize });
-    Object.assign(state, { totalItems: plan.totalItems, batchCount: plan.batchCount, tracked: plan.tracked, phase: 'processing' });
+    Object.assign(state, {
+      totalItems: plan.totalItems,
+      batchCount: plan.batchCount,
+      tracked: plan.tracked,
+      phase: 'processing',
+    });
     // GitLab schedules nothing (and creates no operation) when no readable project remains.
     if (state.tracked && state.totalItems > 0) await dbShort.createBulkUpdateTracking({ operationId });
   }
@@ -130,13 +148,28 @@ export async function BulkUpdateWorkflow(input: BulkUpdateWorkflowInput): Promis
     show();
     if (state.tracked && state.totalItems > 0) {
       // An undeliverable report leaves the updates standing; the operation still finishes.
-      notification = await email.notifyBulkUpdateFailures({ operationId }).then((r) => r.notification, () => 'failed' as const);
+      notification = await email.notifyBulkUpdateFailures({ operationId }).then(
+        (r) => r.notification,
+        () => 'failed' as const,
+      );
       await dbShort.cleanupBulkUpdateTracking({ operationId });
     }
-    const { totalItems, successfulItems, failedItems } = await dbShort.finishBulkUpdate({ operationId, status: 'finished' });
+    const { totalItems, successfulItems, failedItems } = await dbShort.finishBulkUpdate({
+      operationId,
+      status: 'finished',
+    });
     Object.assign(state, { totalItems, successfulItems, failedItems, phase: 'finished' });
   }
   show();
   const { tracked, totalItems, successfulItems, failedItems, batchCount } = state;
-  return { operationId, tracked, totalItems, successfulItems, failedItems, batchCount, notification, runs: state.runs + 1 };
+  return {
+    operationId,
+    tracked,
+    totalItems,
+    successfulItems,
+    failedItems,
+    batchCount,
+    notification,
+    runs: state.runs + 1,
+  };
 }

@@ -14,7 +14,8 @@ import {
  */
 export async function OfflineExportChunkWorkflow(input: ChunkExportInput): Promise<ChunkExportResult> {
   const problem = validateChunkInput(input);
-  if (problem) throw ApplicationFailure.create({ type: ExportErrorType.InvalidInput, message: problem, nonRetryable: true });
+  if (problem)
+    throw ApplicationFailure.create({ type: ExportErrorType.InvalidInput, message: problem, nonRetryable: true });
   const { exportId, afterSelfId, lastSelfId } = input;
   setCurrentDetails(
     `Exporting the portables of offline export ${exportId} with 'self' rows ${afterSelfId + 1} to ${lastSelfId}, ` +
@@ -27,7 +28,10 @@ export async function OfflineExportChunkWorkflow(input: ChunkExportInput): Promi
     if (isCancellation(err)) throw err;
     // A chunk of no export, or of bounds the activity refuses, is the caller's mistake: fail with its words.
     const cause = err instanceof ActivityFailure ? err.cause : undefined;
-    if (cause instanceof ApplicationFailure && (cause.type === ExportErrorType.ExportNotFound || cause.type === ExportErrorType.InvalidInput)) {
+    if (
+      cause instanceof ApplicationFailure &&
+      (cause.type === ExportErrorType.ExportNotFound || cause.type === ExportErrorType.InvalidInput)
+    ) {
       throw ApplicationFailure.create({ type: cause.type, message: cause.message, nonRetryable: true });
     }
     result = await dbShort.failPortableChunk({ exportId, afterSelfId, lastSelfId, error: failureMessage(err) });

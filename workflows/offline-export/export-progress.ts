@@ -1,8 +1,4 @@
-import type {
-  ChunkExportResult,
-  OfflineExportProgress,
-  ProgressTotals,
-} from '../../contracts/offline-export';
+import type { ChunkExportResult, OfflineExportProgress, ProgressTotals } from '../../contracts/offline-export';
 
 // The export's progress as the query answers it and the Web UI shows it. Pure: no Temporal calls, so it is
 // unit-tested without a server.
@@ -36,7 +32,11 @@ export function newProgress(exportId: number, run: number): OfflineExportProgres
 }
 
 /** Brings the progress up to date with the totals and the chunks in flight (workflow id -> portables). */
-export function updateProgress(progress: OfflineExportProgress, t: ProgressTotals, inFlight: ReadonlyMap<string, number>): void {
+export function updateProgress(
+  progress: OfflineExportProgress,
+  t: ProgressTotals,
+  inFlight: ReadonlyMap<string, number>,
+): void {
   const running = [...inFlight.values()].reduce((a, b) => a + b, 0);
   progress.portables = {
     total: t.portablesTotal,
@@ -67,7 +67,12 @@ export function progressDetails(progress: OfflineExportProgress): string {
  * Portables the next chunk may take: `perChunk`, except in the last round, where what is left is shared equally
  * among the window so its chunks end together. Returns the final-round size once reached (kept in the run state).
  */
-export function nextChunkSize(left: number, perChunk: number, window: number, finalSize: number | undefined): { size: number; finalSize?: number } {
+export function nextChunkSize(
+  left: number,
+  perChunk: number,
+  window: number,
+  finalSize: number | undefined,
+): { size: number; finalSize?: number } {
   if (finalSize !== undefined) return { size: finalSize, finalSize };
   if (left <= perChunk * window) {
     const size = Math.max(1, Math.ceil(left / window));

@@ -40,7 +40,8 @@ import { addTotals, newProgress, nextChunkSize, progressDetails, updateProgress 
  */
 export async function OfflineExportWorkflow(input: OfflineExportInput): Promise<OfflineExportResult> {
   const invalid = validateExportInput(input);
-  if (invalid) throw ApplicationFailure.create({ type: ExportErrorType.InvalidInput, message: invalid, nonRetryable: true });
+  if (invalid)
+    throw ApplicationFailure.create({ type: ExportErrorType.InvalidInput, message: invalid, nonRetryable: true });
   const { exportId } = input;
 
   const progress = newProgress(exportId, input.resume?.run ?? 1);
@@ -56,10 +57,13 @@ export async function OfflineExportWorkflow(input: OfflineExportInput): Promise<
     const begun = input.resume ? { state: input.resume } : await begin(exportId, progress);
     if ('completed' in begun) return { exportId, status: begun.completed, hasFailures: false, totals: emptyTotals() };
     const s = begun.state;
-    const w = new ChunkWindow({ exportId, userId: s.userId, maxConcurrentRelations: s.limits.maxConcurrentRelations }, (r) => {
-      addTotals(s.totals, r);
-      show(s);
-    });
+    const w = new ChunkWindow(
+      { exportId, userId: s.userId, maxConcurrentRelations: s.limits.maxConcurrentRelations },
+      (r) => {
+        addTotals(s.totals, r);
+        show(s);
+      },
+    );
     window = w;
     show(s, 'exporting');
     // The per-portable shape this patch replaced is gone; histories recorded with its marker still replay.
@@ -140,7 +144,11 @@ async function begin(
 }
 
 /** GitLab's cancel: the chunks abort their uploads, the rows and the export fail, one email, credentials purged. */
-async function cancelExport(exportId: number, progress: OfflineExportProgress, window: ChunkWindow | undefined): Promise<void> {
+async function cancelExport(
+  exportId: number,
+  progress: OfflineExportProgress,
+  window: ChunkWindow | undefined,
+): Promise<void> {
   progress.phase = 'cancelling';
   // Cancelled children abort their uploads first (WAIT_CANCELLATION_COMPLETED), then the rows are failed.
   await window?.drain();

@@ -22,7 +22,11 @@ export const bulkUpdateRoutes: RouteModule = async (api, deps) => {
     if (typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'body must be a JSON object');
     try {
       const started = await startBulkUpdate(
-        { sql: deps.sql, client: deps.temporal, taskQueue: deps.taskQueues?.bulkUpdate ?? deps.config.TEMPORAL_TASK_QUEUE_BULK_UPDATE },
+        {
+          sql: deps.sql,
+          client: deps.temporal,
+          taskQueue: deps.taskQueues?.bulkUpdate ?? deps.config.TEMPORAL_TASK_QUEUE_BULK_UPDATE,
+        },
         {
           userId: currentUser(request).id,
           groupIds: body.group_ids ?? [],

@@ -14,10 +14,9 @@ import { ApiError, notFound, paginationHeaders } from '../errors';
 import { idParam, pageParams, parseQuery } from '../query';
 import { currentUser, type RouteModule } from '../server';
 
-const STATUS_BY_NAME = Object.fromEntries(Object.entries(EXPORT_STATUS_NAMES).map(([value, name]) => [name, Number(value)])) as Record<
-  string,
-  ExportStatusValue
->;
+const STATUS_BY_NAME = Object.fromEntries(
+  Object.entries(EXPORT_STATUS_NAMES).map(([value, name]) => [name, Number(value)]),
+) as Record<string, ExportStatusValue>;
 
 const listQuery = z
   .object({

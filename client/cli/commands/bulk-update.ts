@@ -10,7 +10,8 @@ import { watch } from '../progress';
 
 const ids = (value: string, previous: number[] = []) => {
   const parsed = value.split(',').map((v) => Number(v.trim()));
-  if (parsed.some((n) => !Number.isInteger(n) || n < 1)) throw new CliError(`${value} is not a list of ids`, ExitCode.USAGE);
+  if (parsed.some((n) => !Number.isInteger(n) || n < 1))
+    throw new CliError(`${value} is not a list of ids`, ExitCode.USAGE);
   return [...previous, ...parsed];
 };
 
@@ -35,7 +36,11 @@ async function follow(ctx: CliContext, operationId: string, userId: number): Pro
       const v = await view(ctx, operationId, userId);
       if (v.done) return { final: v };
       return {
-        frame: { done: v.successfulItems + v.failedItems, total: v.totalItems, label: `${v.phase ?? v.state}${v.failedItems ? `, ${v.failedItems} failed` : ''}` },
+        frame: {
+          done: v.successfulItems + v.failedItems,
+          total: v.totalItems,
+          label: `${v.phase ?? v.state}${v.failedItems ? `, ${v.failedItems} failed` : ''}`,
+        },
       };
     },
     { unit: 'projects', intervalMs: 500 },
@@ -69,22 +74,39 @@ export function registerBulkUpdateCommands(program: Command): void {
     .requiredOption('--mode <mode>', `one of ${BULK_UPDATE_MODES.join(', ')}`)
     .option('--wait', 'follow the operation until it is done')
     .option('--json', 'print JSON')
-    .action(async (opts: { user: string; group?: number[]; project?: number[]; attribute: number[]; mode: string; wait?: boolean; json?: boolean }) =>
-      withContext(async (ctx) => {
-        const user = await actingUser(ctx, opts.user);
-        let started;
-        try {
-          started = await startBulkUpdate(
-            { sql: ctx.sql, client: ctx.temporal, taskQueue: ctx.config.TEMPORAL_TASK_QUEUE_BULK_UPDATE },
-            { userId: user.id, groupIds: opts.group ?? [], projectIds: opts.project ?? [], attributeIds: opts.attribute, mode: opts.mode },
-          );
-        } catch (err) {
-          if (err instanceof BulkUpdateRequestError) throw new CliError(err.problems.join('\n'), ExitCode.USAGE);
-          throw err;
-        }
-        const v = opts.wait ? await follow(ctx, started.operationId, user.id) : await view(ctx, started.operationId, user.id);
-        report(ctx, v, opts.json);
-      }),
+    .action(
+      async (opts: {
+        user: string;
+        group?: number[];
+        project?: number[];
+        attribute: number[];
+        mode: string;
+        wait?: boolean;
+        json?: boolean;
+      }) =>
+        withContext(async (ctx) => {
+          const user = await actingUser(ctx, opts.user);
+          let started;
+          try {
+            started = await startBulkUpdate(
+              { sql: ctx.sql, client: ctx.temporal, taskQueue: ctx.config.TEMPORAL_TASK_QUEUE_BULK_UPDATE },
+              {
+                userId: user.id,
+                groupIds: opts.group ?? [],
+                projectIds: opts.project ?? [],
+                attributeIds: opts.attribute,
+                mode: opts.mode,
+              },
+            );
+          } catch (err) {
+            if (err instanceof BulkUpdateRequestError) throw new CliError(err.problems.join('\n'), ExitCode.USAGE);
+            throw err;
+          }
+          const v = opts.wait
+            ? await follow(ctx, started.operationId, user.id)
+            : await view(ctx, started.operationId, user.id);
+          report(ctx, v, opts.json);
+        }),
     );
 
   bulk
@@ -109,7 +131,8 @@ export function registerBulkUpdateCommands(program: Command): void {
       withContext(async (ctx) => {
         const user = await actingUser(ctx, opts.user);
         const record = await findOperation(ctx.sql, operationId);
-        if (!record || record.userId !== user.id) throw new CliError(`operation ${operationId} not found`, ExitCode.NOT_FOUND);
+        if (!record || record.userId !== user.id)
+          throw new CliError(`operation ${operationId} not found`, ExitCode.NOT_FOUND);
         await ctx.temporal.workflow.getHandle(record.workflowId).cancel();
         process.stdout.write(`cancellation requested for ${operationId}\n`);
         process.exitCode = ExitCode.CANCELLED;

@@ -4,10 +4,19 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { findOfflineExportForUser, listOfflineExportsForUser } from '../../../db/offline-export/exports-read';
 import type { AuthenticatedUser } from '../../../db/users';
 import { webUiLink } from '../../../contracts/temporal';
-import { offlineExportProgressQuery, offlineExportWorkflowId, type OfflineExportProgress } from '../../../contracts/offline-export';
+import {
+  offlineExportProgressQuery,
+  offlineExportWorkflowId,
+  type OfflineExportProgress,
+} from '../../../contracts/offline-export';
 import { EXPORT_STATUS_NAMES } from '../../../db/offline-export/statuses';
 import { devBucketExportBody } from '../../offline-export/dev-bucket';
-import { createOfflineExport, OfflineExportRequestError, toEntity, type OfflineExportEntity } from '../../offline-export/create-service';
+import {
+  createOfflineExport,
+  OfflineExportRequestError,
+  toEntity,
+  type OfflineExportEntity,
+} from '../../offline-export/create-service';
 import { actingUser, CliError, ExitCode, printJson, withContext, type CliContext } from '../context';
 import { watch } from '../progress';
 
@@ -28,7 +37,8 @@ async function follow(ctx: CliContext, user: AuthenticatedUser, id: number): Pro
       let progress: OfflineExportProgress | undefined;
       try {
         const description = await handle.describe();
-        if (description.status.name !== 'RUNNING') return description.status.name === 'CONTINUED_AS_NEW' ? {} : { final: entity };
+        if (description.status.name !== 'RUNNING')
+          return description.status.name === 'CONTINUED_AS_NEW' ? {} : { final: entity };
         progress = await handle.query(offlineExportProgressQuery);
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -61,41 +71,53 @@ export function registerExportCommands(program: Command): void {
 
   exp
     .command('start')
-    .description('start an export; the request body is the API\'s (bucket, one storage configuration, entities)')
+    .description("start an export; the request body is the API's (bucket, one storage configuration, entities)")
     .requiredOption('--user <username>', 'the user who asks for the export')
     .option('--body <file>', 'JSON request body ("-" for stdin), as for POST /api/v4/offline_exports')
     .option('--entity <full_path...>', 'group or project to export (with --dev-bucket)')
-    .option('--dev-bucket', 'export to the local stack\'s bucket with its credentials instead of a --body')
+    .option('--dev-bucket', "export to the local stack's bucket with its credentials instead of a --body")
     .option('--wait', 'follow the export until it is done')
     .option('--json', 'print JSON')
-    .action(async (opts: { user: string; body?: string; entity?: string[]; devBucket?: boolean; wait?: boolean; json?: boolean }) =>
-      withContext(async (ctx) => {
-        const user = await actingUser(ctx, opts.user);
-        let body: unknown;
-        if (opts.body) {
-          try {
-            body = JSON.parse(readFileSync(opts.body === '-' ? 0 : opts.body, 'utf8'));
-          } catch (err) {
-            throw new CliError(`cannot read the request body: ${(err as Error).message}`, ExitCode.USAGE);
+    .action(
+      async (opts: {
+        user: string;
+        body?: string;
+        entity?: string[];
+        devBucket?: boolean;
+        wait?: boolean;
+        json?: boolean;
+      }) =>
+        withContext(async (ctx) => {
+          const user = await actingUser(ctx, opts.user);
+          let body: unknown;
+          if (opts.body) {
+            try {
+              body = JSON.parse(readFileSync(opts.body === '-' ? 0 : opts.body, 'utf8'));
+            } catch (err) {
+              throw new CliError(`cannot read the request body: ${(err as Error).message}`, ExitCode.USAGE);
+            }
+          } else if (opts.devBucket) {
+            body = devBucketExportBody(ctx.config, opts.entity ?? []);
+          } else {
+            throw new CliError('give --body <file> or --dev-bucket with --entity', ExitCode.USAGE);
           }
-        } else if (opts.devBucket) {
-          body = devBucketExportBody(ctx.config, opts.entity ?? []);
-        } else {
-          throw new CliError('give --body <file> or --dev-bucket with --entity', ExitCode.USAGE);
-        }
-        let created;
-        try {
-          created = await createOfflineExport({ sql: ctx.sql, temporal: ctx.temporal, config: ctx.config }, user, body);
-        } catch (err) {
-          if (err instanceof OfflineExportRequestError) throw new CliError(err.message, ExitCode.USAGE);
-          throw err;
-        }
-        const link = webUiLink(ctx.config, created.workflowId);
-        const entity = opts.wait ? await follow(ctx, user, created.export.id) : created.export;
-        if (opts.json) printJson({ ...entity, workflow_id: created.workflowId, web_ui: link });
-        else printEntity(entity, link);
-        process.exitCode = exitCodeOf(entity);
-      }),
+          let created;
+          try {
+            created = await createOfflineExport(
+              { sql: ctx.sql, temporal: ctx.temporal, config: ctx.config },
+              user,
+              body,
+            );
+          } catch (err) {
+            if (err instanceof OfflineExportRequestError) throw new CliError(err.message, ExitCode.USAGE);
+            throw err;
+          }
+          const link = webUiLink(ctx.config, created.workflowId);
+          const entity = opts.wait ? await follow(ctx, user, created.export.id) : created.export;
+          if (opts.json) printJson({ ...entity, workflow_id: created.workflowId, web_ui: link });
+          else printEntity(entity, link);
+          process.exitCode = exitCodeOf(entity);
+        }),
     );
 
   exp
@@ -114,7 +136,10 @@ export function registerExportCommands(program: Command): void {
         const entity = opts.watch ? await follow(ctx, user, id) : toEntity(row);
         let progress: OfflineExportProgress | undefined;
         if (!opts.watch && entity.status !== 'finished' && entity.status !== 'failed') {
-          progress = await ctx.temporal.workflow.getHandle(offlineExportWorkflowId(id)).query(offlineExportProgressQuery).catch(() => undefined);
+          progress = await ctx.temporal.workflow
+            .getHandle(offlineExportWorkflowId(id))
+            .query(offlineExportProgressQuery)
+            .catch(() => undefined);
         }
         const link = webUiLink(ctx.config, offlineExportWorkflowId(id));
         if (opts.json) printJson({ ...entity, progress, web_ui: link });
@@ -122,7 +147,9 @@ export function registerExportCommands(program: Command): void {
           printEntity(entity, link);
           if (progress) {
             const p = progress.portables;
-            process.stdout.write(`  ${progress.phase}: ${p.finished + p.failed}/${p.total} groups and projects, ${progress.objectsWritten} objects\n`);
+            process.stdout.write(
+              `  ${progress.phase}: ${p.finished + p.failed}/${p.total} groups and projects, ${progress.objectsWritten} objects\n`,
+            );
           }
         }
         process.exitCode = exitCodeOf(entity);
@@ -131,7 +158,7 @@ export function registerExportCommands(program: Command): void {
 
   exp
     .command('list')
-    .description('the user\'s exports, newest first')
+    .description("the user's exports, newest first")
     .requiredOption('--user <username>', 'whose exports')
     .option('--status <status>', 'created, started, finished or failed')
     .option('--limit <n>', 'how many', '20')
@@ -140,14 +167,19 @@ export function registerExportCommands(program: Command): void {
       withContext(async (ctx) => {
         const user = await actingUser(ctx, opts.user);
         const statusEntry = Object.entries(EXPORT_STATUS_NAMES).find(([, name]) => name === opts.status);
-        if (opts.status && !statusEntry) throw new CliError('--status must be created, started, finished or failed', ExitCode.USAGE);
+        if (opts.status && !statusEntry)
+          throw new CliError('--status must be created, started, finished or failed', ExitCode.USAGE);
         const { rows, total } = await listOfflineExportsForUser(ctx.sql, user.id, {
           perPage: Number(opts.limit) || 20,
           status: statusEntry ? (Number(statusEntry[0]) as 0 | 1 | 2 | -1) : undefined,
         });
         const entities = rows.map(toEntity);
         if (opts.json) printJson({ total, exports: entities });
-        else for (const e of entities) process.stdout.write(`${String(e.id).padStart(6)}  ${e.status.padEnd(9)} ${e.has_failures ? 'failures ' : '         '}${e.created_at}  ${e.export_prefix}\n`);
+        else
+          for (const e of entities)
+            process.stdout.write(
+              `${String(e.id).padStart(6)}  ${e.status.padEnd(9)} ${e.has_failures ? 'failures ' : '         '}${e.created_at}  ${e.export_prefix}\n`,
+            );
       }),
     );
 

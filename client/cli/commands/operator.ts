@@ -3,7 +3,11 @@ import { migrate } from '../../../db/migrate';
 import { seedInstance } from '../../../db/seed/generate';
 import { createSql } from '../../../db/sql';
 import { webUiLink } from '../../../contracts/temporal';
-import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId, type StackCheckWorkflowType } from '../../../contracts/stack-check';
+import {
+  STACK_CHECK_WORKFLOW,
+  stackCheckWorkflowId,
+  type StackCheckWorkflowType,
+} from '../../../contracts/stack-check';
 import { cliConfig, CliError, ExitCode, printJson, withContext } from '../context';
 
 const wholeNumber = (value: string) => {
@@ -24,7 +28,10 @@ export function registerOperatorCommands(program: Command): void {
       try {
         const result = await migrate(sql);
         if (opts.json) printJson(result);
-        else process.stdout.write(result.applied.length ? `applied ${result.applied.join(', ')}\n` : 'database is up to date\n');
+        else
+          process.stdout.write(
+            result.applied.length ? `applied ${result.applied.join(', ')}\n` : 'database is up to date\n',
+          );
       } finally {
         await sql.end({ timeout: 5 });
       }
@@ -71,7 +78,8 @@ export function registerOperatorCommands(program: Command): void {
         });
         if (opts.json) printJson(result);
         else {
-          for (const d of result.dependencies) process.stdout.write(`${d.name.padEnd(10)} ${d.ok ? 'ok    ' : 'FAILED'} ${d.detail}\n`);
+          for (const d of result.dependencies)
+            process.stdout.write(`${d.name.padEnd(10)} ${d.ok ? 'ok    ' : 'FAILED'} ${d.detail}\n`);
           process.stdout.write(`${webUiLink(config, workflowId)}\n`);
         }
         if (!result.ok) process.exitCode = ExitCode.UNAVAILABLE;

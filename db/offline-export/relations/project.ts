@@ -62,7 +62,8 @@ const issueJson = (sql: Db) => sql`
  * Every issue of the instance as the issues relation exports it, in id order: the benchmark's "practical limit"
  * (psql COPY of the same JSON through gzip) runs this text.
  */
-export const instanceIssueLines = (sql: Db): LineQuery => sql`select ${issueJson(sql)}::text as line from issues i order by i.id`;
+export const instanceIssueLines = (sql: Db): LineQuery =>
+  sql`select ${issueJson(sql)}::text as line from issues i order by i.id`;
 
 /** issues -> notes (-> author), label_links (-> label), issue_assignees, milestone; state from state_id. */
 const issues: RelationSource = {
@@ -162,5 +163,12 @@ const projectFeature: RelationSource = {
 };
 
 export const PROJECT_RELATIONS: RelationSource[] = [
-  self, labels, milestones, issues, mergeRequests, releases, protectedBranches, projectFeature,
+  self,
+  labels,
+  milestones,
+  issues,
+  mergeRequests,
+  releases,
+  protectedBranches,
+  projectFeature,
 ];

@@ -23,7 +23,11 @@ export const EXTRA_BULK_PROJECTS = 340;
  * Small batches, few at once, at most three per child: over a dozen batch children, each a range of batches, so a
  * fault always finds some done and some to do, and often lands inside a range (its retry resumes from the heartbeat).
  */
-export const BULK_ENV = { BULK_UPDATE_BATCH_SIZE: '8', BULK_UPDATE_MAX_CONCURRENT_BATCHES: '2', BULK_UPDATE_BATCHES_PER_CHILD: '3' };
+export const BULK_ENV = {
+  BULK_UPDATE_BATCH_SIZE: '8',
+  BULK_UPDATE_MAX_CONCURRENT_BATCHES: '2',
+  BULK_UPDATE_BATCHES_PER_CHILD: '3',
+};
 
 /** Adds the extra projects under org-2's groups (with routes, 'Internal' on every tenth). Run once per database. */
 export async function addBulkProjects(sql: Sql): Promise<void> {
@@ -48,15 +52,33 @@ export async function prepareBulkScenario(sql: Sql): Promise<BulkScenario> {
   const internal = await attributeIdByName(sql, BULK_ROOT, 'Internal');
   await sql`delete from project_to_security_attributes where security_attribute_id = ${internetFacing}`;
   const username = `chaos-${randomBytes(4).toString('hex')}`;
-  const userId = await createUser(sql, username, [{ sourceType: 'Namespace', sourceId: rootId, level: AccessLevel.MAINTAINER }]);
+  const userId = await createUser(sql, username, [
+    { sourceType: 'Namespace', sourceId: rootId, level: AccessLevel.MAINTAINER },
+  ]);
   const projects = await projectsUnder(sql, rootId);
   const before = await linksOf(sql, projects);
   const conflicting = projects.filter((id) => before.get(id)!.includes(internal));
-  return { rootId, userId, email: `${username}@example.test`, attributeId: internetFacing, projects, conflicting, before };
+  return {
+    rootId,
+    userId,
+    email: `${username}@example.test`,
+    attributeId: internetFacing,
+    projects,
+    conflicting,
+    before,
+  };
 }
 
-export function startOperation(sql: Sql, client: Client, taskQueue: string, s: BulkScenario): Promise<StartedBulkUpdate> {
-  return startBulkUpdate({ sql, client, taskQueue }, { userId: s.userId, groupIds: [s.rootId], attributeIds: [s.attributeId], mode: 'ADD' });
+export function startOperation(
+  sql: Sql,
+  client: Client,
+  taskQueue: string,
+  s: BulkScenario,
+): Promise<StartedBulkUpdate> {
+  return startBulkUpdate(
+    { sql, client, taskQueue },
+    { userId: s.userId, groupIds: [s.rootId], attributeIds: [s.attributeId], mode: 'ADD' },
+  );
 }
 
 /** Projects with an outcome in PostgreSQL: the progress a fault is timed against. */
@@ -86,7 +108,13 @@ export function watchRedis(redis: Redis, operationId: string, everyMs = 25) {
         const op = await store.getOperation(operationId);
         samples.push(
           op
-            ? { at: Date.now(), exists: true, total: op.total_items, successful: op.successful_items, failed: op.failed_items }
+            ? {
+                at: Date.now(),
+                exists: true,
+                total: op.total_items,
+                successful: op.successful_items,
+                failed: op.failed_items,
+              }
             : { at: Date.now(), exists: false, total: 0, successful: 0, failed: 0 },
         );
       } catch {
@@ -138,14 +166,21 @@ export async function verifyOperation(
   const result = await client.workflow.getHandle<typeof BulkUpdateWorkflow>(started.workflowId).result();
   const failed = s.conflicting.length;
   const successful = s.projects.length - failed;
-  expect(result).toMatchObject({ totalItems: s.projects.length, successfulItems: successful, failedItems: failed, notification: 'sent' });
+  expect(result).toMatchObject({
+    totalItems: s.projects.length,
+    successfulItems: successful,
+    failedItems: failed,
+    notification: 'sent',
+  });
 
   const outcomes = await sql<{ project_id: number; outcome: string | null; error_code: string | null }[]>`
     select project_id, outcome, error_code from background_operation_projects where operation_id = ${started.operationId} order by project_id`;
   expect(outcomes.map((o) => Number(o.project_id))).toEqual(s.projects);
   expect(outcomes.filter((o) => o.outcome === null)).toEqual([]);
   expect(outcomes.filter((o) => o.outcome === 'failed').map((o) => Number(o.project_id))).toEqual(s.conflicting);
-  expect(new Set(outcomes.filter((o) => o.outcome === 'failed').map((o) => o.error_code))).toEqual(new Set(['service_error']));
+  expect(new Set(outcomes.filter((o) => o.outcome === 'failed').map((o) => o.error_code))).toEqual(
+    new Set(['service_error']),
+  );
 
   const duplicates = await sql`
     select project_id, security_attribute_id from project_to_security_attributes
@@ -153,12 +188,20 @@ export async function verifyOperation(
   expect(duplicates).toEqual([]);
   const after = await linksOf(sql, s.projects);
   const wrong = s.projects.filter((id) => {
-    const expected = s.conflicting.includes(id) ? s.before.get(id)! : [...s.before.get(id)!, s.attributeId].sort((a, b) => a - b);
+    const expected = s.conflicting.includes(id)
+      ? s.before.get(id)!
+      : [...s.before.get(id)!, s.attributeId].sort((a, b) => a - b);
     return JSON.stringify(after.get(id)) !== JSON.stringify(expected);
   });
   expect(wrong).toEqual([]);
 
-  expect(await redis.exists(operationKey(started.operationId), failedItemsKey(started.operationId), recordedItemsKey(started.operationId))).toBe(0);
+  expect(
+    await redis.exists(
+      operationKey(started.operationId),
+      failedItemsKey(started.operationId),
+      recordedItemsKey(started.operationId),
+    ),
+  ).toBe(0);
 
   const mails = await waitForOperationMail(started.operationId, 20_000, config);
   expect(mails).toHaveLength(1);

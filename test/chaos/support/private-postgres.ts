@@ -13,7 +13,9 @@ const PG_ETC = '/etc/postgresql';
 
 function newestVersion(): string {
   const versions = existsSync(PG_ETC)
-    ? readdirSync(PG_ETC).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a))
+    ? readdirSync(PG_ETC)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
     : [];
   if (!versions[0]) {
     throw new Error(`no PostgreSQL under ${PG_ETC}: the fault-injection tests need Debian's postgresql package`);
@@ -24,12 +26,19 @@ function newestVersion(): string {
 function run(command: string, args: string[]): string {
   const result = spawnSync(command, args, { encoding: 'utf8' });
   if (result.error) throw new Error(`${command} ${args.join(' ')}: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${(result.stderr || result.stdout).trim()}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${(result.stderr || result.stdout).trim()}`);
   return result.stdout;
 }
 
 const ctl = (version: string, action: 'start' | 'stop' | 'restart') =>
-  run('pg_ctlcluster', ['--skip-systemctl-redirect', version, CHAOS_PG_CLUSTER, action, ...(action === 'start' ? [] : ['-m', 'fast'])]);
+  run('pg_ctlcluster', [
+    '--skip-systemctl-redirect',
+    version,
+    CHAOS_PG_CLUSTER,
+    action,
+    ...(action === 'start' ? [] : ['-m', 'fast']),
+  ]);
 
 export function privatePostgresUrl(database = 'postgres'): string {
   return `postgres://postgres@127.0.0.1:${CHAOS_PG_PORT}/${database}`;
@@ -45,7 +54,15 @@ function ensureCluster(version: string): void {
         `run "pg_createcluster ${version} ${CHAOS_PG_CLUSTER} --port ${CHAOS_PG_PORT}" as root once`,
     );
   }
-  run('pg_createcluster', [version, CHAOS_PG_CLUSTER, '--port', String(CHAOS_PG_PORT), '--', '--auth-local=trust', '--auth-host=trust']);
+  run('pg_createcluster', [
+    version,
+    CHAOS_PG_CLUSTER,
+    '--port',
+    String(CHAOS_PG_PORT),
+    '--',
+    '--auth-local=trust',
+    '--auth-host=trust',
+  ]);
   // Trust, but only from this machine: the cluster holds throw-away test data.
   writeFileSync(
     join(dir, 'pg_hba.conf'),
@@ -57,7 +74,10 @@ function ensureCluster(version: string): void {
       '',
     ].join('\n'),
   );
-  writeFileSync(join(dir, 'conf.d', 'chaos.conf'), `port = ${CHAOS_PG_PORT}\nlisten_addresses = '127.0.0.1'\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n`);
+  writeFileSync(
+    join(dir, 'conf.d', 'chaos.conf'),
+    `port = ${CHAOS_PG_PORT}\nlisten_addresses = '127.0.0.1'\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n`,
+  );
 }
 
 export async function privatePostgresAnswers(): Promise<boolean> {
