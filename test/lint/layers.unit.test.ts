@@ -1,11 +1,11 @@
-import { ESLint } from 'eslint';
+import { ESLint, type Linter } from 'eslint';
 import tseslint from 'typescript-eslint';
 
 // The layer rules of eslint.config.mjs (eslint.layers.cjs) refuse every import against the arrows and let the
 // allowed ones through: proven here by linting small files placed in each folder.
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const layerRules = require('../../eslint.layers.cjs') as ESLint.Options['overrideConfig'] & unknown[];
+const layerRules = require('../../eslint.layers.cjs') as Linter.Config[];
 
 const eslint = new ESLint({
   cwd: `${__dirname}/../..`,
