@@ -130,6 +130,8 @@ const schema = z.object({
   EXPORT_MAX_CONCURRENT_CHUNKS: positiveInt(100).default(3),
   // Chunks per run of OfflineExportWorkflow before it continues as new (about a dozen history events each).
   EXPORT_CHUNKS_PER_RUN: positiveInt(700).default(200),
+  // How long an export may take from its start to its completion; past it, the export fails (rows, email, purge).
+  EXPORT_DEADLINE_MS: millis.default(7 * 24 * 60 * 60 * 1000),
   // --- bulk update (add bulk-update settings below this line) ---
   BULK_UPDATE_BATCH_SIZE: positiveInt(1000).default(50),
   BULK_UPDATE_MAX_CONCURRENT_BATCHES: positiveInt(500).default(10),

@@ -11,6 +11,16 @@ export const OFFLINE_EXPORT_CHUNK_WORKFLOW = 'OfflineExportChunkWorkflow';
  */
 export const PORTABLE_CHUNKS_PATCH = 'offline-export-portable-chunks';
 
+/**
+ * Patch id of GitLab's failure path: an export whose workflow fails for any reason but a cancel, or passes its
+ * deadline, ends failed (rows and export), with one "Offline export failed" email and its credentials purged.
+ * Runs started before it end as they did (the export left started).
+ */
+export const EXPORT_FAILURE_PATH_PATCH = 'offline-export-failure-path';
+
+/** The deadline of runs whose limits do not carry one (a chain started before EXPORT_DEADLINE_MS existed). */
+export const DEFAULT_EXPORT_DEADLINE_MS = 7 * 24 * 60 * 60 * 1000;
+
 /** Workflow input: the export id only. Credentials and entity lists stay in PostgreSQL. */
 export interface OfflineExportInput {
   exportId: number;
@@ -29,6 +39,8 @@ export interface ExportLimits {
   maxConcurrentChunks: number;
   /** Chunks handed to children in one run before continue-as-new. */
   chunksPerRun: number;
+  /** How long the export may take from its start to its completion (absent in runs started before the setting). */
+  deadlineMs?: number;
 }
 
 /** Small, JSON-plain state carried across continue-as-new: a cursor and counters, never lists. */
@@ -43,6 +55,8 @@ export interface OfflineExportResume {
   portablesHandedOut: number;
   /** The size of the last round's chunks, once the workflow reaches it. */
   finalChunkSize?: number;
+  /** When the export must be complete (epoch ms), fixed by its first run; absent in runs before the failure path. */
+  deadlineAt?: number;
 }
 
 export interface ProgressTotals {
@@ -131,7 +145,8 @@ export const chunkWorkflowId = (exportId: number, firstSelfId: number, lastSelfI
 
 export interface OfflineExportProgress {
   exportId: number;
-  phase: 'loading' | 'discovering' | 'exporting' | 'completing' | 'waiting-to-purge' | 'done' | 'cancelling';
+  phase:
+    'loading' | 'discovering' | 'exporting' | 'completing' | 'waiting-to-purge' | 'done' | 'cancelling' | 'failing';
   run: number;
   portables: { total: number; pending: number; running: number; finished: number; failed: number };
   relations: { finished: number; failed: number };
@@ -163,10 +178,21 @@ export const ExportErrorType = {
   InvalidInput: 'InvalidInput',
   ExportNotFound: 'ExportNotFound',
   CredentialsUnavailable: 'CredentialsUnavailable',
+  /** The export passed EXPORT_DEADLINE_MS and was failed. */
+  DeadlineExceeded: 'ExportDeadlineExceeded',
 } as const;
 
 export const CANCELLED_ERROR = 'Export cancelled: the workflow was cancelled before every relation was exported';
 export const ALL_FAILED_ERROR = 'Export failed: every relation export failed';
+export const deadlineError = (deadlineMs: number): string =>
+  `Export failed: it did not complete within ${duration(deadlineMs)} (EXPORT_DEADLINE_MS)`;
+
+const duration = (ms: number): string => {
+  const [n, unit] =
+    ms >= 3_600_000 ? [ms / 3_600_000, 'hours'] : ms >= 60_000 ? [ms / 60_000, 'minutes'] : [ms / 1000, 'seconds'];
+  return `${Math.round(n * 10) / 10} ${unit}`;
+};
+export const failedError = (message: string): string => `Export failed: ${message}`;
 
 /** Pure check of a workflow input, so a bad start from the CLI fails at once with a clear message. */
 export function validateExportInput(input: unknown): string | undefined {
@@ -198,6 +224,8 @@ function isResume(value: unknown): value is OfflineExportResume {
   const { limits, totals } = value;
   return (
     (value.finalChunkSize === undefined || isCount(value.finalChunkSize)) &&
+    (value.deadlineAt === undefined || isCount(value.deadlineAt)) &&
+    (limits.deadlineMs === undefined || (isCount(limits.deadlineMs) && limits.deadlineMs > 0)) &&
     [value.afterSelfId, value.userId, value.run, value.portablesHandedOut].every(isCount) &&
     typeof value.exportPrefix === 'string' &&
     isCount(limits.credentialsPurgeDelayMs) &&

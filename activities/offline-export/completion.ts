@@ -10,7 +10,7 @@ import {
 } from '../../db/offline-export/export-state';
 import { failUnfinished, statusCounts } from '../../db/offline-export/tracking';
 import type { Sql } from '../../db/sql';
-import { ALL_FAILED_ERROR, CANCELLED_ERROR } from '../../contracts/offline-export';
+import { ALL_FAILED_ERROR, CANCELLED_ERROR, truncateError } from '../../contracts/offline-export';
 import { ExportStatus } from '../../db/offline-export/statuses';
 import { abortIncompleteUploads, openBucket, type BucketClients } from './bucket';
 import { metadataKey } from './object-keys';
@@ -105,6 +105,19 @@ export function createCompletionActivities(deps: CompletionDeps) {
     async cancelExport({ exportId }: { exportId: number }): Promise<{ rowsFailed: number }> {
       const rowsFailed = await failUnfinished(sql, exportId, CANCELLED_ERROR);
       await markExportFailed(sql, exportId, CANCELLED_ERROR);
+      await sweepUploads(exportId);
+      return { rowsFailed };
+    },
+
+    /**
+     * fail_op after a failure the workflow could not get past (or its deadline): its chunks have stopped and aborted
+     * their uploads; every row still PENDING or STARTED fails with the error, the export fails with it (unless it was
+     * completed already), stray multipart uploads are aborted.
+     */
+    async failExport({ exportId, error }: { exportId: number; error: string }): Promise<{ rowsFailed: number }> {
+      const message = truncateError(error);
+      const rowsFailed = await failUnfinished(sql, exportId, message);
+      await markExportFailed(sql, exportId, message);
       await sweepUploads(exportId);
       return { rowsFailed };
     },

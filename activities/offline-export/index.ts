@@ -20,6 +20,7 @@ export function createOfflineExportActivities(deps: Deps) {
         portablesPerChunk: config.EXPORT_PORTABLES_PER_CHUNK,
         maxConcurrentChunks: config.EXPORT_MAX_CONCURRENT_CHUNKS,
         chunksPerRun: config.EXPORT_CHUNKS_PER_RUN,
+        deadlineMs: config.EXPORT_DEADLINE_MS,
       },
     }),
     ...createChunkExportActivities({

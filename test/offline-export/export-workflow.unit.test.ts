@@ -91,6 +91,10 @@ function fakeExport(
       record('cancelExport', input);
       return { rowsFailed: 1 };
     },
+    async failExport(input) {
+      record('failExport', input);
+      return { rowsFailed: 1 };
+    },
     async purgeExportCredentials(input) {
       record('purgeExportCredentials', input);
       return { purged: true };
@@ -251,5 +255,114 @@ describe('OfflineExportWorkflow with fake activities', () => {
     expect(cause.type).toBe('InvalidInput');
     expect(cause.message).toContain('"credentials"');
     expect(fake.calls.loadExport).toBeUndefined();
+  });
+
+  /** A chunk activity that runs until cancelled, then takes a moment to abort its uploads, and says so. */
+  const hangingChunk = (calls: () => Calls) => async () => {
+    try {
+      for (;;) {
+        Context.current().heartbeat();
+        await Context.current().sleep(50);
+      }
+    } catch (err) {
+      await new Promise((r) => setTimeout(r, 200));
+      (calls().order ??= []).push('chunkAborted');
+      throw err;
+    }
+  };
+  const endings = (calls: Calls) =>
+    ((calls.order ?? []) as string[]).filter(
+      (c) => !['exportPortableChunk', 'nextPortableChunk', 'loadExport', 'prepareExport'].includes(c),
+    );
+
+  it('a completion that gives up fails the export (GitLab fail_op): rows and export failed, one email, purge at once', async () => {
+    const fake = fakeExport(4, { ...limits, chunksPerRun: 10 }, async (c) => fake.done(c.afterSelfId, c.lastSelfId));
+    fake.activities.completeExport = async () => {
+      throw ApplicationFailure.create({
+        type: 'CredentialsUnavailable',
+        message: 'the credentials were purged',
+        nonRetryable: true,
+      });
+    };
+    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
+    const outcome = await withWorker(fake.activities, (taskQueue) =>
+      localTemporal()
+        .client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
+          taskQueue,
+          workflowId: offlineExportWorkflowId(exportId),
+          args: [{ exportId }],
+        })
+        .catch((err: unknown) => err),
+    );
+    expect(outcome).toBeInstanceOf(WorkflowFailedError);
+    expect(fake.calls.failExport).toEqual([{ exportId, error: 'Export failed: the credentials were purged' }]);
+    expect(endings(fake.calls)).toEqual(['failExport', 'sendExportEmail', 'purgeExportCredentials']);
+    expect(fake.calls.cancelExport).toBeUndefined();
+  });
+
+  it('a failure while chunks run stops them first, then fails the export with its message', async () => {
+    let started = 0;
+    const fake = fakeExport(
+      9,
+      { ...limits, portablesPerChunk: 1, maxConcurrentChunks: 1, chunksPerRun: 10 },
+      async () => {
+        started++;
+        return hangingChunk(() => fake.calls)();
+      },
+    );
+    const next = fake.activities.nextPortableChunk!;
+    fake.activities.nextPortableChunk = async (input) => {
+      // The second chunk is planned while the first one runs: the database gives up on it for good.
+      if (input.afterSelfId > 0) {
+        while (started === 0) await new Promise((r) => setTimeout(r, 20));
+        throw ApplicationFailure.create({
+          type: 'Broken',
+          message: 'relation "routes" does not exist',
+          nonRetryable: true,
+        });
+      }
+      return next(input);
+    };
+    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
+    const outcome = await withWorker(fake.activities, (taskQueue) =>
+      localTemporal()
+        .client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
+          taskQueue,
+          workflowId: offlineExportWorkflowId(exportId),
+          args: [{ exportId }],
+        })
+        .catch((err: unknown) => err),
+    );
+    expect(outcome).toBeInstanceOf(WorkflowFailedError);
+    expect(fake.calls.failExport).toEqual([{ exportId, error: 'Export failed: relation "routes" does not exist' }]);
+    expect(endings(fake.calls)).toEqual(['chunkAborted', 'failExport', 'sendExportEmail', 'purgeExportCredentials']);
+  });
+
+  it('past its deadline the export fails: chunks aborted, rows and export failed, one email, purge; ExportDeadlineExceeded', async () => {
+    const fake = fakeExport(4, { ...limits, deadlineMs: 1_500, chunksPerRun: 10 }, async () =>
+      hangingChunk(() => fake.calls)(),
+    );
+    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
+    const outcome = await withWorker(fake.activities, (taskQueue) =>
+      localTemporal()
+        .client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
+          taskQueue,
+          workflowId: offlineExportWorkflowId(exportId),
+          args: [{ exportId }],
+        })
+        .catch((err: unknown) => err),
+    );
+    expect(outcome).toBeInstanceOf(WorkflowFailedError);
+    const cause = (outcome as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('ExportDeadlineExceeded');
+    expect(cause.message).toBe('Export failed: it did not complete within 0 hours (EXPORT_DEADLINE_MS)');
+    expect(fake.calls.failExport).toEqual([{ exportId, error: cause.message }]);
+    expect(endings(fake.calls)).toEqual([
+      'chunkAborted',
+      'chunkAborted',
+      'failExport',
+      'sendExportEmail',
+      'purgeExportCredentials',
+    ]);
   });
 });

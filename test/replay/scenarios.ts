@@ -15,6 +15,9 @@ import type { TestWorker } from '../helpers/worker';
 import { insertExport } from '../offline-export/fixture';
 
 /**
+ * Histories named pre-failure-path-* were recorded before EXPORT_FAILURE_PATH_PATCH; they stay while exports started
+ * before it may still be running, to prove those replay along the old path.
+ *
  * Real runs whose histories are committed under test/histories/ and replayed by `npm test`. Each scenario runs its
  * workflow on a test worker of its own (with config overrides) and names the executions to keep: one file each.
  */
@@ -116,6 +119,20 @@ export const scenarios: Record<string, Scenario> = {
       const workflowId = await startExport(tw, SEED_USERS.maintainer.id, ['flightjs']);
       await tw.client.workflow.getHandle(workflowId).result();
       return [{ name: 'offline-export-partial-failure', workflowId }];
+    },
+  },
+
+  // GitLab's failure path at the deadline the workflow keeps (EXPORT_FAILURE_PATH_PATCH): batches of one record
+  // make the export of gitlab-org outlast a deadline of two seconds.
+  'offline-export-deadline': {
+    config: { EXPORT_BATCH_SIZE: 1, EXPORT_DEADLINE_MS: 2_000 },
+    async run(tw) {
+      const workflowId = await startExport(tw, SEED_USERS.owner.id, ['gitlab-org']);
+      await tw.client.workflow
+        .getHandle(workflowId)
+        .result()
+        .catch(() => undefined);
+      return [{ name: 'offline-export-deadline', workflowId }];
     },
   },
 

@@ -44,3 +44,12 @@ export function failureMessage(err: unknown): string {
   if (err instanceof ActivityFailure && err.cause) return err.cause.message;
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * The failure path's own steps (fail the rows and the export, purge the credentials): an export must not stay
+ * started with its credentials kept because the database was away when it failed, so these retry until it is back.
+ */
+export const cleanup = proxyActivities<OfflineExportActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
