@@ -1,6 +1,8 @@
 import {
   chunkWorkflowId,
+  deadlineError,
   emptyTotals,
+  failedError,
   offlineExportWorkflowId,
   truncateError,
   validateChunkInput,
@@ -152,5 +154,20 @@ describe('truncateError', () => {
     expect(cut).toHaveLength(255);
     expect(cut).toBe(`${'y'.repeat(252)}...`);
     expect(truncateError('z'.repeat(10_000))).toHaveLength(255);
+  });
+});
+
+describe('deadlineError and failedError', () => {
+  it('say how long the export had, in the largest unit that fits', () => {
+    expect(deadlineError(7 * 24 * 3_600_000)).toBe(
+      'Export failed: it did not complete within 168 hours (EXPORT_DEADLINE_MS)',
+    );
+    expect(deadlineError(90 * 60_000)).toBe('Export failed: it did not complete within 1.5 hours (EXPORT_DEADLINE_MS)');
+    expect(deadlineError(2 * 60_000)).toBe('Export failed: it did not complete within 2 minutes (EXPORT_DEADLINE_MS)');
+    expect(deadlineError(1_500)).toBe('Export failed: it did not complete within 1.5 seconds (EXPORT_DEADLINE_MS)');
+  });
+
+  it('prefix the failure with what GitLab users read in the export error', () => {
+    expect(failedError('the bucket is gone')).toBe('Export failed: the bucket is gone');
   });
 });

@@ -355,7 +355,7 @@ describe('OfflineExportWorkflow with fake activities', () => {
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     const cause = (outcome as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe('ExportDeadlineExceeded');
-    expect(cause.message).toBe('Export failed: it did not complete within 0 hours (EXPORT_DEADLINE_MS)');
+    expect(cause.message).toBe('Export failed: it did not complete within 1.5 seconds (EXPORT_DEADLINE_MS)');
     expect(fake.calls.failExport).toEqual([{ exportId, error: cause.message }]);
     expect(endings(fake.calls)).toEqual([
       'chunkAborted',
