@@ -113,7 +113,19 @@ const schema = z.object({
 
   ENCRYPTION_KEY: encryptionKey.describe('key for credentials at rest; secret'),
   INSTANCE_BASE_URL: httpUrl.describe('public URL of the GitLab instance, used in email links'),
-  INSTANCE_VERSION: z.string().trim().min(1).default('18.10.0'),
+  // instance_version in metadata.json.gz: GitLab's offline import refuses metadata of versions below 19.0, and its
+  // documentation names 19.3 as the first version with offline transfer.
+  INSTANCE_VERSION: z
+    .string()
+    .trim()
+    .regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, 'must be a GitLab version such as 19.3.0')
+    .refine((v) => {
+      const [major = 0, minor = 0] = v.split('.').map(Number);
+      return major > 19 || (major === 19 && minor >= 3);
+    }, 'must be 19.3.0 or later: GitLab imports offline exports of 19.3 and later')
+    .default('19.3.0'),
+  // instance_enterprise in metadata.json.gz: the security inventory this project also runs is an EE feature.
+  INSTANCE_ENTERPRISE: bool().default(true),
   ALLOW_LOCAL_NETWORK_ENDPOINTS: bool().default(false),
 
   // --- offline export (add export settings below this line) ---

@@ -20,6 +20,7 @@ export interface CompletionDeps {
   encryptionKey: Buffer;
   clients: BucketClients;
   instanceVersion: string;
+  instanceEnterprise: boolean;
 }
 
 export interface CompleteExportResult {
@@ -73,7 +74,7 @@ export function createCompletionActivities(deps: CompletionDeps) {
       const key = metadataKey(bucket.exportPrefix);
       const metadata = {
         instance_version: deps.instanceVersion,
-        instance_enterprise: false,
+        instance_enterprise: deps.instanceEnterprise,
         export_prefix: bucket.exportPrefix,
         source_hostname: current.sourceHostname,
         entities_mapping: mapping,

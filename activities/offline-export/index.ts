@@ -34,6 +34,7 @@ export function createOfflineExportActivities(deps: Deps) {
       sql,
       encryptionKey: config.ENCRYPTION_KEY,
       instanceVersion: config.INSTANCE_VERSION,
+      instanceEnterprise: config.INSTANCE_ENTERPRISE,
       clients,
     }),
     ...createEmailActivities({

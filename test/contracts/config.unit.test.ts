@@ -41,7 +41,8 @@ describe('config', () => {
       SMTP_SECURE: false,
       MAIL_FROM: 'GitLab <gitlab@example.test>',
       MAILDEV_WEB_PORT: 1080,
-      INSTANCE_VERSION: '18.10.0',
+      INSTANCE_VERSION: '19.3.0',
+      INSTANCE_ENTERPRISE: true,
       EXPORT_MAX_CONCURRENT_RELATIONS: 16,
       EXPORT_BATCH_SIZE: 10_000,
       EXPORT_CREDENTIALS_PURGE_DELAY_MS: 24 * 60 * 60 * 1000,
@@ -209,6 +210,21 @@ describe('config', () => {
     expect(problems({ ...valid, S3_BUCKET: 'a'.repeat(64) })).toEqual([
       'S3_BUCKET must be 3-63 characters of a-z, 0-9, "." and "-"',
     ]);
+  });
+
+  it('takes an instance version GitLab imports offline exports of (19.3 and later), and refuses older ones', () => {
+    expect(loadConfig({ ...valid, INSTANCE_VERSION: '19.3.0' }).INSTANCE_VERSION).toBe('19.3.0');
+    expect(loadConfig({ ...valid, INSTANCE_VERSION: '20.0.1-ee' }).INSTANCE_VERSION).toBe('20.0.1-ee');
+    expect(loadConfig({ ...valid, INSTANCE_VERSION: '19.10.2' }).INSTANCE_VERSION).toBe('19.10.2');
+    expect(problems({ ...valid, INSTANCE_VERSION: '18.10.0' })).toEqual([
+      'INSTANCE_VERSION must be 19.3.0 or later: GitLab imports offline exports of 19.3 and later',
+    ]);
+    expect(problems({ ...valid, INSTANCE_VERSION: '19.2.9' })).toHaveLength(1);
+    expect(problems({ ...valid, INSTANCE_VERSION: 'latest' })).toEqual([
+      'INSTANCE_VERSION must be a GitLab version such as 19.3.0',
+      'INSTANCE_VERSION must be 19.3.0 or later: GitLab imports offline exports of 19.3 and later',
+    ]);
+    expect(loadConfig({ ...valid, INSTANCE_ENTERPRISE: 'false' }).INSTANCE_ENTERPRISE).toBe(false);
   });
 
   it('accepts the URL forms it documents', () => {

@@ -242,7 +242,7 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
       where e.offline_export_id = ${exportId} and e.relation = 'self'`;
     expect(metadata).toEqual({
       instance_version: config.INSTANCE_VERSION,
-      instance_enterprise: false,
+      instance_enterprise: config.INSTANCE_ENTERPRISE,
       export_prefix: exportPrefix,
       source_hostname: config.INSTANCE_BASE_URL,
       entities_mapping: Object.fromEntries(routes.map((r) => [r.path, r.prefix])),
