@@ -365,4 +365,25 @@ describe('OfflineExportWorkflow with fake activities', () => {
       'purgeExportCredentials',
     ]);
   });
+
+  it('an email that gives up after the export completed leaves the export as it is and still purges the credentials', async () => {
+    const fake = fakeExport(2, { ...limits, chunksPerRun: 10 }, async (c) => fake.done(c.afterSelfId, c.lastSelfId));
+    fake.activities.sendExportEmail = async () => {
+      (fake.calls.order ??= []).push('sendExportEmail');
+      throw ApplicationFailure.create({ type: 'MailRejected', message: 'mailbox unavailable', nonRetryable: true });
+    };
+    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
+    const outcome = await withWorker(fake.activities, (taskQueue) =>
+      localTemporal()
+        .client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
+          taskQueue,
+          workflowId: offlineExportWorkflowId(exportId),
+          args: [{ exportId }],
+        })
+        .catch((err: unknown) => err),
+    );
+    expect(outcome).toBeInstanceOf(WorkflowFailedError);
+    expect(fake.calls.failExport).toBeUndefined();
+    expect(endings(fake.calls)).toEqual(['completeExport', 'sendExportEmail', 'purgeExportCredentials']);
+  });
 });

@@ -24,7 +24,7 @@ import {
   type OfflineExportResult,
   type OfflineExportResume,
 } from '../../contracts/offline-export';
-import { dbShort, email, failureMessage } from './activity-profiles';
+import { cleanup, dbShort, email, failureMessage } from './activity-profiles';
 import { ChunkWindow } from './chunk-window';
 import { exportChunks } from './export-chunks';
 import { begin, cancelExport, failExport } from './export-lifecycle';
@@ -56,6 +56,7 @@ export async function OfflineExportWorkflow(input: OfflineExportInput): Promise<
   const failurePath = patched(EXPORT_FAILURE_PATH_PATCH);
   let work: CancellationScope | undefined;
   let deadlineMs = 0;
+  let completed = false;
   try {
     const begun = input.resume ? { state: input.resume } : await begin(exportId, progress);
     if ('completed' in begun) return { exportId, status: begun.completed, hasFailures: false, totals: emptyTotals() };
@@ -82,6 +83,7 @@ export async function OfflineExportWorkflow(input: OfflineExportInput): Promise<
     } else {
       outcome = await exportChunks(exportId, s, w, show);
     }
+    completed = true;
     await email.sendExportEmail({ exportId });
 
     show(s, 'waiting-to-purge');
@@ -98,6 +100,11 @@ export async function OfflineExportWorkflow(input: OfflineExportInput): Promise<
     }
     // Nothing to fail when the export was never loaded (it does not exist).
     if (!failurePath || progress.phase === 'loading') throw err;
+    // Completed already (the email or the purge gave up): the export stands; only the credentials must still go.
+    if (completed) {
+      await CancellationScope.nonCancellable(() => cleanup.purgeExportCredentials({ exportId }));
+      throw err;
+    }
     const pastDeadline = isCancellation(err) && work?.consideredCancelled === true;
     const error = pastDeadline ? deadlineError(deadlineMs) : failedError(failureMessage(err));
     await CancellationScope.nonCancellable(() => failExport(exportId, error, progress, work, window));
