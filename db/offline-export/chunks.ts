@@ -1,4 +1,9 @@
-import type { ChunkExportResult, PortableChunk, PortableType } from '../../contracts/offline-export';
+import {
+  emptyTotals,
+  type ChunkExportResult,
+  type PortableChunk,
+  type PortableType,
+} from '../../contracts/offline-export';
 import { BatchStatus, RelationStatus } from './statuses';
 import type { Db, Sql } from '../sql';
 import { type ExportRow } from './tracking';
@@ -134,17 +139,9 @@ export async function chunkTotals(
       coalesce(sum(bytes) filter (where status = ${RelationStatus.FINISHED}), 0)::bigint as "bytesWritten",
       coalesce(sum(total_objects_count) filter (where status = ${RelationStatus.FINISHED}), 0)::int as "recordsWritten"
     from r`;
-  return (
-    row ?? {
-      portablesFinished: 0,
-      portablesFailed: 0,
-      relationsFinished: 0,
-      relationsFailed: 0,
-      objectsWritten: 0,
-      bytesWritten: 0,
-      recordsWritten: 0,
-    }
-  );
+  if (row) return row;
+  const { portablesTotal: _total, ...nothing } = emptyTotals();
+  return nothing;
 }
 
 /**

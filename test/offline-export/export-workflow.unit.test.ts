@@ -119,6 +119,34 @@ async function withWorker<T>(
   return worker.runUntil(run(taskQueue));
 }
 
+/** Runs one export to its end on a worker with the fakes; resolves with its result, or with what it failed with. */
+async function runExport(activities: Partial<OfflineExportActivities>, exportId: number): Promise<unknown> {
+  return withWorker(activities, (taskQueue) =>
+    localTemporal()
+      .client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
+        taskQueue,
+        workflowId: offlineExportWorkflowId(exportId),
+        args: [{ exportId }],
+      })
+      .catch((err: unknown) => err),
+  );
+}
+
+const newExportId = () => 1_000 + Math.floor(Math.random() * 1e6);
+
+/** A chunk activity that runs until cancelled, then takes a moment to abort its uploads, and says so. */
+const hangingChunk = (calls: () => Calls) => async () => {
+  try {
+    for (;;) {
+      Context.current().heartbeat();
+      await Context.current().sleep(50);
+    }
+  } catch (err) {
+    await new Promise((r) => setTimeout(r, 200));
+    (calls().order ??= []).push('chunkAborted');
+    throw err;
+  }
+};
 const limits: ExportLimits = {
   maxConcurrentRelations: 2,
   credentialsPurgeDelayMs: 50,
@@ -130,7 +158,7 @@ const limits: ExportLimits = {
 describe('OfflineExportWorkflow with fake activities', () => {
   it('hands out chunks of portablesPerChunk, shares the last round among the window, continues as new, completes once', async () => {
     const fake = fakeExport(10, limits, async (c) => fake.done(c.afterSelfId, c.lastSelfId));
-    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
+    const exportId = newExportId();
     const { result, runs } = await withWorker(fake.activities, async (taskQueue) => {
       const handle = await localTemporal().client.workflow.start<typeof OfflineExportWorkflow>(
         'OfflineExportWorkflow',
@@ -179,7 +207,7 @@ describe('OfflineExportWorkflow with fake activities', () => {
         throw ApplicationFailure.create({ type: 'BucketGone', message: 'the bucket is gone', nonRetryable: true });
       return fake.done(c.afterSelfId, c.lastSelfId);
     });
-    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
+    const exportId = newExportId();
     const result = await withWorker(fake.activities, (taskQueue) =>
       localTemporal().client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
         taskQueue,
@@ -198,19 +226,9 @@ describe('OfflineExportWorkflow with fake activities', () => {
     let started = 0;
     const fake = fakeExport(6, limits, async () => {
       started++;
-      // Runs until cancelled, heartbeating so the cancellation reaches it; then aborts its uploads (slowly).
-      try {
-        for (;;) {
-          Context.current().heartbeat();
-          await Context.current().sleep(50);
-        }
-      } catch (err) {
-        await new Promise((r) => setTimeout(r, 200));
-        (fake.calls.order ??= []).push('chunkAborted');
-        throw err;
-      }
+      return hangingChunk(() => fake.calls)();
     });
-    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
+    const exportId = newExportId();
     const outcome = await withWorker(fake.activities, async (taskQueue) => {
       const handle = await localTemporal().client.workflow.start<typeof OfflineExportWorkflow>(
         'OfflineExportWorkflow',
@@ -257,19 +275,6 @@ describe('OfflineExportWorkflow with fake activities', () => {
     expect(fake.calls.loadExport).toBeUndefined();
   });
 
-  /** A chunk activity that runs until cancelled, then takes a moment to abort its uploads, and says so. */
-  const hangingChunk = (calls: () => Calls) => async () => {
-    try {
-      for (;;) {
-        Context.current().heartbeat();
-        await Context.current().sleep(50);
-      }
-    } catch (err) {
-      await new Promise((r) => setTimeout(r, 200));
-      (calls().order ??= []).push('chunkAborted');
-      throw err;
-    }
-  };
   const endings = (calls: Calls) =>
     ((calls.order ?? []) as string[]).filter(
       (c) => !['exportPortableChunk', 'nextPortableChunk', 'loadExport', 'prepareExport'].includes(c),
@@ -284,16 +289,8 @@ describe('OfflineExportWorkflow with fake activities', () => {
         nonRetryable: true,
       });
     };
-    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
-    const outcome = await withWorker(fake.activities, (taskQueue) =>
-      localTemporal()
-        .client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
-          taskQueue,
-          workflowId: offlineExportWorkflowId(exportId),
-          args: [{ exportId }],
-        })
-        .catch((err: unknown) => err),
-    );
+    const exportId = newExportId();
+    const outcome = await runExport(fake.activities, exportId);
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     expect(fake.calls.failExport).toEqual([{ exportId, error: 'Export failed: the credentials were purged' }]);
     expect(endings(fake.calls)).toEqual(['failExport', 'sendExportEmail', 'purgeExportCredentials']);
@@ -323,16 +320,8 @@ describe('OfflineExportWorkflow with fake activities', () => {
       }
       return next(input);
     };
-    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
-    const outcome = await withWorker(fake.activities, (taskQueue) =>
-      localTemporal()
-        .client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
-          taskQueue,
-          workflowId: offlineExportWorkflowId(exportId),
-          args: [{ exportId }],
-        })
-        .catch((err: unknown) => err),
-    );
+    const exportId = newExportId();
+    const outcome = await runExport(fake.activities, exportId);
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     expect(fake.calls.failExport).toEqual([{ exportId, error: 'Export failed: relation "routes" does not exist' }]);
     expect(endings(fake.calls)).toEqual(['chunkAborted', 'failExport', 'sendExportEmail', 'purgeExportCredentials']);
@@ -342,16 +331,8 @@ describe('OfflineExportWorkflow with fake activities', () => {
     const fake = fakeExport(4, { ...limits, deadlineMs: 1_500, chunksPerRun: 10 }, async () =>
       hangingChunk(() => fake.calls)(),
     );
-    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
-    const outcome = await withWorker(fake.activities, (taskQueue) =>
-      localTemporal()
-        .client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
-          taskQueue,
-          workflowId: offlineExportWorkflowId(exportId),
-          args: [{ exportId }],
-        })
-        .catch((err: unknown) => err),
-    );
+    const exportId = newExportId();
+    const outcome = await runExport(fake.activities, exportId);
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     const cause = (outcome as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe('ExportDeadlineExceeded');
@@ -372,16 +353,8 @@ describe('OfflineExportWorkflow with fake activities', () => {
       (fake.calls.order ??= []).push('sendExportEmail');
       throw ApplicationFailure.create({ type: 'MailRejected', message: 'mailbox unavailable', nonRetryable: true });
     };
-    const exportId = 1_000 + Math.floor(Math.random() * 1e6);
-    const outcome = await withWorker(fake.activities, (taskQueue) =>
-      localTemporal()
-        .client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
-          taskQueue,
-          workflowId: offlineExportWorkflowId(exportId),
-          args: [{ exportId }],
-        })
-        .catch((err: unknown) => err),
-    );
+    const exportId = newExportId();
+    const outcome = await runExport(fake.activities, exportId);
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     expect(fake.calls.failExport).toBeUndefined();
     expect(endings(fake.calls)).toEqual(['completeExport', 'sendExportEmail', 'purgeExportCredentials']);

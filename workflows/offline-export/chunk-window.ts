@@ -5,6 +5,7 @@ import {
   SA_WORKFLOW_KIND,
   WORKFLOW_KIND_CHUNK,
   chunkWorkflowId,
+  emptyTotals,
   type ChunkExportResult,
   type PortableChunk,
 } from '../../contracts/offline-export';
@@ -64,12 +65,8 @@ export class ChunkWindow {
   }
 }
 
-const failedChunk = (portables: number): ChunkExportResult => ({
-  portablesFinished: 0,
-  portablesFailed: portables,
-  relationsFinished: 0,
-  relationsFailed: 0,
-  objectsWritten: 0,
-  bytesWritten: 0,
-  recordsWritten: 0,
-});
+/** A chunk that failed as a whole: all its portables failed, nothing counted as written. */
+function failedChunk(portables: number): ChunkExportResult {
+  const { portablesTotal: _total, ...nothing } = emptyTotals();
+  return { ...nothing, portablesFailed: portables };
+}
