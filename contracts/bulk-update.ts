@@ -42,6 +42,13 @@ export const MAX_BATCHES_PER_CHILD = 10;
 export const BATCH_RANGES_PATCH = 'bulk-update-batch-ranges';
 
 /**
+ * Patch id of the change that keeps an operation going when a range of batches fails for good: the range's
+ * unprocessed projects become unexpected_error failed items and the other ranges go on (before it, the first
+ * failed range stopped the operation and failed the workflow).
+ */
+export const FAILED_RANGES_PATCH = 'bulk-update-failed-ranges';
+
+/**
  * How many batches the next child takes: the batches left in this run shared among the window (guided
  * self-scheduling), at most maxPerChild and at least one. Ranges shrink as the run nears its end, so the window's
  * last children finish close together and the drain before continue-as-new or completion stays short.
@@ -150,6 +157,25 @@ export interface BulkUpdateBatchResult {
   failed: number;
   /** Projects this execution applied itself; the rest were done by an earlier attempt. */
   appliedNow: number;
+}
+
+/** A range of batches whose child workflow failed for good, and why (the failure's own message). */
+export interface FailedRangeInput {
+  operationId: string;
+  batchNumber: number;
+  lastBatchNumber: number;
+  errorMessage: string;
+}
+
+export interface FailedRangeResult {
+  batchNumber: number;
+  lastBatchNumber: number;
+  /** Outcomes of every project of the range as recorded in PostgreSQL, the ones failed now included. */
+  projects: number;
+  successful: number;
+  failed: number;
+  /** Projects that had no outcome and were failed as unexpected errors by this call. */
+  failedNow: number;
 }
 
 export interface BulkUpdateProgress {

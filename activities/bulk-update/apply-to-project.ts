@@ -3,13 +3,13 @@ import { lockProjectOutcome, recordProjectOutcome, type ProjectOutcome } from '.
 import type { OperationRecord } from '../../db/bulk-update/operations';
 import {
   applyAttributeChanges,
-  attributesOfRoot,
+  liveAttributes,
   lockProjectWithAttributes,
   projectLabel,
   type AttributeRef,
 } from '../../db/bulk-update/project-attributes';
 import type { Sql } from '../../db/sql';
-import { PERMISSION_DENIED_MESSAGE, PROJECT_GONE_MESSAGE, planAttributeChange } from './attribute-rules';
+import { PROJECT_GONE_MESSAGE, UNAUTHORIZED_MESSAGE, planAttributeChange } from './attribute-rules';
 import { errorMessageOf, isTransientError } from './transient-errors';
 
 export interface AppliedOutcome {
@@ -19,16 +19,16 @@ export interface AppliedOutcome {
 }
 
 /**
- * What one batch may share between its projects: the operation's attributes as found in a root group (read by
- * the first project of that root in the batch, inside its transaction). An attribute deleted while a batch runs
- * is therefore still applied to the rest of that batch (at most batch-size projects), as it would have been had
- * the batch run a moment earlier; the next batch reads it afresh.
+ * What one batch may share between its projects: the operation's attributes as they are (read by the batch's first
+ * project, inside its transaction). An attribute deleted while a batch runs is therefore still applied to the rest
+ * of that batch (at most batch-size projects), as it would have been had the batch run a moment earlier; the next
+ * batch reads it afresh.
  */
 export interface BatchCache {
-  attributesOfRoot: Map<number, AttributeRef[]>;
+  attributes?: AttributeRef[];
 }
 
-export const newBatchCache = (): BatchCache => ({ attributesOfRoot: new Map() });
+export const newBatchCache = (): BatchCache => ({});
 
 /**
  * Applies the operation to one project in one transaction that also writes the project's outcome row. The row is
@@ -47,12 +47,13 @@ export async function applyToProject(
       if (!existing) throw new Error(`project ${projectId} is not part of background operation ${op.id}`);
       if (existing.outcome) return { outcome: existing, appliedNow: false };
 
-      const fail = async (message: string, label?: { name: string; fullPath: string }) => ({
+      const fail = async (message: string, details: string[], label?: { name: string; fullPath: string }) => ({
         outcome: await recordProjectOutcome(tx, op.id, {
           projectId,
           outcome: 'failed',
           errorCode: 'service_error',
           errorMessage: message,
+          errorDetails: details,
           entityName: label?.name ?? null,
           entityFullPath: label?.fullPath || null,
         }),
@@ -60,23 +61,20 @@ export async function applyToProject(
       });
 
       const locked = await lockProjectWithAttributes(tx, projectId);
-      if (!locked) return fail(PROJECT_GONE_MESSAGE);
+      if (!locked) return fail(PROJECT_GONE_MESSAGE, []);
       const { project } = locked;
       const levels = await projectAccessLevels(tx, op.userId, [projectId]);
-      if ((levels.get(projectId) ?? 0) < AccessLevel.MAINTAINER) return fail(PERMISSION_DENIED_MESSAGE, project);
+      if ((levels.get(projectId) ?? 0) < AccessLevel.MAINTAINER) return fail(UNAUTHORIZED_MESSAGE, [], project);
 
-      let available = cache.attributesOfRoot.get(project.rootNamespaceId);
-      if (!available) {
-        available = await attributesOfRoot(tx, op.attributeIds, project.rootNamespaceId);
-        cache.attributesOfRoot.set(project.rootNamespaceId, available);
-      }
+      cache.attributes ??= await liveAttributes(tx, op.attributeIds);
       const plan = planAttributeChange({
         mode: op.mode,
         requestedIds: op.attributeIds,
         current: locked.current,
-        available,
+        available: cache.attributes,
+        rootNamespaceId: project.rootNamespaceId,
       });
-      if (!plan.ok) return fail(plan.message, project);
+      if (!plan.ok) return fail(plan.message, plan.errors, project);
 
       await applyAttributeChanges(tx, project, plan);
       return {
@@ -85,6 +83,7 @@ export async function applyToProject(
           outcome: 'succeeded',
           errorCode: null,
           errorMessage: null,
+          errorDetails: [],
           entityName: project.name,
           entityFullPath: project.fullPath || null,
         }),
@@ -99,7 +98,9 @@ export async function applyToProject(
       projectId,
       outcome: 'failed',
       errorCode: 'unexpected_error',
+      // GitLab's worker records the exception's message (record_failure(project, e.message)).
       errorMessage: errorMessageOf(err),
+      errorDetails: [],
       entityName: label?.name ?? null,
       entityFullPath: label?.fullPath || null,
     });

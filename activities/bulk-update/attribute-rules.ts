@@ -2,14 +2,19 @@ import type { AttributeRef } from '../../db/bulk-update/project-attributes';
 import { LIMITS, type BulkUpdateMode } from '../../contracts/bulk-update';
 
 // Security::Attributes::UpdateProjectAttributesService's checks, as a pure function of what the project has and
-// what the request asks for. The messages are GitLab's, prefixed by the response message they came with
-// ("Too many attributes", "Invalid attributes") so the email says both what and why.
+// what the request asks for. A refusal is GitLab's response: its message ("Too many attributes", "Invalid
+// attributes", ...) and its payload's errors, the reasons, kept apart as GitLab keeps them.
 
-export const PERMISSION_DENIED_MESSAGE =
-  'Permission denied: you need at least the Maintainer role to change security attributes of this project';
+/** The service's UnauthorizedError: the user may not administer this project's security attributes. */
+export const UNAUTHORIZED_MESSAGE = 'You are not authorized to perform this action';
+/** The service's answer when inserting the links fails validation (an attribute of another top-level group). */
+export const UPDATE_FAILED_MESSAGE = 'Failed to update security attributes';
+export const TOO_MANY_MESSAGE = 'Too many attributes';
+export const INVALID_MESSAGE = 'Invalid attributes';
 export const PROJECT_GONE_MESSAGE = 'Project not found: it was deleted after the operation started';
 
-export type AttributeChangePlan = { ok: true; add: number[]; remove: number[] } | { ok: false; message: string };
+export type AttributeChangePlan =
+  { ok: true; add: number[]; remove: number[] } | { ok: false; message: string; errors: string[] };
 
 export interface AttributeChangeInput {
   mode: BulkUpdateMode;
@@ -17,80 +22,65 @@ export interface AttributeChangeInput {
   requestedIds: number[];
   /** The project's current, non-deleted attributes. */
   current: AttributeRef[];
-  /** The requested attributes that exist, are not deleted and belong to the project's root group. */
+  /** The requested attributes that exist and are not deleted, whatever their top-level group. */
   available: AttributeRef[];
+  /** The project's top-level group: an attribute can only be linked to projects under its own. */
+  rootNamespaceId: number;
 }
 
 export function planAttributeChange(input: AttributeChangeInput): AttributeChangePlan {
   const requested = [...new Set(input.requestedIds)];
   const currentIds = new Set(input.current.map((a) => a.id));
-  let add: number[];
-  let remove: number[];
-  switch (input.mode) {
-    case 'ADD':
-      add = requested;
-      remove = [];
-      break;
-    case 'REMOVE':
-      add = [];
-      remove = requested;
-      break;
-    case 'REPLACE':
-      add = requested;
-      remove = [...currentIds];
-      break;
-  }
+  // BackgroundOperationBulkUpdateWorker's parameters: REPLACE removes every current attribute.
+  const rawAdd = input.mode === 'REMOVE' ? [] : requested;
+  const rawRemove = input.mode === 'ADD' ? [] : input.mode === 'REMOVE' ? requested : [...currentIds];
   // An id both added and removed (REPLACE keeping an attribute) is neither.
-  const addSet = new Set(add);
-  const removeSet = new Set(remove);
-  add = add.filter((id) => !removeSet.has(id));
-  remove = remove.filter((id) => !addSet.has(id));
+  const inBoth = new Set(rawAdd.filter((id) => rawRemove.includes(id)));
+  const add = rawAdd.filter((id) => !inBoth.has(id));
+  const remove = rawRemove.filter((id) => !inBoth.has(id));
 
-  if (add.length + remove.length > LIMITS.maxChangesPerCall) {
-    return {
-      ok: false,
-      message: `Too many attributes: Cannot process more than ${LIMITS.maxChangesPerCall} attributes at once`,
-    };
-  }
-
-  // Attributes the request names must be usable in this project's root group; the current ones REPLACE
-  // removes are the project's own and need no check.
+  // Links to create: added ids the project does not have. One that does not exist (or is deleted) is an error;
+  // removing an attribute the project does not have, or one that does not exist, is simply nothing to do.
   const byId = new Map(input.available.map((a) => [a.id, a]));
-  const named = input.mode === 'REMOVE' ? remove : add;
-  const missing = named.filter((id) => !byId.has(id));
-  if (missing.length > 0) {
-    return {
-      ok: false,
-      message: `Invalid attributes: ${missing.map((id) => `Security attribute not found: ${id}`).join('; ')}`,
-    };
+  const notFound: string[] = [];
+  const toCreate: AttributeRef[] = [];
+  for (const id of add.filter((a) => !currentIds.has(a))) {
+    const attribute = byId.get(id);
+    if (attribute) toCreate.push(attribute);
+    else notFound.push(`Security attribute not found: ${id}`);
   }
+  const toDestroy = input.current.filter((a) => remove.includes(a.id));
 
-  const finalIds = new Set([...currentIds].filter((id) => !remove.includes(id)));
-  for (const id of add) finalIds.add(id);
-  if (finalIds.size > LIMITS.maxProjectAttributes) {
-    return {
-      ok: false,
-      message: `Too many attributes: Cannot exceed ${LIMITS.maxProjectAttributes} attributes per project`,
-    };
+  const limits: string[] = [];
+  if (add.length + remove.length > LIMITS.maxChangesPerCall) {
+    limits.push(`Cannot process more than ${LIMITS.maxChangesPerCall} attributes at once`);
   }
+  if (input.current.length + toCreate.length - toDestroy.length > LIMITS.maxProjectAttributes) {
+    limits.push(`Cannot exceed ${LIMITS.maxProjectAttributes} attributes per project`);
+  }
+  if (limits.length > 0) return { ok: false, message: TOO_MANY_MESSAGE, errors: limits };
 
-  // One attribute per single-selection category, counting what stays after the removals of this same call.
-  const known = new Map<number, AttributeRef>([...input.current, ...input.available].map((a) => [a.id, a]));
-  for (const id of add) {
-    const attribute = known.get(id);
-    if (!attribute || attribute.multipleSelection) continue;
-    const inCategory = [...finalIds].filter((other) => known.get(other)?.categoryId === attribute.categoryId);
-    if (inCategory.length > 1) {
-      return {
-        ok: false,
-        message: `Invalid attributes: Cannot add multiple attributes from the same category ${attribute.categoryId} (${attribute.categoryName})`,
-      };
+  // One attribute per single-selection category: the categories the project uses, less those this call removes
+  // from, then each new attribute in turn.
+  const removedFrom = new Set(toDestroy.filter((a) => !a.multipleSelection).map((a) => a.categoryId));
+  const used = new Set(
+    input.current.filter((a) => !a.multipleSelection && !removedFrom.has(a.categoryId)).map((a) => a.categoryId),
+  );
+  const invalid = [...notFound];
+  for (const attribute of toCreate) {
+    if (attribute.multipleSelection) continue;
+    if (used.has(attribute.categoryId)) {
+      invalid.push(`Cannot add multiple attributes from the same category ${attribute.categoryId}`);
     }
+    used.add(attribute.categoryId);
+  }
+  if (invalid.length > 0) return { ok: false, message: INVALID_MESSAGE, errors: invalid };
+
+  // GitLab finds the attributes by id alone; the link's own validation (the attribute's group must be the
+  // project's top-level group) then fails the insert, and the service answers with its generic message.
+  if (toCreate.some((a) => a.namespaceId !== input.rootNamespaceId)) {
+    return { ok: false, message: UPDATE_FAILED_MESSAGE, errors: [] };
   }
 
-  return {
-    ok: true,
-    add: add.filter((id) => !currentIds.has(id)),
-    remove: remove.filter((id) => currentIds.has(id)),
-  };
+  return { ok: true, add: toCreate.map((a) => a.id), remove: toDestroy.map((a) => a.id) };
 }

@@ -8,6 +8,8 @@ export interface FailureEmailItem {
   entityName: string | null;
   entityFullPath: string | null;
   errorMessage: string;
+  /** The reasons behind the message (GitLab's payload errors), listed under it. */
+  errorDetails?: string[];
 }
 
 export interface FailureEmailInput {
@@ -70,7 +72,9 @@ export function buildFailureEmail(input: FailureEmailInput): FailureEmail {
     const link = item.entityFullPath
       ? `<a href="${escapeHtml(entityUrl(input.instanceBaseUrl, item.entityFullPath))}">${text}</a>`
       : escapeHtml(`${item.entityType} ID ${item.entityId}`);
-    return `<li><strong>${link}</strong> - ${escapeHtml(item.errorMessage)}</li>`;
+    const details = item.errorDetails ?? [];
+    const reasons = details.length > 0 ? `<ul>${details.map((d) => `<li>${escapeHtml(d)}</li>`).join('')}</ul>` : '';
+    return `<li><strong>${link}</strong> - ${escapeHtml(item.errorMessage)}${reasons}</li>`;
   });
   const html = [
     '<!DOCTYPE html>',
@@ -93,7 +97,8 @@ export function buildFailureEmail(input: FailureEmailInput): FailureEmail {
 
   const textItems = input.items.map((item) => {
     const where = item.entityFullPath ? ` (${entityUrl(input.instanceBaseUrl, item.entityFullPath)})` : '';
-    return `- ${oneLine(label(item))}${where} - ${oneLine(item.errorMessage)}`;
+    const reasons = (item.errorDetails ?? []).map((d) => `\n    - ${oneLine(d)}`).join('');
+    return `- ${oneLine(label(item))}${where} - ${oneLine(item.errorMessage)}${reasons}`;
   });
   const text = [
     `Hi ${oneLine(input.recipientName)}!`,

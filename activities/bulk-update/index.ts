@@ -1,7 +1,12 @@
 import type { Deps } from '../deps';
-import type { BulkUpdateBatchInput, BulkUpdateBatchResult } from '../../contracts/bulk-update';
+import type {
+  BulkUpdateBatchInput,
+  BulkUpdateBatchResult,
+  FailedRangeInput,
+  FailedRangeResult,
+} from '../../contracts/bulk-update';
 import { notifyFailures, type NotifyInput, type NotifyResult } from './notify';
-import { processBatchRange } from './process-batch';
+import { failUnprocessedRange, processBatchRange } from './process-batch';
 import { createRedisStore } from '../../db/bulk-update/redis-store';
 import {
   cleanupTracking,
@@ -42,6 +47,8 @@ export function createBulkUpdateActivities(deps: Deps) {
     createBulkUpdateTracking: (input: { operationId: string }) => createTracking(scheduling, input),
     processBulkUpdateBatches: (input: BulkUpdateBatchInput): Promise<BulkUpdateBatchResult> =>
       processBatchRange({ sql: deps.sql, store }, input),
+    failUnprocessedBulkUpdateBatches: (input: FailedRangeInput): Promise<FailedRangeResult> =>
+      failUnprocessedRange({ sql: deps.sql, store }, input),
     notifyBulkUpdateFailures: (input: NotifyInput): Promise<NotifyResult> => notifyFailures(notify, input),
     cleanupBulkUpdateTracking: (input: { operationId: string }) => cleanupTracking(scheduling, input),
     finishBulkUpdate: (input: { operationId: string; status: 'finished' | 'failed' }) => finishRun(scheduling, input),

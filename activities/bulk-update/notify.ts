@@ -96,6 +96,7 @@ export async function notifyFailures(deps: NotifyDeps, input: NotifyInput): Prom
       entityName: i.entityName,
       entityFullPath: i.entityFullPath,
       errorMessage: i.errorMessage ?? 'Unknown error',
+      errorDetails: i.errorDetails,
     })),
   });
 

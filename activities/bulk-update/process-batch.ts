@@ -1,12 +1,20 @@
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { batchProjects, recordedOutcomes, type ProjectOutcome } from '../../db/bulk-update/batches';
+import {
+  batchProjects,
+  failUnprocessedProjects,
+  rangeOutcomes,
+  recordedOutcomes,
+  type ProjectOutcome,
+} from '../../db/bulk-update/batches';
 import { findOperation, type OperationRecord } from '../../db/bulk-update/operations';
 import type { Sql } from '../../db/sql';
 import {
   BulkUpdateErrorType,
   type BulkUpdateBatchInput,
   type BulkUpdateBatchResult,
+  type FailedRangeInput,
+  type FailedRangeResult,
 } from '../../contracts/bulk-update';
 import { applyToProject, newBatchCache } from './apply-to-project';
 import type { RedisStore, WriteResult } from '../../db/bulk-update/redis-store';
@@ -191,12 +199,48 @@ export async function processBatchRange(
 }
 
 /**
+ * A range whose work failed for good (its child workflow failed, was terminated or timed out): every project of
+ * it without an outcome becomes an unexpected_error failed item with the failure's message, as GitLab's worker
+ * records an exception against each project it could not update. Every outcome of the range is then mirrored to
+ * Redis (the dead attempt may have committed some without mirroring them), and the range's counts come back from
+ * PostgreSQL, so the operation's counts stay exact. Safe to repeat: a project is failed at most once.
+ */
+export async function failUnprocessedRange(
+  deps: Pick<ProcessBatchDeps, 'sql' | 'store'>,
+  input: FailedRangeInput,
+): Promise<FailedRangeResult> {
+  const op = await findOperation(deps.sql, input.operationId);
+  if (!op) {
+    throw ApplicationFailure.create({
+      type: BulkUpdateErrorType.OperationNotFound,
+      message: `Bulk operation ${input.operationId} does not exist`,
+      nonRetryable: true,
+    });
+  }
+  const range = { firstBatch: input.batchNumber, lastBatch: input.lastBatchNumber };
+  const failedNow = await failUnprocessedProjects(deps.sql, op.id, range, input.errorMessage);
+  const outcomes = await rangeOutcomes(deps.sql, op.id, range);
+  if (op.tracked) {
+    const results = await Promise.all(outcomes.map((o) => mirror(deps.store, op.id, o)));
+    if (results.includes('missing')) await rebuildTracking(deps, op);
+  }
+  return {
+    batchNumber: input.batchNumber,
+    lastBatchNumber: input.lastBatchNumber,
+    projects: outcomes.length,
+    successful: outcomes.filter((o) => o.outcome === 'succeeded').length,
+    failed: outcomes.filter((o) => o.outcome === 'failed').length,
+    failedNow,
+  };
+}
+
+/**
  * Recreates an operation's Redis record from PostgreSQL, the source of truth, after Redis lost it (a restart, an
  * eviction): the hash as createTracking writes it, then every outcome recorded so far. The store counts each project
  * once, so batches that rebuild at the same time, or mirror their own outcomes meanwhile, never double-count. A
  * finished operation is left alone: its record was deleted on purpose.
  */
-async function rebuildTracking(deps: ProcessBatchDeps, op: OperationRecord): Promise<void> {
+async function rebuildTracking(deps: Pick<ProcessBatchDeps, 'sql' | 'store'>, op: OperationRecord): Promise<void> {
   if (op.status === 'finished' || op.status === 'failed') return;
   await deps.store.createOperation({
     id: op.id,
@@ -223,6 +267,7 @@ async function mirror(
       ...(outcome.entityName !== null ? { entity_name: outcome.entityName } : {}),
       ...(outcome.entityFullPath !== null ? { entity_full_path: outcome.entityFullPath } : {}),
       error_message: outcome.errorMessage ?? 'Unknown error',
+      errors: outcome.errorDetails,
       error_code: outcome.errorCode ?? 'unexpected_error',
     });
   }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { BULK_UPDATE_MODES, LIMITS } from '../../contracts/bulk-update';
 
-// The shape of a bulk-update request, as the API and CLI pass it in. Limits are the GraphQL mutation's.
+// The shape of a bulk-update request, as the API and CLI pass it in. Limits and their messages are the GraphQL
+// mutation's (ee/app/graphql/mutations/security/attributes/bulk_update.rb).
 
 const ids = (field: string) =>
   z.array(
@@ -20,29 +21,26 @@ export const bulkUpdateRequestSchema = z
     attributeIds: ids('attributeIds'),
     mode: z.enum(BULK_UPDATE_MODES, { message: `mode must be one of ${BULK_UPDATE_MODES.join(', ')}` }),
   })
-  .strict()
-  .superRefine((request, ctx) => {
-    const items = request.groupIds.length + request.projectIds.length;
-    if (items === 0) {
-      ctx.addIssue({ code: 'custom', path: ['items'], message: 'Select at least one group or project' });
-    } else if (items > LIMITS.maxItems) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['items'],
-        message: `Select at most ${LIMITS.maxItems} groups and projects together (got ${items})`,
-      });
-    }
-    const attributes = request.attributeIds.length;
-    if (attributes === 0) {
-      ctx.addIssue({ code: 'custom', path: ['attributeIds'], message: 'Select at least one security attribute' });
-    } else if (attributes > LIMITS.maxAttributes) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['attributeIds'],
-        message: `Select at most ${LIMITS.maxAttributes} security attributes (got ${attributes})`,
-      });
-    }
-  });
+  .strict();
+
+/**
+ * The bulkUpdateSecurityAttributes mutation's argument checks, in its order and with its messages: the items' count
+ * is checked as they are parsed, then emptiness, then the attributes' count. GitLab raises the first one it meets.
+ */
+export function requestLimitProblem(request: {
+  groupIds: unknown[];
+  projectIds: unknown[];
+  attributeIds: unknown[];
+}): string | undefined {
+  const items = request.groupIds.length + request.projectIds.length;
+  if (items > LIMITS.maxItems) return `Too many items (maximum: ${LIMITS.maxItems})`;
+  if (items === 0) return 'Items cannot be empty';
+  if (request.attributeIds.length === 0) return 'Attributes cannot be empty';
+  if (request.attributeIds.length > LIMITS.maxAttributes) {
+    return `Too many attributes (maximum: ${LIMITS.maxAttributes})`;
+  }
+  return undefined;
+}
 
 export type BulkUpdateRequest = z.input<typeof bulkUpdateRequestSchema>;
 export type ValidBulkUpdateRequest = z.output<typeof bulkUpdateRequestSchema>;
@@ -57,7 +55,11 @@ export class BulkUpdateRequestError extends Error {
 
 export function parseBulkUpdateRequest(input: unknown): ValidBulkUpdateRequest {
   const parsed = bulkUpdateRequestSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const problem = requestLimitProblem(parsed.data);
+    if (problem) throw new BulkUpdateRequestError([problem]);
+    return parsed.data;
+  }
   throw new BulkUpdateRequestError(
     parsed.error.issues.map((issue) => {
       if (issue.code === 'unrecognized_keys') return `Unknown field(s): ${issue.keys.join(', ')}`;

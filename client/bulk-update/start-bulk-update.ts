@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { AccessLevel, groupAccessLevels } from '../../db/access';
 import { deleteOperationRecord, insertOperation } from '../../db/bulk-update/operations';
-import { findRequestedAttributes, findRequestUser, rootsOfItems } from '../../db/bulk-update/request-checks';
+import { findRequestedAttributes, findRequestUser } from '../../db/bulk-update/request-checks';
 import type { Sql } from '../../db/sql';
 import { generateOperationId } from '../../contracts/operation-id';
 import {
@@ -85,8 +85,16 @@ export async function startBulkUpdate(deps: BulkUpdateServiceDeps, input: unknow
   }
 }
 
+/**
+ * GitLab's authorized_find! on every attribute: one that does not exist, is deleted, or that the user may not
+ * administer answers with the mutation's resource-not-available error, the same for all three so an attribute's
+ * existence is not revealed. Nothing ties an attribute to the selected items here: an item outside the attribute's
+ * top-level group fails on its own when the update reaches it, as in GitLab.
+ */
+export const RESOURCE_NOT_AVAILABLE =
+  "The resource that you are attempting to access does not exist or you don't have permission to perform this action";
+
 async function checkAgainstInstance(sql: Sql, request: ValidBulkUpdateRequest): Promise<void> {
-  const problems: string[] = [];
   const user = await findRequestUser(sql, request.userId);
   if (!user) throw new BulkUpdateRequestError([`User ${request.userId} does not exist`]);
   if (user.state !== 'active')
@@ -98,18 +106,10 @@ async function checkAgainstInstance(sql: Sql, request: ValidBulkUpdateRequest): 
   const levels = user.admin
     ? new Map(roots.map((r) => [r, AccessLevel.OWNER]))
     : await groupAccessLevels(sql, user.id, roots);
-  const itemRoots = new Set(await rootsOfItems(sql, request.groupIds, request.projectIds));
   for (const id of attributeIds) {
     const attribute = attributes.get(id);
-    // Like GitLab's authorized_find!: a missing attribute and one the user may not administer look the same.
     if (!attribute || attribute.deleted || (levels.get(attribute.rootNamespaceId) ?? 0) < AccessLevel.MAINTAINER) {
-      problems.push(`Security attribute ${id} does not exist or you don't have permission to use it`);
-    } else if (!itemRoots.has(attribute.rootNamespaceId)) {
-      problems.push(
-        `Security attribute ${id} (${attribute.name}) belongs to the top-level group ${attribute.rootFullPath}, ` +
-          'but none of the selected groups and projects is in that group',
-      );
+      throw new BulkUpdateRequestError([RESOURCE_NOT_AVAILABLE]);
     }
   }
-  if (problems.length > 0) throw new BulkUpdateRequestError(problems);
 }

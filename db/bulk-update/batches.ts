@@ -78,6 +78,8 @@ export interface ProjectOutcome {
   outcome: Outcome | null;
   errorCode: ErrorCode | null;
   errorMessage: string | null;
+  /** The reasons behind errorMessage (GitLab's payload errors); empty when there are none. */
+  errorDetails: string[];
   entityName: string | null;
   entityFullPath: string | null;
 }
@@ -87,6 +89,7 @@ interface OutcomeRow {
   outcome: Outcome | null;
   error_code: ErrorCode | null;
   error_message: string | null;
+  error_details: string[] | null;
   entity_name: string | null;
   entity_full_path: string | null;
 }
@@ -96,13 +99,14 @@ const toOutcome = (r: OutcomeRow): ProjectOutcome => ({
   outcome: r.outcome,
   errorCode: r.error_code,
   errorMessage: r.error_message,
+  errorDetails: r.error_details ?? [],
   entityName: r.entity_name,
   entityFullPath: r.entity_full_path,
 });
 
 export async function batchProjects(db: Db, operationId: string, batchNumber: number): Promise<ProjectOutcome[]> {
   const rows = await db<OutcomeRow[]>`
-    select project_id, outcome, error_code, error_message, entity_name, entity_full_path
+    select project_id, outcome, error_code, error_message, error_details, entity_name, entity_full_path
     from background_operation_projects
     where operation_id = ${operationId} and batch_number = ${batchNumber}
     order by project_id`;
@@ -116,7 +120,7 @@ export async function lockProjectOutcome(
   projectId: number,
 ): Promise<ProjectOutcome | undefined> {
   const [row] = await tx<OutcomeRow[]>`
-    select project_id, outcome, error_code, error_message, entity_name, entity_full_path
+    select project_id, outcome, error_code, error_message, error_details, entity_name, entity_full_path
     from background_operation_projects
     where operation_id = ${operationId} and project_id = ${projectId}
     for update`;
@@ -134,12 +138,13 @@ export async function recordProjectOutcome(
   const [updated] = await db<OutcomeRow[]>`
     update background_operation_projects
     set outcome = ${outcome.outcome}, error_code = ${outcome.errorCode}, error_message = ${outcome.errorMessage},
+        error_details = ${outcome.errorDetails}::text[],
         entity_name = ${outcome.entityName}, entity_full_path = ${outcome.entityFullPath}, processed_at = now()
     where operation_id = ${operationId} and project_id = ${outcome.projectId} and outcome is null
-    returning project_id, outcome, error_code, error_message, entity_name, entity_full_path`;
+    returning project_id, outcome, error_code, error_message, error_details, entity_name, entity_full_path`;
   if (updated) return toOutcome(updated);
   const [row] = await db<OutcomeRow[]>`
-    select project_id, outcome, error_code, error_message, entity_name, entity_full_path
+    select project_id, outcome, error_code, error_message, error_details, entity_name, entity_full_path
     from background_operation_projects where operation_id = ${operationId} and project_id = ${outcome.projectId}`;
   if (!row) throw new Error(`project ${outcome.projectId} is not part of background operation ${operationId}`);
   return toOutcome(row);
@@ -148,7 +153,7 @@ export async function recordProjectOutcome(
 /** Every project of the operation that has an outcome, in project-id order (to rebuild a lost Redis record). */
 export async function recordedOutcomes(db: Db, operationId: string): Promise<ProjectOutcome[]> {
   const rows = await db<OutcomeRow[]>`
-    select project_id, outcome, error_code, error_message, entity_name, entity_full_path
+    select project_id, outcome, error_code, error_message, error_details, entity_name, entity_full_path
     from background_operation_projects
     where operation_id = ${operationId} and outcome is not null
     order by project_id`;
@@ -158,9 +163,47 @@ export async function recordedOutcomes(db: Db, operationId: string): Promise<Pro
 /** Every failed project of the operation, in project-id order, for the report. */
 export async function failedProjects(sql: Db, operationId: string): Promise<ProjectOutcome[]> {
   const rows = await sql<OutcomeRow[]>`
-    select project_id, outcome, error_code, error_message, entity_name, entity_full_path
+    select project_id, outcome, error_code, error_message, error_details, entity_name, entity_full_path
     from background_operation_projects
     where operation_id = ${operationId} and outcome = 'failed'
+    order by project_id`;
+  return rows.map(toOutcome);
+}
+
+/**
+ * Fails, as unexpected errors with the given message, every project of batches first..last that has no outcome
+ * yet (their batch's work gave up for good). Each row is re-checked under its lock, so a project an attempt still
+ * running commits first keeps that attempt's outcome, and one failed here is skipped by any later attempt.
+ */
+export async function failUnprocessedProjects(
+  db: Db,
+  operationId: string,
+  range: { firstBatch: number; lastBatch: number },
+  errorMessage: string,
+): Promise<number> {
+  const res = await db`
+    update background_operation_projects bop
+    set outcome = 'failed', error_code = 'unexpected_error', error_message = ${errorMessage}, error_details = '{}',
+        entity_name = (select p.name from projects p where p.id = bop.project_id),
+        entity_full_path = (select nullif(r.path, '') from routes r
+                            where r.source_type = 'Project' and r.source_id = bop.project_id),
+        processed_at = now()
+    where bop.operation_id = ${operationId}
+      and bop.batch_number between ${range.firstBatch} and ${range.lastBatch}
+      and bop.outcome is null`;
+  return res.count;
+}
+
+/** Every project of batches first..last with its outcome (null when it has none), in project-id order. */
+export async function rangeOutcomes(
+  db: Db,
+  operationId: string,
+  range: { firstBatch: number; lastBatch: number },
+): Promise<ProjectOutcome[]> {
+  const rows = await db<OutcomeRow[]>`
+    select project_id, outcome, error_code, error_message, error_details, entity_name, entity_full_path
+    from background_operation_projects
+    where operation_id = ${operationId} and batch_number between ${range.firstBatch} and ${range.lastBatch}
     order by project_id`;
   return rows.map(toOutcome);
 }

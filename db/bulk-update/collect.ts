@@ -17,9 +17,11 @@ export interface CollectPageResult {
 }
 
 /**
- * Records the next page of the operation's projects: the requested projects and every project in the hierarchy of
- * each requested group, keeping only those the user can read, in project-id order after the cursor. Re-running a
- * page inserts nothing twice (primary key), and a project reached both directly and through a group is one row.
+ * Records the next page of the operation's projects, as BulkUpdateSchedulerWorker collects them: every project in
+ * the hierarchy of each requested group the user can read (all of them: whether the user may change a project is
+ * for its own update to say, and it fails on its own), and the requested projects the user can read. Project-id
+ * order after the cursor. Re-running a page inserts nothing twice (primary key), and a project reached both
+ * directly and through a group is one row.
  */
 export async function collectProjectsPage(db: Db, input: CollectPageInput): Promise<CollectPageResult> {
   const [row] = await db<{ count: number; last: number | null }[]>`
@@ -35,8 +37,7 @@ export async function collectProjectsPage(db: Db, input: CollectPageInput): Prom
       cross join u
       cross join readable_groups g
       where p.id > ${input.afterProjectId}
-        and (p.id = any(${input.projectIds}::bigint[]) or n.traversal_ids && g.ids)
-        and ${db.unsafe(READABLE_PROJECT)}
+        and (n.traversal_ids && g.ids or (p.id = any(${input.projectIds}::bigint[]) and ${db.unsafe(READABLE_PROJECT)}))
       order by p.id
       limit ${input.limit}),
     recorded as (

@@ -24,8 +24,9 @@ export async function lockProjectWithAttributes(
     { id: number; name: string; full_path: string | null; traversal_ids: number[]; current: AttributeRow[] }[]
   >`
     select p.id, p.name, r.path as full_path, n.traversal_ids,
-      coalesce((select json_agg(json_build_object('id', a.id, 'category_id', c.id, 'category_name', c.name,
-                                                  'multiple_selection', c.multiple_selection) order by a.id)
+      coalesce((select json_agg(json_build_object('id', a.id, 'namespace_id', a.namespace_id, 'category_id', c.id,
+                                                  'category_name', c.name, 'multiple_selection', c.multiple_selection)
+                                order by a.id)
                 from project_to_security_attributes pa
                 join security_attributes a on a.id = pa.security_attribute_id
                 join security_categories c on c.id = a.security_category_id
@@ -45,7 +46,9 @@ export async function lockProjectWithAttributes(
       rootNamespaceId: traversalIds[0] ?? 0,
       traversalIds,
     },
-    current: row.current.map((r) => toRef({ ...r, id: Number(r.id), category_id: Number(r.category_id) })),
+    current: row.current.map((r) =>
+      toRef({ ...r, id: Number(r.id), namespace_id: Number(r.namespace_id), category_id: Number(r.category_id) }),
+    ),
   };
 }
 
@@ -60,6 +63,8 @@ export async function projectLabel(db: Db, projectId: number): Promise<{ name: s
 
 export interface AttributeRef {
   id: number;
+  /** The attribute's top-level group. */
+  namespaceId: number;
   categoryId: number;
   categoryName: string;
   multipleSelection: boolean;
@@ -67,6 +72,7 @@ export interface AttributeRef {
 
 interface AttributeRow {
   id: number;
+  namespace_id: number;
   category_id: number;
   category_name: string;
   multiple_selection: boolean;
@@ -74,26 +80,25 @@ interface AttributeRow {
 
 const toRef = (r: AttributeRow): AttributeRef => ({
   id: r.id,
+  namespaceId: r.namespace_id,
   categoryId: r.category_id,
   categoryName: r.category_name,
   multipleSelection: r.multiple_selection,
 });
 
-/** The given attributes that exist, are not deleted, and belong to the root group. */
-export async function attributesOfRoot(
-  tx: Db,
-  attributeIds: number[],
-  rootNamespaceId: number,
-): Promise<AttributeRef[]> {
+/**
+ * The given attributes that exist and are not deleted, in whichever top-level group: GitLab finds them by id, and
+ * only the link's validation ties them to the project's group.
+ */
+export async function liveAttributes(tx: Db, attributeIds: number[]): Promise<AttributeRef[]> {
   if (attributeIds.length === 0) return [];
   const rows = await tx<AttributeRow[]>`
-    select a.id, c.id as category_id, c.name as category_name, c.multiple_selection
+    select a.id, a.namespace_id, c.id as category_id, c.name as category_name, c.multiple_selection
     from security_attributes a
     join security_categories c on c.id = a.security_category_id
-    where a.id = any(${attributeIds}::bigint[]) and a.namespace_id = ${rootNamespaceId}
-      and a.deleted_at is null and c.deleted_at is null
+    where a.id = any(${attributeIds}::bigint[]) and a.deleted_at is null and c.deleted_at is null
     order by a.id`;
-  return rows.map(toRef);
+  return rows.map((r) => toRef({ ...r, id: Number(r.id), namespace_id: Number(r.namespace_id) }));
 }
 
 /** delete_all of the removed links, then insert of the new ones (skipping links that already exist). */

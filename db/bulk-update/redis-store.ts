@@ -32,6 +32,8 @@ export interface FailedItem {
   entity_name?: string;
   entity_full_path?: string;
   error_message: string;
+  /** The reasons behind error_message (the service response's payload errors), when it gave any. */
+  errors?: string[];
   error_code: ErrorCode;
   created_at: string;
 }
@@ -149,6 +151,7 @@ export function createRedisStore(redis: Redis) {
         ...(item.entity_name !== undefined ? { entity_name: item.entity_name } : {}),
         ...(item.entity_full_path !== undefined ? { entity_full_path: item.entity_full_path } : {}),
         error_message: item.error_message,
+        ...(item.errors !== undefined && item.errors.length > 0 ? { errors: item.errors } : {}),
         error_code: item.error_code,
         created_at: item.created_at ?? new Date().toISOString(),
       };

@@ -37,13 +37,3 @@ export async function findRequestedAttributes(db: Db, attributeIds: number[]): P
     deleted: r.deleted,
   }));
 }
-
-/** Top-level groups that the requested groups and projects (those that exist) live in. */
-export async function rootsOfItems(db: Db, groupIds: number[], projectIds: number[]): Promise<number[]> {
-  const rows = await db<{ root: number }[]>`
-    select distinct n.traversal_ids[1] as root from namespaces n where n.id = any(${groupIds}::bigint[])
-    union
-    select distinct n.traversal_ids[1] from projects p join namespaces n on n.id = p.namespace_id
-    where p.id = any(${projectIds}::bigint[])`;
-  return rows.map((r) => Number(r.root));
-}

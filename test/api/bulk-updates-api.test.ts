@@ -69,6 +69,42 @@ describe('security attribute bulk update API', () => {
     });
   });
 
+  it("lists the failed items with GitLab's message and the reasons under it, after the operation too", async () => {
+    const token = seedToken('alice');
+    const { sql } = api.deps;
+    // Two attributes of the single-selection Exposure category at once: every project refuses them.
+    const internetFacing = await attributeIdByName(sql, 'gitlab-org', 'Internet facing');
+    const internal = await attributeIdByName(sql, 'gitlab-org', 'Internal');
+    const started = await api.request('POST', '/api/v4/security/attributes/bulk_update', {
+      token,
+      body: { project_ids: projectIds.slice(0, 2), attribute_ids: [internetFacing, internal], mode: 'ADD' },
+    });
+    expect(started.status).toBe(202);
+    const operationId = (started.body as { operation_id: string }).operation_id;
+    const final = await tw.run(async () => {
+      for (let i = 0; i < 120; i++) {
+        const res = await api.request('GET', `/api/v4/security/background_operations/${operationId}`, { token });
+        const body = res.body as { source: string; status: string };
+        if (body.source === 'workflow' && body.status === 'finished') return body;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error('the operation did not finish');
+    });
+    const [category] = await sql<{ id: number }[]>`
+      select security_category_id as id from security_attributes where id = ${internal}`;
+    expect(final).toMatchObject({ total_items: 2, successful_items: 0, failed_items: 2 });
+    const failures = (final as unknown as { failures: Record<string, unknown>[] }).failures;
+    expect(failures).toHaveLength(2);
+    for (const f of failures) {
+      expect(f).toMatchObject({
+        entity_type: 'Project',
+        error_message: 'Invalid attributes',
+        error_code: 'service_error',
+        errors: expect.arrayContaining([`Cannot add multiple attributes from the same category ${category!.id}`]),
+      });
+    }
+  });
+
   it('refuses bad requests with 422 or 400 and starts nothing', async () => {
     const token = seedToken('alice');
     const [before] = await api.deps.sql<{ n: number }[]>`select count(*)::int as n from background_operations`;
@@ -76,7 +112,7 @@ describe('security attribute bulk update API', () => {
       token,
       body: { project_ids: Array.from({ length: 101 }, (_, i) => i + 1), attribute_ids: [attributeId], mode: 'ADD' },
     });
-    expect(tooMany).toEqual({ status: 422, body: { message: expect.stringMatching(/at most 100/) } });
+    expect(tooMany).toEqual({ status: 422, body: { message: 'Too many items (maximum: 100)' } });
     const badMode = await api.request('POST', '/api/v4/security/attributes/bulk_update', {
       token,
       body: { project_ids: projectIds, attribute_ids: [attributeId], mode: 'MERGE' },

@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
+import { RESOURCE_NOT_AVAILABLE, startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
 import { BulkUpdateRequestError } from '../../client/bulk-update/request';
 import { AccessLevel } from '../../db/access';
 import { SEED_USERS } from '../../db/seed/generate';
 import { startRunningWorker, type RunningWorker } from './support/running-worker';
 import { attributeIdByName, namespaceIdByPath } from '../../db/seed/lookups';
 import { createUser } from './support/instance';
+import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
 
 // Every refused request names its problem and leaves the instance as it was: no request recorded, no workflow
-// started, no attribute link changed.
+// started, no attribute link changed. The limits answer as GitLab's bulkUpdateSecurityAttributes mutation does
+// (ee/app/graphql/mutations/security/attributes/bulk_update.rb): its messages, the first one it meets.
 
 describe('BulkUpdateService refuses bad requests', () => {
   let tw: RunningWorker;
@@ -54,43 +56,64 @@ describe('BulkUpdateService refuses bad requests', () => {
   const valid = () => ({ userId, groupIds: [org2], projectIds: [], attributeIds: [org2Attribute], mode: 'ADD' });
 
   it('refuses a request with no groups or projects', async () => {
-    await refused({ ...valid(), groupIds: [] }, ['Select at least one group or project']);
+    await refused({ ...valid(), groupIds: [] }, ['Items cannot be empty']);
   });
 
-  it('refuses 101 groups and projects', async () => {
+  it('refuses 101 groups and projects, before any other check', async () => {
     const projectIds = Array.from({ length: 100 }, (_, i) => i + 1);
-    await refused({ ...valid(), projectIds }, ['Select at most 100 groups and projects together (got 101)']);
+    await refused({ ...valid(), projectIds }, ['Too many items (maximum: 100)']);
+    await refused({ ...valid(), projectIds, attributeIds: [] }, ['Too many items (maximum: 100)']);
   });
 
   it('refuses 21 attributes', async () => {
     const attributeIds = Array.from({ length: 21 }, (_, i) => i + 1);
-    await refused({ ...valid(), attributeIds }, ['Select at most 20 security attributes (got 21)']);
+    await refused({ ...valid(), attributeIds }, ['Too many attributes (maximum: 20)']);
   });
 
-  it('refuses a request with no attributes', async () => {
-    await refused({ ...valid(), attributeIds: [] }, ['Select at least one security attribute']);
+  it('refuses a request with no attributes, after the items', async () => {
+    await refused({ ...valid(), attributeIds: [] }, ['Attributes cannot be empty']);
+    await refused({ ...valid(), groupIds: [], attributeIds: [] }, ['Items cannot be empty']);
   });
 
   it('refuses an unknown mode', async () => {
     await refused({ ...valid(), mode: 'MERGE' }, ['mode must be one of ADD, REMOVE, REPLACE']);
   });
 
-  it('refuses an unknown attribute', async () => {
-    await refused({ ...valid(), attributeIds: [org2Attribute, 987654] }, [
-      "Security attribute 987654 does not exist or you don't have permission to use it",
-    ]);
-  });
-
-  it('refuses an attribute of another root group than the selected items', async () => {
-    await refused({ ...valid(), attributeIds: [org1Attribute] }, [
-      `Security attribute ${org1Attribute} (Payments) belongs to the top-level group gitlab-org, but none of the selected groups and projects is in that group`,
-    ]);
+  it('refuses an unknown attribute with the resource-not-available error', async () => {
+    await refused({ ...valid(), attributeIds: [org2Attribute, 987654] }, [RESOURCE_NOT_AVAILABLE]);
   });
 
   it('refuses an attribute the user may not administer, the same way as an unknown one', async () => {
-    await refused({ ...valid(), userId: SEED_USERS.developer.id }, [
-      `Security attribute ${org2Attribute} does not exist or you don't have permission to use it`,
-    ]);
+    await refused({ ...valid(), userId: SEED_USERS.developer.id }, [RESOURCE_NOT_AVAILABLE]);
+  });
+
+  it('accepts an attribute of another top-level group: ADD fails each project on its own, REMOVE succeeds', async () => {
+    const { sql } = tw.deps;
+    const started = await startBulkUpdate(
+      { sql, client: tw.client, taskQueue: tw.taskQueue },
+      { ...valid(), attributeIds: [org1Attribute] },
+    );
+    const result = await tw.client.workflow.getHandle<typeof BulkUpdateWorkflow>(started.workflowId).result();
+    expect(result).toMatchObject({ successfulItems: 0 });
+    expect(result.failedItems).toBeGreaterThan(0);
+    const messages = await sql<{ error_message: string; n: number }[]>`
+      select error_message, count(*)::int as n from background_operation_projects
+      where operation_id = ${started.operationId} group by error_message`;
+    expect(messages).toEqual([{ error_message: 'Failed to update security attributes', n: result.failedItems }]);
+
+    // REMOVE of an attribute the projects do not have (here: of another top-level group) succeeds, changing nothing.
+    const before = await snapshot();
+    const removal = await startBulkUpdate(
+      { sql, client: tw.client, taskQueue: tw.taskQueue },
+      { ...valid(), attributeIds: [org1Attribute], mode: 'REMOVE' },
+    );
+    const removed = await tw.client.workflow.getHandle<typeof BulkUpdateWorkflow>(removal.workflowId).result();
+    expect(removed).toMatchObject({
+      totalItems: result.totalItems,
+      successfulItems: result.totalItems,
+      failedItems: 0,
+    });
+    expect((await snapshot()).links).toBe(before.links);
   });
 
   it('refuses unknown and blocked users', async () => {

@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { BulkUpdateActivities } from '../../activities/bulk-update/index';
-import { bulkUpdateWorkflowId, type BulkUpdateBatchInput } from '../../contracts/bulk-update';
+import {
+  bulkUpdateProgressQuery,
+  bulkUpdateWorkflowId,
+  type BulkUpdateBatchInput,
+  type BulkUpdateProgress,
+} from '../../contracts/bulk-update';
 import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
 import { useLocalTemporal, workflowBundle } from '../helpers/local-temporal';
 
 // BulkUpdateWorkflow's orchestration with fake activities: collection pages, ranges of batches in the window,
-// continue-as-new, the report and the clean-up, and a failing range. The activities themselves are tested against
+// continue-as-new, the report and the clean-up, and a range that fails for good. The activities themselves are tested against
 // the stack in the other files of this folder.
 
 jest.setTimeout(60_000);
@@ -73,6 +77,19 @@ function fakeOperation(o: Options) {
         successful: batches * 4,
         failed: batches,
         appliedNow: batches * 5,
+      };
+    },
+    async failUnprocessedBulkUpdateBatches(input) {
+      record('failUnprocessedBulkUpdateBatches', input);
+      // Of each failed batch's five projects, one had succeeded before the range broke: four fail now.
+      const batches = input.lastBatchNumber - input.batchNumber + 1;
+      return {
+        batchNumber: input.batchNumber,
+        lastBatchNumber: input.lastBatchNumber,
+        projects: batches * 5,
+        successful: batches,
+        failed: batches * 4,
+        failedNow: batches * 4,
       };
     },
     async notifyBulkUpdateFailures(input) {
@@ -152,7 +169,7 @@ describe('BulkUpdateWorkflow with fake activities', () => {
     expect(fake.calls.finishBulkUpdate).toEqual([{ operationId: id, status: 'finished' }]);
   });
 
-  it('a failing range stops the operation: the rest drains, tracking is cleaned up, the operation fails, no report', async () => {
+  it('a range that fails for good does not stop the operation: its projects fail, the others go on, counts exact', async () => {
     const fake = fakeOperation({
       batchCount: 6,
       maxConcurrentBatches: 2,
@@ -162,11 +179,45 @@ describe('BulkUpdateWorkflow with fake activities', () => {
     });
     const id = operationId();
     const { outcome } = await run(fake, id);
-    expect(outcome).toBeInstanceOf(WorkflowFailedError);
-    expect(((outcome as WorkflowFailedError).cause as ApplicationFailure).type).toBe('BulkOperationBatchFailed');
+    const ranges = (fake.calls.processBulkUpdateBatches as BulkUpdateBatchInput[]).map((r) => r.batchNumber);
+    expect([...new Set(ranges)].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    // The failed range's unprocessed projects are failed once, with the failure's own message.
+    expect(fake.calls.failUnprocessedBulkUpdateBatches).toEqual([
+      { operationId: id, batchNumber: 1, lastBatchNumber: 1, errorMessage: 'range broke' },
+    ]);
+    expect(outcome).toMatchObject({ operationId: id, notification: 'sent', batchCount: 6 });
+    expect(fake.calls.notifyBulkUpdateFailures).toHaveLength(1);
     expect(fake.calls.cleanupBulkUpdateTracking).toHaveLength(1);
-    expect(fake.calls.finishBulkUpdate).toEqual([{ operationId: id, status: 'failed' }]);
-    expect(fake.calls.notifyBulkUpdateFailures).toBeUndefined();
+    expect(fake.calls.finishBulkUpdate).toEqual([{ operationId: id, status: 'finished' }]);
+  });
+
+  it('counts a failed range like any other: its projects as recorded, every batch done', async () => {
+    const fake = fakeOperation({
+      batchCount: 6,
+      maxConcurrentBatches: 1,
+      maxBatchesPerChild: 1,
+      maxBatchesPerRun: 100,
+      failRange: 3,
+    });
+    const id = operationId();
+    // What the progress query says once every batch is done (the report is being sent).
+    let atReport: BulkUpdateProgress | undefined;
+    fake.activities.notifyBulkUpdateFailures = async () => {
+      atReport = await localTemporal()
+        .client.workflow.getHandle(bulkUpdateWorkflowId(id))
+        .query(bulkUpdateProgressQuery);
+      return { notification: 'sent', failedItems: 9 };
+    };
+    await run(fake, id);
+    // Five good ranges of 4 successful + 1 failed, and the failed one: 1 had succeeded, 4 failed now.
+    expect(atReport).toMatchObject({
+      phase: 'notifying',
+      totalItems: 30,
+      successfulItems: 21,
+      failedItems: 9,
+      batchesDone: 6,
+      batchesRunning: 0,
+    });
   });
 
   it('an undeliverable report still finishes the operation', async () => {

@@ -22,7 +22,7 @@ const project = (entityId: number, overrides: Partial<FailureEmailItem> = {}): F
   entityType: 'Project',
   entityName: `Project ${entityId}`,
   entityFullPath: `acme/project-${entityId}`,
-  errorMessage: 'Permission denied',
+  errorMessage: 'You are not authorized to perform this action',
   ...overrides,
 });
 
@@ -32,7 +32,10 @@ const input = (overrides: Partial<FailureEmailInput> = {}): FailureEmailInput =>
   totalItems: 10,
   successfulItems: 7,
   failedItems: 3,
-  items: [project(1), project(2, { errorMessage: 'Too many attributes: Cannot exceed 20 attributes per project' })],
+  items: [
+    project(1),
+    project(2, { errorMessage: 'Too many attributes', errorDetails: ['Cannot exceed 20 attributes per project'] }),
+  ],
   instanceBaseUrl: 'https://gitlab.example.test',
   ...overrides,
 });
@@ -53,8 +56,9 @@ describe('buildFailureEmail', () => {
         'Failed: 3',
         '',
         'Failed Projects:',
-        '- Project 1 (https://gitlab.example.test/acme/project-1) - Permission denied',
-        '- Project 2 (https://gitlab.example.test/acme/project-2) - Too many attributes: Cannot exceed 20 attributes per project',
+        '- Project 1 (https://gitlab.example.test/acme/project-1) - You are not authorized to perform this action',
+        '- Project 2 (https://gitlab.example.test/acme/project-2) - Too many attributes',
+        '    - Cannot exceed 20 attributes per project',
         '',
       ].join('\n'),
     );
@@ -72,7 +76,11 @@ describe('buildFailureEmail', () => {
   it('links each failed item to its page, with its name as the text, followed by its error', () => {
     const { html } = buildFailureEmail(input());
     expect(html).toContain(
-      '<li><strong><a href="https://gitlab.example.test/acme/project-1">Project 1</a></strong> - Permission denied</li>',
+      '<li><strong><a href="https://gitlab.example.test/acme/project-1">Project 1</a></strong> - You are not authorized to perform this action</li>',
+    );
+    // GitLab's message, then the reasons it gave (its payload errors) listed under it.
+    expect(html).toContain(
+      '<li><strong><a href="https://gitlab.example.test/acme/project-2">Project 2</a></strong> - Too many attributes<ul><li>Cannot exceed 20 attributes per project</li></ul></li>',
     );
     // Items in the order given (the store's order).
     expect(html.indexOf('project-1')).toBeLessThan(html.indexOf('project-2'));
@@ -91,7 +99,9 @@ describe('buildFailureEmail', () => {
     expect(email.html).toContain('<a href="https://gitlab.example.test/acme/project-5">acme/project-5</a>');
     expect(email.html).toContain('<a href="https://gitlab.example.test/acme/six">acme/six</a>');
     expect(email.html).toContain('<li><strong>Project ID 7</strong> - Project not found</li>');
-    expect(email.text).toContain('- acme/project-5 (https://gitlab.example.test/acme/project-5) - Permission denied');
+    expect(email.text).toContain(
+      '- acme/project-5 (https://gitlab.example.test/acme/project-5) - You are not authorized to perform this action',
+    );
     expect(email.text).toContain('- Project ID 7 - Project not found');
   });
 
@@ -133,6 +143,7 @@ describe('buildFailureEmail', () => {
           entityName: HOSTILE_NAME,
           entityFullPath: 'grp/"><script>x</script>',
           errorMessage: HOSTILE_ERROR,
+          errorDetails: [HOSTILE_ERROR, '<img src=x onerror=alert(2)>'],
         },
         {
           entityId: 2,
@@ -147,6 +158,7 @@ describe('buildFailureEmail', () => {
     expect(email.html).not.toMatch(RAW_TAGS);
     expect(email.html).not.toContain('<iframe');
     expect(email.html).toContain('&lt;b onmouseover=&quot;steal()&quot;&gt;Payments&lt;/b&gt; &amp; &#39;quotes&#39;');
+    expect(email.html).toContain('<li>&lt;img src=x onerror=alert(2)&gt;</li>');
     expect(email.html).toContain('href="http://gitlab.example.test/grp/%22%3E%3Cscript%3Ex%3C/script%3E"');
     // No forged line: the CR/LF in a name or message never starts a line of its own in the text part.
     expect(email.text.split('\n').some((line) => /^(Bcc|X-Injected):/.test(line))).toBe(false);

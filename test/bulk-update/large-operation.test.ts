@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
 import { failedItemsKey, operationKey, type FailedItem } from '../../db/bulk-update/redis-store';
-import { PERMISSION_DENIED_MESSAGE } from '../../activities/bulk-update/attribute-rules';
+import { UNAUTHORIZED_MESSAGE } from '../../activities/bulk-update/attribute-rules';
 import { AccessLevel } from '../../db/access';
 import type { Sql } from '../../db/sql';
 import type { BulkUpdateWorkflow } from '../../workflows/bulk-update/bulk-update.workflow';
@@ -49,7 +49,7 @@ describe('a bulk update of more than a thousand projects', () => {
     const username = `bulk-large-${randomBytes(3).toString('hex')}`;
     const userId = await createUser(sql, username, [
       { sourceType: 'Namespace', sourceId: org1, level: AccessLevel.MAINTAINER },
-      // Readable but not administrable: each of these projects fails with "Permission denied".
+      // Readable but not administrable: each of these projects fails with GitLab's UnauthorizedError message.
       { sourceType: 'Namespace', sourceId: org2, level: AccessLevel.REPORTER },
     ]);
     const payments = await attributeIdByName(sql, 'gitlab-org', 'Payments');
@@ -94,14 +94,18 @@ describe('a bulk update of more than a thousand projects', () => {
 
     const expectedTotal = org1Projects.length + org2Projects.length;
     expect(expectedTotal).toBeGreaterThanOrEqual(1000);
-    const expectedFailures = new Map<number, string | RegExp>();
-    for (const id of org2Projects) expectedFailures.set(id, PERMISSION_DENIED_MESSAGE);
-    for (const id of tooMany) expectedFailures.set(id, 'Too many attributes: Cannot exceed 20 attributes per project');
-    for (const id of withInternal)
-      expectedFailures.set(
-        id,
-        /^Invalid attributes: Cannot add multiple attributes from the same category \d+ \(Exposure\)$/,
-      );
+    // GitLab's message, and the reasons it gave in its payload errors.
+    const expectedFailures = new Map<number, string>();
+    const expectedDetails = new Map<number, (string | RegExp)[]>();
+    for (const id of org2Projects) expectedFailures.set(id, UNAUTHORIZED_MESSAGE);
+    for (const id of tooMany) {
+      expectedFailures.set(id, 'Too many attributes');
+      expectedDetails.set(id, ['Cannot exceed 20 attributes per project']);
+    }
+    for (const id of withInternal) {
+      expectedFailures.set(id, 'Invalid attributes');
+      expectedDetails.set(id, [/^Cannot add multiple attributes from the same category \d+$/]);
+    }
     for (const id of exploding) expectedFailures.set(id, `storage unavailable for project ${id}`);
 
     const startedAt = Date.now();
@@ -200,7 +204,10 @@ describe('a bulk update of more than a thousand projects', () => {
           'failed',
           exploding.includes(o.project_id) ? 'unexpected_error' : 'service_error',
         ]);
-        expect(o.error_message).toMatch(expected);
+        expect([o.project_id, o.error_message]).toEqual([o.project_id, expected]);
+        const details = expectedDetails.get(o.project_id) ?? [];
+        expect(o.error_details).toHaveLength(details.length);
+        details.forEach((d, i) => expect(o.error_details[i]).toMatch(d));
       }
     }
 
@@ -226,6 +233,10 @@ describe('a bulk update of more than a thousand projects', () => {
       `Total items: ${expectedTotal}\nSuccessful: ${expectedTotal - expectedFailures.size}\nFailed: ${expectedFailures.size}`,
     );
     expect(mail.html).toContain('<p><strong>Failed Projects:</strong></p>');
+    expect(mail.html).toContain(' - Too many attributes<ul><li>Cannot exceed 20 attributes per project</li></ul>');
+    expect(mail.text).toMatch(
+      / - Invalid attributes\n {4}- Cannot add multiple attributes from the same category \d+\n/,
+    );
     expect(mail.html.match(/<li><strong><a href="http:\/\/gitlab\.example\.test\//g)).toHaveLength(
       expectedFailures.size,
     );

@@ -76,6 +76,8 @@ describe('a small bulk update, end to end and as the Web UI shows it', () => {
     expect(outcomes.find((o) => o.project_id === foreign!.id)).toMatchObject({
       outcome: 'failed',
       error_code: 'service_error',
+      error_message: 'You are not authorized to perform this action',
+      error_details: [],
     });
     expect(await redisKeysOf(tw.deps.redis, started.operationId)).toBe(0);
 
@@ -89,8 +91,11 @@ describe('a small bulk update, end to end and as the Web UI shows it', () => {
     expect(mail.text).toContain(`Total items: ${org2Projects.length + 1}`);
     expect(mail.text).toContain(`Failed: ${withInternal.length + 1}`);
     expect(mail.html).toContain(`href="http://gitlab.example.test/gitlab-org/`);
-    expect(mail.text).toMatch(/Permission denied: you need at least the Maintainer role/);
-    expect(mail.text).toMatch(/Cannot add multiple attributes from the same category \d+ \(Exposure\)/);
+    // GitLab's messages, the reasons listed under them.
+    expect(mail.text).toContain(' - You are not authorized to perform this action\n');
+    expect(mail.text).toMatch(
+      / - Invalid attributes\n {4}- Cannot add multiple attributes from the same category \d+\n/,
+    );
 
     // Visibility: the progress query, the summary, the current details and the search attributes.
     expect(progress).toMatchObject({

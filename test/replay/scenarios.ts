@@ -8,7 +8,14 @@ import {
   offlineExportWorkflowId,
 } from '../../contracts/offline-export';
 import { startBulkUpdate } from '../../client/bulk-update/start-bulk-update';
-import { bulkUpdateProgressQuery, bulkUpdateWorkflowId, type BulkUpdateMode } from '../../contracts/bulk-update';
+import {
+  bulkUpdateBatchRangeWorkflowId,
+  bulkUpdateProgressQuery,
+  bulkUpdateWorkflowId,
+  type BulkUpdateMode,
+} from '../../contracts/bulk-update';
+import { linksOf, projectsUnder } from '../bulk-update/support/instance';
+import { waitFor } from '../helpers/wait';
 import { STACK_CHECK_WORKFLOW, stackCheckWorkflowId } from '../../contracts/stack-check';
 import type { StackCheckWorkflow } from '../../workflows/stack-check/workflow';
 import type { TestWorker } from '../helpers/worker';
@@ -16,7 +23,8 @@ import { insertExport } from '../offline-export/fixture';
 
 /**
  * Histories named pre-failure-path-* were recorded before EXPORT_FAILURE_PATH_PATCH; they stay while exports started
- * before it may still be running, to prove those replay along the old path.
+ * before it may still be running, to prove those replay along the old path. Likewise pre-failed-ranges-* were
+ * recorded before FAILED_RANGES_PATCH (contracts/bulk-update.ts), for bulk updates started before it.
  *
  * Real runs whose histories are committed under test/histories/ and replayed by `npm test`. Each scenario runs its
  * workflow on a test worker of its own (with config overrides) and names the executions to keep: one file each.
@@ -223,6 +231,52 @@ export const scenarios: Record<string, Scenario> = {
         { name: 'bulk-update-continue-as-new-first-run', workflowId, runId: runs[0] },
         { name: 'bulk-update-continue-as-new-last-run', workflowId, runId: runs[runs.length - 1] },
       ];
+    },
+  },
+
+  // A range child terminated while one of its projects is stuck in the database (its link insert waits on an
+  // advisory lock): the parent fails the range's unprocessed projects and goes on with the other ranges.
+  'bulk-update-failed-range': {
+    config: { BULK_UPDATE_BATCH_SIZE: 3, BULK_UPDATE_MAX_CONCURRENT_BATCHES: 2, BULK_UPDATE_BATCHES_PER_CHILD: 1 },
+    async run(tw) {
+      const { sql } = tw.deps;
+      const org = await namespaceIdByPath(sql, 'gitlab-org');
+      const attributeId = await attributeIdByName(sql, 'gitlab-org', 'Identity');
+      const projects = await projectsUnder(sql, org);
+      const links = await linksOf(sql, projects);
+      const stuckIndex = projects.findIndex((id, i) => i >= 6 && !links.get(id)!.includes(attributeId));
+      const stuck = projects[stuckIndex]!;
+      const lock = 731_943;
+      const holder = await sql.reserve();
+      await holder`select pg_advisory_lock(${lock})`;
+      await sql.unsafe(`
+        create function history_stuck() returns trigger language plpgsql as $$
+        begin
+          if new.project_id = ${stuck} then perform pg_advisory_xact_lock(${lock}); end if;
+          return new;
+        end $$;
+        create trigger history_stuck before insert on project_to_security_attributes
+          for each row execute function history_stuck();`);
+      try {
+        const { workflowId, operationId } = await startBulk(tw, 'gitlab-org', 'Identity', 'ADD');
+        await waitFor(async () => {
+          const [w] = await sql<{ n: number }[]>`
+            select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${lock} and not granted`;
+          return w!.n > 0 ? true : undefined;
+        });
+        const batch = Math.floor(stuckIndex / 3);
+        await tw.client.workflow.getHandle(bulkUpdateBatchRangeWorkflowId(operationId, batch, batch)).terminate();
+        await sql`
+          select pg_terminate_backend(pid) from pg_locks
+          where locktype = 'advisory' and objid = ${lock} and not granted`;
+        await tw.client.workflow.getHandle(workflowId).result();
+        return [{ name: 'bulk-update-failed-range', workflowId }];
+      } finally {
+        await holder`select pg_advisory_unlock(${lock})`;
+        holder.release();
+        await sql.unsafe(`drop trigger if exists history_stuck on project_to_security_attributes;
+          drop function if exists history_stuck();`);
+      }
     },
   },
 };

@@ -102,7 +102,10 @@ describe('access matrix', () => {
       } else {
         expect(b).toEqual({
           status: 422,
-          body: { message: `Security attribute ${attributeId} does not exist or you don't have permission to use it` },
+          body: {
+            message:
+              "The resource that you are attempting to access does not exist or you don't have permission to perform this action",
+          },
         });
         expect(await writtenRows(api.deps.sql)).toEqual(before);
       }

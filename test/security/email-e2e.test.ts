@@ -344,13 +344,16 @@ describe('email escaping, end to end through maildev', () => {
       expect(shown).toContain('Failed: 2');
 
       // Each failed project is listed by its name, shown as text, linked to its own path (percent-encoded, so the
-      // link can only ever be that path), with the error quoting the hostile category name.
+      // link can only ever be that path), with GitLab's message and, listed under it, the reason naming the category.
       const items = [
-        ...mail.html.matchAll(/<li><strong><a href="([^"]*)">([\s\S]*?)<\/a><\/strong> - ([\s\S]*?)<\/li>/g),
+        ...mail.html.matchAll(
+          /<li><strong><a href="([^"]*)">([\s\S]*?)<\/a><\/strong> - ([\s\S]*?)<ul><li>([\s\S]*?)<\/li><\/ul><\/li>/g,
+        ),
       ].map((m) => ({
         href: shownText(m[1]!).trim(),
         label: shownText(m[2]!).trim(),
         error: shownText(m[3]!).trim(),
+        reason: shownText(m[4]!).trim(),
       }));
       expect(items.map((i) => i.label).sort()).toEqual(failing.map((p) => folded(p.name).trim()).sort());
       for (const p of failing) {
@@ -358,11 +361,8 @@ describe('email escaping, end to end through maildev', () => {
         const url = new URL(item.href);
         expect(`${url.protocol}//${url.host}`).toBe(new URL(tw.config.INSTANCE_BASE_URL).origin);
         expect(url.pathname.split('/').slice(1).map(decodeURIComponent)).toEqual(p.fullPath.split('/'));
-        expect(item.error).toBe(
-          folded(
-            `Invalid attributes: Cannot add multiple attributes from the same category ${category!.id} (${categoryName})`,
-          ),
-        );
+        expect(item.error).toBe('Invalid attributes');
+        expect(item.reason).toBe(`Cannot add multiple attributes from the same category ${category!.id}`);
       }
       for (const p of succeeding) expect(shown).not.toContain(p.name);
 
@@ -372,7 +372,9 @@ describe('email escaping, end to end through maildev', () => {
       for (const p of failing) {
         expect(mail.text.split(/\r?\n/).filter((line) => line.startsWith(`- ${oneLine(p.name)} (`))).toHaveLength(1);
       }
-      expect(mail.text).toContain(`(${oneLine(categoryName)})`);
+      expect(mail.text).toContain(
+        ` - Invalid attributes\n    - Cannot add multiple attributes from the same category ${category!.id}\n`,
+      );
       expect(mail.text.split(/\r?\n/)[0]).toBe(`Hi ${oneLine(recipientName)}!`);
     } finally {
       // The operation and its project rows go with the user (on delete cascade); the group takes the rest.

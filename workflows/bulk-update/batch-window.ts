@@ -1,17 +1,21 @@
-import { condition, ParentClosePolicy, startChild } from '@temporalio/workflow';
+import { CancellationScope, condition, ParentClosePolicy, patched, startChild } from '@temporalio/workflow';
 import {
   BULK_OPERATION_ID,
   bulkUpdateBatchRangeWorkflowId,
+  FAILED_RANGES_PATCH,
   GITLAB_USER_ID,
   WORKFLOW_KIND,
   WORKFLOW_KIND_BULK_UPDATE_BATCH,
   type BulkUpdateRunState,
 } from '../../contracts/bulk-update';
+import { dbShort } from './activity-profiles';
 import { BulkUpdateBatchWorkflow } from './batch.workflow';
 
 /**
- * The range children in flight (a sliding window). Each finished range adds its counts to the run state; the first
- * failure is kept, and the workflow stops starting ranges once it sees it.
+ * The range children in flight (a sliding window). Each finished range adds its counts to the run state. A range
+ * whose child fails for good has its unprocessed projects failed as unexpected errors (FAILED_RANGES_PATCH) and
+ * counts like any other; the other ranges go on. Only a cancellation of the operation itself (or, in runs started
+ * before the patch, any child failure) is kept as `failure`, and the workflow stops starting ranges once it sees it.
  */
 export class BatchWindow {
   /** Children in flight, and the batches they hold. */
@@ -49,13 +53,36 @@ export class BatchWindow {
         state.successfulItems += result.successful;
         state.failedItems += result.failed;
       } catch (err) {
-        this.failure ??= err;
+        if (CancellationScope.current().consideredCancelled || !patched(FAILED_RANGES_PATCH)) {
+          this.failure ??= err;
+        } else {
+          await this.failRange(first, last, err);
+        }
       } finally {
         this.running--;
         this.runningBatches -= batches;
         this.onChange();
       }
     })();
+  }
+
+  /** Records the range's unprocessed projects as failed items, GitLab-style, and adds the range's counts. */
+  private async failRange(first: number, last: number, err: unknown): Promise<void> {
+    const { operationId, state } = this;
+    try {
+      const r = await dbShort.failUnprocessedBulkUpdateBatches({
+        operationId,
+        batchNumber: first,
+        lastBatchNumber: last,
+        errorMessage: failureMessage(err),
+      });
+      state.batchesDone += last - first + 1;
+      state.successfulItems += r.successful;
+      state.failedItems += r.failed;
+    } catch (recordErr) {
+      // The operation is gone (a permanent refusal): nothing is left to record into.
+      this.failure ??= recordErr;
+    }
   }
 
   freeSlot(): Promise<void> {
@@ -65,4 +92,17 @@ export class BatchWindow {
   drain(): Promise<void> {
     return condition(() => this.running === 0);
   }
+}
+
+/**
+ * The innermost message of a child's failure (the activity's error, the termination reason, the timeout), one line
+ * and bounded, as GitLab records an exception's message against each project it could not update.
+ */
+export function failureMessage(err: unknown): string {
+  let message = 'Unknown error';
+  for (let e: unknown = err; e !== undefined && e !== null; e = e instanceof Error ? e.cause : undefined) {
+    const line = (e instanceof Error ? e.message : typeof e === 'string' ? e : '').split('\n')[0]?.trim();
+    if (line) message = line;
+  }
+  return message.length > 500 ? `${message.slice(0, 497)}...` : message;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createRedisStore } from '../../../db/bulk-update/redis-store';
+import { failedProjects } from '../../../db/bulk-update/batches';
 import { findOperation } from '../../../db/bulk-update/operations';
 import { BulkUpdateRequestError } from '../../bulk-update/request';
 import { OperationNotFoundError, readOperationStatus } from '../../bulk-update/operation-status';
@@ -68,6 +69,7 @@ export const bulkUpdateRoutes: RouteModule = async (api, deps) => {
           entity_id: f.entity_id,
           entity_full_path: f.entity_full_path,
           error_message: f.error_message,
+          errors: f.errors ?? [],
           error_code: f.error_code,
         })),
         workflow_id: record.workflowId,
@@ -86,6 +88,15 @@ export const bulkUpdateRoutes: RouteModule = async (api, deps) => {
         failed_items: status.failedItems,
         ...(status.batchesDone !== undefined ? { batches_done: status.batchesDone } : {}),
         ...(status.done ? { notification: status.notification ?? null } : {}),
+        // Redis forgets the failed items when the operation ends; the durable outcomes still have them.
+        failures: (await failedProjects(deps.sql, id)).map((f) => ({
+          entity_type: 'Project',
+          entity_id: f.projectId,
+          ...(f.entityFullPath !== null ? { entity_full_path: f.entityFullPath } : {}),
+          error_message: f.errorMessage ?? 'Unknown error',
+          errors: f.errorDetails,
+          error_code: f.errorCode ?? 'unexpected_error',
+        })),
         workflow_id: status.workflowId,
       };
     } catch (err) {

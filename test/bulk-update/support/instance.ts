@@ -44,8 +44,16 @@ export async function redisKeysOf(redis: Redis, operationId: string): Promise<nu
 export async function outcomesOf(
   sql: Sql,
   operationId: string,
-): Promise<{ project_id: number; outcome: string | null; error_code: string | null; error_message: string | null }[]> {
+): Promise<
+  {
+    project_id: number;
+    outcome: string | null;
+    error_code: string | null;
+    error_message: string | null;
+    error_details: string[];
+  }[]
+> {
   return sql`
-    select project_id, outcome, error_code, error_message from background_operation_projects
+    select project_id, outcome, error_code, error_message, error_details from background_operation_projects
     where operation_id = ${operationId} order by project_id`;
 }
