@@ -48,15 +48,21 @@ build temporal "$TEMPORAL_MODULE" "$TEMPORAL_VERSION" \
   "-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_VERSION#v}"
 build minio "$MINIO_MODULE" "$MINIO_VERSION" "-s -w"
 
+build_local() { # name: this repository's own Go program in scripts/<name>, rebuilt when its source changes
+  local name=$1 src="scripts/$1" stamp="$BIN_DIR/.$1.version" hash
+  hash=$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-16)
+  if [ -x "$BIN_DIR/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
+    echo "build-tools: $name already built"
+    return
+  fi
+  echo "build-tools: building $name"
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN_DIR/$name" .)
+  echo "$hash" > "$stamp"
+}
+
 # compose-check: this repository's own validator for docker-compose.yml on the Compose Specification's reference
-# loader (compose-go), so the compose file is checked without a Docker engine. Rebuilt when its source changes.
-compose_src="scripts/compose-check"
-compose_stamp="$BIN_DIR/.compose-check.version"
-compose_hash=$(cat "$compose_src/main.go" "$compose_src/go.mod" "$compose_src/go.sum" | sha256sum | cut -c1-16)
-if [ -x "$BIN_DIR/compose-check" ] && [ "$(cat "$compose_stamp" 2>/dev/null)" = "$compose_hash" ]; then
-  echo "build-tools: compose-check already built"
-else
-  echo "build-tools: building compose-check"
-  (cd "$compose_src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN_DIR/compose-check" .)
-  echo "$compose_hash" > "$compose_stamp"
-fi
+# loader (compose-go), so the compose file is checked without a Docker engine.
+build_local compose-check
+# minio-user: makes a MinIO user holding one policy, through MinIO's admin API (madmin-go at the version the MinIO
+# server above pins), for the tests that run an export with only GitLab's documented bucket permissions.
+build_local minio-user

@@ -1,5 +1,5 @@
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, asyncLocalStorage, log } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import {
   CredentialsUnavailableError,
@@ -71,7 +71,7 @@ export function createBucketClientCache(options: BucketClientOptions, max = 32):
       if (client) {
         cache.delete(key);
       } else {
-        client = createBucketClient(credentials, options);
+        client = refusedWritesArePermanent(createBucketClient(credentials, options));
         if (cache.size >= max) cache.delete(cache.keys().next().value!);
       }
       cache.set(key, client);
@@ -80,36 +80,125 @@ export function createBucketClientCache(options: BucketClientOptions, max = 32):
   };
 }
 
-/** Aborts one multipart upload a crashed or cancelled attempt left behind; a missing upload is fine. */
-export async function abortUpload(bucket: OpenBucket, key: string, uploadId: string): Promise<void> {
+// GitLab documents s3:PutObject and s3:ListBucket as the whole policy an export key needs. PutObject covers every
+// write the export makes (PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload) and ListBucket the
+// bucket check (HeadBucket). Removing what a failed or killed attempt left behind needs more (s3:AbortMultipartUpload,
+// s3:ListBucketMultipartUploads), so that clean-up is best effort: a refusal is logged once and the export goes on.
+
+/** The error type of an export write the bucket refused (no s3:PutObject): permanent, so the relation fails at once. */
+export const BUCKET_WRITE_DENIED = 'BucketWriteDenied';
+
+const WRITE_COMMANDS = new Set([
+  'PutObjectCommand',
+  'CreateMultipartUploadCommand',
+  'UploadPartCommand',
+  'CompleteMultipartUploadCommand',
+]);
+
+/** S3 refused the request for the key's permissions (or the key itself): the same request fails the same way again. */
+export function isAccessDenied(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
+  return e?.name === 'AccessDenied' || e?.$metadata?.httpStatusCode === 403;
+}
+
+/**
+ * A write the bucket refuses becomes a non-retryable failure that says which permission is missing. Retrying it
+ * would only spend the relation's retry budget (minutes per relation) before every relation fails the same way.
+ */
+function refusedWritesArePermanent(client: S3Client): S3Client {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        if (!WRITE_COMMANDS.has(context.commandName ?? '') || !isAccessDenied(err)) throw err;
+        throw ApplicationFailure.create({
+          type: BUCKET_WRITE_DENIED,
+          message:
+            'The bucket refused the upload (access denied): the export credentials need s3:PutObject on the ' +
+            "bucket's objects",
+          nonRetryable: true,
+          cause: err instanceof Error ? err : undefined,
+        });
+      }
+    },
+    { step: 'initialize', name: 'refusedWritesArePermanent' },
+  );
+  return client;
+}
+
+// One warning per export and permission in this worker, not one per upload or per attempt. Bounded: a worker that
+// runs for months forgets the oldest prefixes.
+const warned = new Set<string>();
+const MAX_WARNED = 1_000;
+
+function warnRefusedOnce(bucket: OpenBucket, permission: string, err: unknown): void {
+  const key = `${bucket.bucket}/${bucket.exportPrefix}:${permission}`;
+  if (warned.has(key)) return;
+  if (warned.size >= MAX_WARNED) warned.delete(warned.values().next().value!);
+  warned.add(key);
+  // Outside an activity (a script, a unit test) there is no activity logger; the refusal is still tolerated.
+  if (!asyncLocalStorage.getStore()) return;
+  log.warn(
+    `the bucket refused a multipart clean-up call: the export goes on without it (grant ${permission} to clean up)`,
+    {
+      exportPrefix: bucket.exportPrefix,
+      permission,
+      error: err instanceof Error ? err.name : String(err),
+    },
+  );
+}
+
+/**
+ * Aborts one multipart upload a crashed or cancelled attempt left behind; a missing upload is fine. Best effort for
+ * a key without s3:AbortMultipartUpload: the refusal is logged once and false returned (the parts stay until the
+ * bucket's lifecycle rule removes them).
+ */
+export async function abortUpload(bucket: OpenBucket, key: string, uploadId: string): Promise<boolean> {
   try {
     await bucket.client.send(new AbortMultipartUploadCommand({ Bucket: bucket.bucket, Key: key, UploadId: uploadId }));
+    return true;
   } catch (err) {
-    if ((err as { name?: string }).name !== 'NoSuchUpload') throw err;
+    if ((err as { name?: string }).name === 'NoSuchUpload') return true;
+    if (isAccessDenied(err)) {
+      warnRefusedOnce(bucket, 's3:AbortMultipartUpload', err);
+      return false;
+    }
+    throw err;
   }
 }
 
 /**
  * Aborts every unfinished multipart upload under the export's prefix. Run when no upload of the export can still
  * be in flight (completion, cancellation), it removes the parts of attempts killed before they could heartbeat
- * their upload id.
+ * their upload id. Best effort for a key without s3:ListBucketMultipartUploads or s3:AbortMultipartUpload: the
+ * refusal is logged once and the sweep stops.
+ *
+ * The listing names no prefix and the keys are filtered here: MinIO matches a listing's prefix against whole object
+ * names only, so `<export prefix>/` would find nothing there (AWS takes any prefix). A bucket's open uploads are few.
  */
 export async function abortIncompleteUploads(bucket: OpenBucket): Promise<number> {
   let aborted = 0;
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   for (;;) {
-    const page = await bucket.client.send(
-      new ListMultipartUploadsCommand({
-        Bucket: bucket.bucket,
-        Prefix: `${bucket.exportPrefix}/`,
-        KeyMarker: keyMarker,
-        UploadIdMarker: uploadIdMarker,
-      }),
-    );
+    let page;
+    try {
+      page = await bucket.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: bucket.bucket,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
+      );
+    } catch (err) {
+      if (!isAccessDenied(err)) throw err;
+      warnRefusedOnce(bucket, 's3:ListBucketMultipartUploads', err);
+      return aborted;
+    }
     for (const upload of page.Uploads ?? []) {
-      if (!upload.Key || !upload.UploadId) continue;
-      await abortUpload(bucket, upload.Key, upload.UploadId);
+      if (!upload.Key?.startsWith(`${bucket.exportPrefix}/`) || !upload.UploadId) continue;
+      if (!(await abortUpload(bucket, upload.Key, upload.UploadId))) return aborted;
       aborted++;
     }
     if (!page.IsTruncated) return aborted;

@@ -1,4 +1,4 @@
-import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import {
   CANCELLED_ERROR,
@@ -8,7 +8,7 @@ import {
 } from '../../contracts/offline-export';
 import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
-import { insertExport } from './fixture';
+import { insertExport, openUploadsUnder } from './fixture';
 import { mailForExport } from '../helpers/mail';
 import { createStackS3Client } from '../../worker/deps';
 import { waitFor } from '../helpers/wait';
@@ -71,10 +71,7 @@ describe('cancelling an OfflineExportWorkflow', () => {
     expect(left).toMatchObject({ rows: 0, batches: 0 });
     expect(left!.cancelled).toBeGreaterThan(0); // what was still to do says why it was not done
     expect(left!.finished).toBeGreaterThan(0); // batches written before the cancellation stay written
-    const uploads = await s3.send(
-      new ListMultipartUploadsCommand({ Bucket: config.S3_BUCKET, Prefix: `${exportPrefix}/` }),
-    );
-    expect(uploads.Uploads ?? []).toHaveLength(0);
+    expect(await openUploadsUnder(s3, config.S3_BUCKET, exportPrefix)).toEqual([]);
 
     // No child keeps running after the cancellation.
     const running = await tw.client.workflow.count(

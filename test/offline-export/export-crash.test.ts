@@ -1,4 +1,4 @@
-import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -14,7 +14,7 @@ import {
 } from '../../contracts/offline-export';
 import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
 import { historyText } from '../helpers/history';
-import { getObject, insertExport, listKeys } from './fixture';
+import { getObject, insertExport, listKeys, openUploadsUnder } from './fixture';
 import { createStackS3Client } from '../../worker/deps';
 import { waitFor } from '../helpers/wait';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
@@ -152,10 +152,7 @@ describe('an export whose worker is killed mid-way', () => {
       records += b.objects_count;
     }
     expect(records).toBeGreaterThan(atKill.finished);
-    const uploads = await s3.send(
-      new ListMultipartUploadsCommand({ Bucket: config.S3_BUCKET, Prefix: `${exportPrefix}/` }),
-    );
-    expect(uploads.Uploads ?? []).toHaveLength(0);
+    expect(await openUploadsUnder(s3, config.S3_BUCKET, exportPrefix)).toEqual([]);
 
     // Some activity really was retried on the second worker after the first one died.
     let retried = 0;

@@ -1,4 +1,4 @@
-import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import {
@@ -11,7 +11,7 @@ import { BatchStatus, RelationStatus } from '../../db/offline-export/statuses';
 import { createStackS3Client } from '../../worker/deps';
 import { mailForExport } from '../helpers/mail';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
-import { insertExport } from './fixture';
+import { insertExport, openUploadsUnder } from './fixture';
 
 // GitLab's failure path, here at the deadline the workflow keeps itself: an export still running when it passes is
 // failed as a whole (chunks stopped, their uploads aborted, rows and export failed), with one email and its
@@ -68,10 +68,7 @@ describe('an OfflineExportWorkflow past its deadline', () => {
                 where offline_export_id = ${exportId} and error = ${message}) as "failedWithDeadline"`;
     expect(left).toMatchObject({ rows: 0, batches: 0 });
     expect(left!.failedWithDeadline).toBeGreaterThan(0);
-    const uploads = await s3.send(
-      new ListMultipartUploadsCommand({ Bucket: config.S3_BUCKET, Prefix: `${exportPrefix}/` }),
-    );
-    expect(uploads.Uploads ?? []).toHaveLength(0);
+    expect(await openUploadsUnder(s3, config.S3_BUCKET, exportPrefix)).toEqual([]);
     const running = await tw.client.workflow.count(
       `WorkflowId STARTS_WITH "${workflowId}/" AND ExecutionStatus = "Running"`,
     );

@@ -23,12 +23,14 @@ interface Member {
   email: string;
 }
 
+const PURGE_DELAY_MS = 1_000;
+
 describe('OfflineExportWorkflow when portables or the input are refused', () => {
   let tw: TestWorker;
   let s3: S3Client;
   let running: Promise<void>;
   beforeAll(async () => {
-    tw = await startTestWorker('export-failures', { EXPORT_CREDENTIALS_PURGE_DELAY_MS: 1_000 });
+    tw = await startTestWorker('export-failures', { EXPORT_CREDENTIALS_PURGE_DELAY_MS: PURGE_DELAY_MS });
     s3 = createStackS3Client(tw.config);
     // One worker for the whole file (a Worker runs once); every test waits on its own workflow.
     running = tw.worker.run();
@@ -50,6 +52,15 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
         .sql`insert into members (user_id, source_id, source_type, access_level) values (${user!.id}, ${projectId}, 'Project', 40)`;
     }
     return user!;
+  }
+
+  /** How long after the email was recorded the credentials were purged (null: not both happened). */
+  async function purgedAfterEmailMs(exportId: number): Promise<number | null> {
+    const [row] = await tw.deps.sql<{ ms: number | null }[]>`
+      select (extract(epoch from c.credentials_purged_at - e.notified_at) * 1000)::float8 as ms
+      from import_offline_exports e join import_offline_configurations c on c.offline_export_id = e.id
+      where e.id = ${exportId}`;
+    return row!.ms;
   }
 
   const pathOf = async (projectId: number) =>
@@ -112,6 +123,8 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
     expect(listed.KeyCount ?? 0).toBe(0);
     const mails = await mailForExport(tw.config, user.email, exportPrefix);
     expect(mails.map((m) => m.subject)).toEqual(['Offline export complete']);
+    // A finished export keeps its credentials for the purge delay after the email, then they go.
+    expect(await purgedAfterEmailMs(exportId)).toBeGreaterThanOrEqual(PURGE_DELAY_MS);
   });
 
   it('fails the export when every relation export failed, and says so by email', async () => {
@@ -128,7 +141,14 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: tw.config.S3_BUCKET, Prefix: `${exportPrefix}/` }));
     expect(listed.KeyCount ?? 0).toBe(0); // not even metadata.json.gz
 
-    const [mail] = await mailForExport(tw.config, user.email, exportPrefix);
+    const rows = await tw.deps.sql<{ status: number }[]>`
+      select status from bulk_import_exports where offline_export_id = ${exportId}`;
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.status === RelationStatus.FAILED)).toBe(true);
+
+    const mails = await mailForExport(tw.config, user.email, exportPrefix);
+    expect(mails).toHaveLength(1);
+    const [mail] = mails;
     expect(mail?.subject).toBe('Offline export failed');
     expect(mail?.text).toContain('Export failed');
     expect(mail?.text).toContain('You can safely delete any files found at that path');
@@ -137,6 +157,7 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
       select object_storage_credentials = '{}'::jsonb and credentials_purged_at is not null as purged
       from import_offline_configurations where offline_export_id = ${exportId}`;
     expect(conf!.purged).toBe(true);
+    expect(await purgedAfterEmailMs(exportId)).toBeGreaterThanOrEqual(PURGE_DELAY_MS);
   });
 
   it.each([

@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { encryptCredentials } from '../../db/offline-export/credentials';
@@ -95,4 +95,24 @@ export async function expectExportRefused(
   expect((error as OfflineExportRequestError).message).toBe(message);
   expect((error as OfflineExportRequestError).status).toBe(status);
   expect(await writtenRows(deps.sql)).toEqual(before);
+}
+
+/**
+ * Multipart uploads still open under an export prefix. The whole bucket is listed and filtered here: MinIO matches a
+ * listing's Prefix only against whole object names, so a prefix listing would find nothing and the check could not
+ * fail.
+ */
+export async function openUploadsUnder(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3.send(
+      new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+    );
+    for (const u of page.Uploads ?? []) if (u.Key?.startsWith(`${prefix}/`)) keys.push(u.Key);
+    if (!page.IsTruncated) return keys;
+    keyMarker = page.NextKeyMarker;
+    uploadIdMarker = page.NextUploadIdMarker;
+  }
 }

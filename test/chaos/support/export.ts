@@ -1,5 +1,4 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -11,7 +10,7 @@ import {
   type OfflineExportResult,
 } from '../../../contracts/offline-export';
 import { BatchStatus, ExportStatus, RelationStatus } from '../../../db/offline-export/statuses';
-import { getObject, insertExport, listKeys } from '../../offline-export/fixture';
+import { getObject, insertExport, listKeys, openUploadsUnder } from '../../offline-export/fixture';
 import { mailForExport, waitForMail } from '../../helpers/mail';
 
 // An export of two subgroups (every nested subgroup and project, all relations) in batches of 2 records, so a
@@ -114,10 +113,7 @@ export async function verifyExport(
     const numbers = batches.filter((b) => b.export_id === row.id).map((b) => b.batch_number);
     expect([row.id, numbers]).toEqual([row.id, Array.from({ length: row.batches_count }, (_, i) => i + 1)]);
   }
-  const uploads = await s3.send(
-    new ListMultipartUploadsCommand({ Bucket: config.S3_BUCKET, Prefix: `${started.exportPrefix}/` }),
-  );
-  expect(uploads.Uploads ?? []).toHaveLength(0);
+  expect(await openUploadsUnder(s3, config.S3_BUCKET, started.exportPrefix)).toEqual([]);
 
   const mails = await waitForMail(() => mailForExport(config, EXPORT_USER.email, started.exportPrefix), 30_000);
   expect(mails.map((m) => m.subject)).toEqual(['Offline export complete']);
