@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 // The one place process.env is read. Every entry point calls loadConfig() once at start-up and passes the
@@ -165,9 +166,30 @@ const schema = z.object({
 
   STACK_DATA_DIR: z.string().trim().min(1).default('.data'),
   STACK_TOOLS_DIR: z.string().trim().min(1).default('.tools'),
+  // Where the source instance keeps its repositories, uploads and LFS objects (GitLab's repository storage,
+  // public/uploads and shared/lfs-objects). Unset: <STACK_DATA_DIR>/storage/<database name>, so every database of
+  // the dev stack and of the tests has storage of its own.
+  STORAGE_PATH: z.string().trim().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema>;
+
+/** The source instance's file storage: bare repositories, upload files, LFS objects (absolute paths). */
+export interface StoragePaths {
+  repositories: string;
+  uploads: string;
+  lfsObjects: string;
+}
+
+export function storagePaths(config: Pick<Config, 'STORAGE_PATH' | 'STACK_DATA_DIR' | 'DATABASE_URL'>): StoragePaths {
+  const database = decodeURIComponent(new URL(config.DATABASE_URL).pathname.replace(/^\//, '')) || 'postgres';
+  const root = resolve(config.STORAGE_PATH ?? resolve(config.STACK_DATA_DIR, 'storage', database));
+  return {
+    repositories: resolve(root, 'repositories'),
+    uploads: resolve(root, 'uploads'),
+    lfsObjects: resolve(root, 'lfs-objects'),
+  };
+}
 
 /** Names of variables whose values must never be printed. */
 export const SECRET_KEYS = [

@@ -94,11 +94,22 @@ export type OfflineExportWorkflowType = (input: OfflineExportInput) => Promise<O
 export type PortableType = 'group' | 'project';
 
 /**
- * Relations per portable (gitlab-behaviour.md §A.7), in GitLab's file order. Skipped: members, uploads,
- * repository, LFS objects, designs and every EE relation. 'self' is the portable's own record.
+ * Relations per portable (the keys of tree.group and tree.project in GitLab's import_export.yml, plus 'self', the
+ * portable's own record); the first ones as built first, the rest in GitLab's file order. Which of GitLab's are not
+ * exported, and why: docs/offline-export.md#relations.
  */
 export const PORTABLE_RELATIONS: Record<PortableType, readonly string[]> = {
-  group: ['self', 'labels', 'milestones', 'badges', 'boards'],
+  group: [
+    'self',
+    'labels',
+    'milestones',
+    'badges',
+    'boards',
+    'members',
+    'namespace_settings',
+    'user_contributions',
+    'uploads',
+  ],
   project: [
     'self',
     'labels',
@@ -108,6 +119,27 @@ export const PORTABLE_RELATIONS: Record<PortableType, readonly string[]> = {
     'releases',
     'protected_branches',
     'project_feature',
+    'snippets',
+    'project_members',
+    'external_pull_requests',
+    'ci_pipelines',
+    'auto_devops',
+    'pipeline_schedules',
+    'container_expiration_policy',
+    'protected_tags',
+    'custom_attributes',
+    'project_badges',
+    'ci_cd_settings',
+    'error_tracking_setting',
+    'boards',
+    'service_desk_setting',
+    'user_contributions',
+    // File relations (GitLab's FileTransfer::ProjectConfig, and `wiki` as planned for offline transfer).
+    'uploads',
+    'lfs_objects',
+    'repository',
+    'wiki',
+    'design',
   ],
 };
 
@@ -180,6 +212,8 @@ export const ExportErrorType = {
   CredentialsUnavailable: 'CredentialsUnavailable',
   /** The export passed EXPORT_DEADLINE_MS and was failed. */
   DeadlineExceeded: 'ExportDeadlineExceeded',
+  /** A file relation's source is unusable (a path leaving storage, a broken repository): that relation fails. */
+  UnsafeSourceData: 'UnsafeSourceData',
 } as const;
 
 export const CANCELLED_ERROR = 'Export cancelled: the workflow was cancelled before every relation was exported';

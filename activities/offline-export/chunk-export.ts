@@ -61,14 +61,24 @@ const RECORD_DELAY_MS = 250;
 
 // The largest relations first, so a chunk's long tail is small ones.
 const RELATION_WEIGHT = [
+  'repository',
   'issues',
   'merge_requests',
+  'ci_pipelines',
+  'lfs_objects',
+  'uploads',
+  'wiki',
+  'user_contributions',
+  'snippets',
   'milestones',
   'labels',
   'releases',
   'boards',
+  'project_members',
+  'members',
   'badges',
   'protected_branches',
+  'protected_tags',
   'self',
   'project_feature',
 ];

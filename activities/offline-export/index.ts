@@ -1,3 +1,4 @@
+import { storagePaths } from '../../contracts/config';
 import type { Deps } from '../deps';
 import { createBucketClientCache } from './bucket';
 import { createChunkExportActivities } from './chunk-export';
@@ -28,6 +29,7 @@ export function createOfflineExportActivities(deps: Deps) {
       encryptionKey: config.ENCRYPTION_KEY,
       batchSize: config.EXPORT_BATCH_SIZE,
       clients,
+      storage: storagePaths(config),
       relationSlots: new RelationSlots(config.EXPORT_WORKER_CONCURRENT_RELATIONS),
     }),
     ...createCompletionActivities({

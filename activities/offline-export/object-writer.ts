@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createGzip, type Gzip } from 'node:zlib';
+import { createGzip, gzipSync, type Gzip } from 'node:zlib';
 import { abortUpload, type OpenBucket } from './bucket';
 
 /** S3's minimum part size is 5 MiB (except the last part); 8 MiB keeps the part count low and memory bounded. */
@@ -22,7 +22,8 @@ const PIECE_CHARS = 32 * 1024;
 export interface WrittenObject {
   key: string;
   bytes: number;
-  sha256: string;
+  /** Undefined for a multipart object whose head was deferred: its first bytes were known only at the end. */
+  sha256: string | undefined;
   multipart: boolean;
   parts: number;
 }
@@ -32,6 +33,12 @@ export interface ObjectWriterOptions {
   signal?: AbortSignal;
   /** Called when a multipart upload starts and after every part, so the activity can heartbeat the upload id. */
   onProgress?: (progress: { uploadId?: string; parts: number; bytes: number }) => void;
+  /**
+   * The object starts with a head known only when the rest is written (a tar header holding the size of the
+   * content after it). The head becomes a gzip member of its own in front of the rest (gzip readers read
+   * concatenated members as one stream); the first part is held back until finish() so the head can go in it.
+   */
+  deferHead?: boolean;
 }
 
 /**
@@ -48,7 +55,9 @@ export class GzipObjectWriter {
   private pendingBytes = 0;
   private bytes = 0;
   private uploadId: string | undefined;
-  private readonly etags: string[] = [];
+  private readonly parts: { PartNumber: number; ETag: string }[] = [];
+  /** With deferHead: the first part's bytes, uploaded as part 1 behind the head at the end. */
+  private heldFirst: Buffer | undefined;
   private readonly consumer: Promise<void>;
   private failed: Error | undefined;
 
@@ -64,10 +73,10 @@ export class GzipObjectWriter {
     });
   }
 
-  /** Writes one chunk of text, waiting when gzip or S3 is behind. */
-  async write(text: string): Promise<void> {
+  /** Writes one chunk of text or bytes, waiting when gzip or S3 is behind. */
+  async write(data: string | Buffer): Promise<void> {
     this.throwIfFailed();
-    if (!this.gzip.write(text)) {
+    if (!this.gzip.write(data)) {
       await Promise.race([once(this.gzip, 'drain'), this.consumer]);
       this.throwIfFailed();
     }
@@ -87,35 +96,53 @@ export class GzipObjectWriter {
     }
   }
 
-  async finish(): Promise<WrittenObject> {
+  /** Ends the object; `head` (only with deferHead) goes in front of everything written. */
+  async finish(head?: Buffer): Promise<WrittenObject> {
     this.throwIfFailed();
+    if (head && !this.options.deferHead) throw new Error('a head can only be given to a writer made with deferHead');
     this.gzip.end();
     await this.consumer;
     this.throwIfFailed();
+    const headGz = head ? gzipSync(head) : Buffer.alloc(0);
     const multipart = this.uploadId !== undefined;
+    let sha256: string | undefined;
     if (multipart) {
       await this.flushPart();
+      if (this.options.deferHead) {
+        await this.uploadPart(1, Buffer.concat([headGz, this.heldFirst ?? Buffer.alloc(0)]));
+        this.parts.sort((a, b) => a.PartNumber - b.PartNumber);
+      } else {
+        sha256 = this.hash.digest('hex');
+      }
       await this.bucket.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket.bucket,
           Key: this.key,
           UploadId: this.uploadId,
-          MultipartUpload: { Parts: this.etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+          MultipartUpload: { Parts: this.parts },
         }),
         { abortSignal: this.options.signal },
       );
     } else {
+      const body = Buffer.concat([headGz, ...(this.heldFirst ? [this.heldFirst] : []), ...this.pending]);
+      sha256 = this.options.deferHead ? createHash('sha256').update(body).digest('hex') : this.hash.digest('hex');
       await this.bucket.client.send(
         new PutObjectCommand({
           Bucket: this.bucket.bucket,
           Key: this.key,
-          Body: Buffer.concat(this.pending),
+          Body: body,
           ContentType: 'application/gzip',
         }),
         { abortSignal: this.options.signal },
       );
     }
-    return { key: this.key, bytes: this.bytes, sha256: this.hash.digest('hex'), multipart, parts: this.etags.length };
+    return {
+      key: this.key,
+      bytes: this.bytes + headGz.length,
+      sha256,
+      multipart,
+      parts: this.parts.length,
+    };
   }
 
   /** Stops writing and removes any uploaded parts; safe to call more than once. */
@@ -129,7 +156,7 @@ export class GzipObjectWriter {
 
   private async consume(): Promise<void> {
     for await (const chunk of this.gzip as AsyncIterable<Buffer>) {
-      this.hash.update(chunk);
+      if (!this.options.deferHead) this.hash.update(chunk);
       this.bytes += chunk.length;
       this.pending.push(chunk);
       this.pendingBytes += chunk.length;
@@ -139,6 +166,13 @@ export class GzipObjectWriter {
 
   private async flushPart(): Promise<void> {
     if (this.pendingBytes === 0) return;
+    const body = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.options.deferHead && this.heldFirst === undefined) {
+      this.heldFirst = body;
+      return;
+    }
     if (!this.uploadId) {
       const created = await this.bucket.client.send(
         new CreateMultipartUploadCommand({
@@ -151,21 +185,23 @@ export class GzipObjectWriter {
       this.uploadId = created.UploadId;
       this.options.onProgress?.({ uploadId: this.uploadId, parts: 0, bytes: this.bytes });
     }
-    const body = Buffer.concat(this.pending);
-    this.pending = [];
-    this.pendingBytes = 0;
+    // With a deferred head, part 1 is the held first part (sent last); the others follow it.
+    await this.uploadPart(this.parts.length + (this.options.deferHead ? 2 : 1), body);
+  }
+
+  private async uploadPart(partNumber: number, body: Buffer): Promise<void> {
     const part = await this.bucket.client.send(
       new UploadPartCommand({
         Bucket: this.bucket.bucket,
         Key: this.key,
         UploadId: this.uploadId,
-        PartNumber: this.etags.length + 1,
+        PartNumber: partNumber,
         Body: body,
       }),
       { abortSignal: this.options.signal },
     );
-    this.etags.push(part.ETag ?? '');
-    this.options.onProgress?.({ uploadId: this.uploadId, parts: this.etags.length, bytes: this.bytes });
+    this.parts.push({ PartNumber: partNumber, ETag: part.ETag ?? '' });
+    this.options.onProgress?.({ uploadId: this.uploadId, parts: this.parts.length, bytes: this.bytes });
   }
 
   private throwIfFailed(): void {

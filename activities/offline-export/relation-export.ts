@@ -14,6 +14,8 @@ import {
 import type { Sql } from '../../db/sql';
 import { type PortableType } from '../../contracts/offline-export';
 import { RelationStatus } from '../../db/offline-export/statuses';
+import type { StoragePaths } from '../../contracts/config';
+import { archiverFor, type ArchiverSpec } from './archive/index';
 import { type BucketClients, type OpenBucket } from './bucket';
 import { batchKey, relationKey } from './object-keys';
 import { GzipObjectWriter, type WrittenObject } from './object-writer';
@@ -26,6 +28,8 @@ export interface RelationExportDeps {
   /** Rows fetched per cursor round trip (written to gzip in pieces of about 32 K characters). */
   cursorRows?: number;
   partSize?: number;
+  /** The source instance's repositories, uploads and LFS objects, which the file relations archive. */
+  storage?: StoragePaths;
 }
 
 /** Which relation of which portable. */
@@ -92,6 +96,18 @@ interface Written {
 export function createRowExporter(deps: RelationExportDeps) {
   const cursorRows = deps.cursorRows ?? CURSOR_ROWS;
 
+  const storageOf = (run: RelationRef): StoragePaths => {
+    if (!deps.storage) throw new Error(`the ${run.relation} relation needs the instance's storage paths`);
+    return deps.storage;
+  };
+  /** A file relation's archiver, with the run it archives for. */
+  const archiveOf = (run: RowExport) => {
+    if (run.source.format !== 'tar') return undefined;
+    const spec = archiverFor(run.relation);
+    if (!spec) throw new Error(`no archiver for the file relation ${run.relation}`);
+    return { spec, run };
+  };
+
   /**
    * Streams one query's lines into one object; returns the object, its record count and the ids of its first and
    * last record (when the lines carry them). With `maxRecords`, a query that yields more records aborts the object
@@ -104,8 +120,11 @@ export function createRowExporter(deps: RelationExportDeps) {
     beat: (details: RelationHeartbeat) => void,
     signal: AbortSignal,
     limits: { maxRecords?: number; skipEmpty?: boolean } = {},
+    archive?: { spec: ArchiverSpec; run: RelationRef },
   ): Promise<Written | 'overflow'> {
     let records = 0;
+    // A file relation's records are the files that became entries; its lines only say where they are.
+    let lineCount = 0;
     let firstId: number | undefined;
     let lastId: number | undefined;
     let uploadId: string | undefined;
@@ -113,33 +132,48 @@ export function createRowExporter(deps: RelationExportDeps) {
     const writer = new GzipObjectWriter(bucket, key, {
       signal,
       partSize: deps.partSize,
+      deferHead: archive?.spec.deferHead,
       onProgress: (p) => {
         uploadId = p.uploadId;
         parts = p.parts;
         beat({ key, uploadId, parts, records });
       },
     });
+    const archiver = archive?.spec.create({
+      sink: writer,
+      storage: storageOf(archive.run),
+      signal,
+      portableType: archive.run.portableType,
+      portableId: archive.run.portableId,
+      relation: archive.run.relation,
+    });
     try {
       for await (const rows of lines) {
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('activity cancelled');
-        if (limits.maxRecords !== undefined && records + rows.length > limits.maxRecords) {
+        if (limits.maxRecords !== undefined && lineCount + rows.length > limits.maxRecords) {
           await writer.abort();
           return 'overflow';
         }
-        // Lines joined into large pieces: gzip and the pipeline cost per write, not per row (performance-notes.md).
-        await writer.writeLines(rows.map((r) => r.line));
+        if (archiver) {
+          records += await archiver.add(rows.map((r) => r.line));
+        } else {
+          // Lines joined into large pieces: gzip and the pipeline cost per write, not per row (performance-notes.md).
+          await writer.writeLines(rows.map((r) => r.line));
+          records += rows.length;
+        }
         if (rows.length > 0) {
           firstId ??= rows[0]!.id;
           lastId = rows[rows.length - 1]!.id;
         }
-        records += rows.length;
+        lineCount += rows.length;
         beat({ key, uploadId, parts, records });
       }
-      if (records === 0 && limits.skipEmpty) {
+      if (lineCount === 0 && limits.skipEmpty) {
         await writer.abort();
         return { records: 0 };
       }
-      return { object: await writer.finish(), records, firstId, lastId };
+      const head = await archiver?.end();
+      return { object: await writer.finish(head), records, firstId, lastId };
     } catch (err) {
       await writer.abort().catch((abortErr: unknown) => {
         log.warn('could not abort upload', { key, error: String(abortErr) });
@@ -157,8 +191,8 @@ export function createRowExporter(deps: RelationExportDeps) {
   async function exportWhole(run: RowExport): Promise<ExportRelationResult | undefined> {
     const { portableType, portableId, relation, row, source, bucket, beat, signal } = run;
     const key = source.batched
-      ? batchKey(bucket.exportPrefix, portableType, portableId, relation, 1)
-      : relationKey(bucket.exportPrefix, portableType, portableId, relation);
+      ? batchKey(bucket.exportPrefix, portableType, portableId, relation, 1, source.format)
+      : relationKey(bucket.exportPrefix, portableType, portableId, relation, source.format);
     const limits = source.batched ? { maxRecords: deps.batchSize, skipEmpty: true } : {};
     const written = await writeLines(
       bucket,
@@ -167,6 +201,7 @@ export function createRowExporter(deps: RelationExportDeps) {
       beat,
       signal,
       limits,
+      archiveOf(run),
     );
     if (written === 'overflow') return undefined;
     const { object, records } = written;
@@ -213,7 +248,7 @@ export function createRowExporter(deps: RelationExportDeps) {
     for (;;) {
       const lastPage = page.length < BATCH_PAGE;
       for (const [i, batch] of page.entries()) {
-        const key = batchKey(bucket.exportPrefix, portableType, portableId, relation, batch.batchNumber);
+        const key = batchKey(bucket.exportPrefix, portableType, portableId, relation, batch.batchNumber, source.format);
         // The first batch of a page was marked STARTED with the page, each next one with its predecessor's finish.
         const batchBeat = (d: RelationHeartbeat) => beat({ ...d, batch: batch.batchNumber });
         batchBeat({ key });
@@ -224,6 +259,8 @@ export function createRowExporter(deps: RelationExportDeps) {
           source.lines(deps.sql, portableId, range).cursor(cursorRows),
           batchBeat,
           signal,
+          {},
+          archiveOf(run),
         );
         if (written === 'overflow' || !written.object)
           throw new Error(`batch ${batch.batchNumber} of ${relation} wrote no object`);
@@ -231,7 +268,7 @@ export function createRowExporter(deps: RelationExportDeps) {
           objectsCount: written.records,
           bytes: written.object.bytes,
           objectKey: key,
-          sha256: written.object.sha256,
+          sha256: written.object.sha256 ?? null,
         };
         const next = page[i + 1];
         if (next) await finishBatchStartNext(deps.sql, batch.id, outcome, next.id);

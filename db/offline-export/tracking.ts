@@ -294,14 +294,15 @@ export async function startBatch(sql: Db, batchId: number): Promise<void> {
 const finishedBatch = (sql: Db, batchId: number, outcome: BatchOutcome) => sql`
   update bulk_import_export_batches
   set status = ${BatchStatus.FINISHED}, objects_count = ${outcome.objectsCount}, bytes = ${outcome.bytes},
-      object_key = ${outcome.objectKey}, sha256 = ${outcome.sha256}, error = null, updated_at = now()
+      object_key = ${outcome.objectKey}, sha256 = ${outcome.sha256 ?? null}, error = null, updated_at = now()
   where id = ${batchId}`;
 
 export interface BatchOutcome {
   objectsCount: number;
   bytes: number;
   objectKey: string;
-  sha256: string;
+  /** Null when it could not be computed while streaming (a multipart object whose head was written last). */
+  sha256: string | null;
 }
 
 export async function finishBatch(sql: Db, batchId: number, outcome: BatchOutcome): Promise<void> {

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfigOrExit } from '../../contracts/config';
+import { loadConfigOrExit, storagePaths } from '../../contracts/config';
 import { loadEnvFile } from '../../contracts/env-file';
 import { migrate } from '../migrate';
 import { createSql, databaseName } from '../sql';
@@ -11,14 +11,28 @@ const count = (name: string) => (value: string) => {
   return n;
 };
 
+interface SeedCliOptions {
+  projects: number;
+  issues: number;
+  notesPerIssue: number;
+  reset: boolean;
+  json: boolean;
+  files: boolean;
+  largeRepositories: number;
+  largeRepositoryMb: number;
+}
+
 const program = new Command('seed')
   .description('Fill the database with a deterministic synthetic GitLab instance (groups, projects, issues, ...)')
   .option('--projects <n>', 'number of projects', count('--projects'), 100)
   .option('--issues <n>', 'number of issues, spread evenly over the projects', count('--issues'), 2000)
   .option('--notes-per-issue <n>', 'notes on each issue', count('--notes-per-issue'), 2)
   .option('--reset', 'empty the source tables first (otherwise a non-empty database is refused)', false)
+  .option('--no-files', 'no repositories, uploads or LFS objects on disk (rows only)')
+  .option('--large-repositories <n>', 'the first n projects get a large repository', count('--large-repositories'), 0)
+  .option('--large-repository-mb <n>', 'size of each large repository in MB', count('--large-repository-mb'), 300)
   .option('--json', 'print the summary as JSON', false)
-  .action(async (opts: { projects: number; issues: number; notesPerIssue: number; reset: boolean; json: boolean }) => {
+  .action(async (opts: SeedCliOptions) => {
     loadEnvFile();
     const config = loadConfigOrExit();
     const sql = createSql(config.DATABASE_URL, { max: 2, applicationName: 'gitlab-temporal-seed' });
@@ -29,6 +43,13 @@ const program = new Command('seed')
         issues: opts.issues,
         notesPerIssue: opts.notesPerIssue,
         reset: opts.reset,
+        files: opts.files
+          ? {
+              storage: storagePaths(config),
+              largeRepositories: opts.largeRepositories,
+              largeRepositoryMb: opts.largeRepositoryMb,
+            }
+          : undefined,
         onProgress: opts.json
           ? undefined
           : (step, rows, ms) =>

@@ -1,5 +1,7 @@
 import type { Sql } from '../sql';
+import { seedFiles, type FileSeedOptions, type FileSeedSummary } from './files';
 import { buildHierarchy, type SeedShape } from './hierarchy';
+import { MORE_RELATION_TABLES, seedMoreRelations } from './more-relations';
 
 export interface SeedOptions {
   projects: number;
@@ -9,6 +11,8 @@ export interface SeedOptions {
   mergeRequestRatio?: number;
   /** Truncate the source tables first; without it, seeding a non-empty database is refused. */
   reset?: boolean;
+  /** Repositories, uploads and LFS files on disk (with their rows); without it the instance has none. */
+  files?: FileSeedOptions;
   onProgress?: (step: string, rows: number, ms: number) => void;
 }
 
@@ -21,6 +25,7 @@ export interface SeedSummary {
   notes: number;
   mergeRequests: number;
   totalRows: number;
+  files?: FileSeedSummary;
   ms: number;
 }
 
@@ -49,6 +54,11 @@ export function seedToken(username: string): string {
 }
 
 const SOURCE_TABLES = [
+  ...MORE_RELATION_TABLES,
+  'lfs_objects_projects',
+  'lfs_objects',
+  'uploads',
+  'project_repositories',
   'project_to_security_attributes',
   'security_attributes',
   'security_categories',
@@ -384,6 +394,8 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
       return { count: c.count + a.count + l.count };
     });
 
+    await seedMoreRelations(tx, step, shape.users);
+
     // Explicit ids were inserted above; move the identity sequences past them.
     for (const table of ['users', 'namespaces', 'projects']) {
       await tx.unsafe(
@@ -391,6 +403,11 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
       );
     }
   });
+  let files: FileSeedSummary | undefined;
+  if (options.files) {
+    files = await seedFiles(sql, options.files);
+    options.onProgress?.('repositories and files', files.repositories + files.wikis + files.designs, files.ms);
+  }
   await sql`analyze`;
 
   const [counts] = await sql<{ issues: number; notes: number; mrs: number }[]>`
@@ -405,6 +422,7 @@ export async function seedInstance(sql: Sql, options: SeedOptions): Promise<Seed
     notes: counts?.notes ?? 0,
     mergeRequests: counts?.mrs ?? 0,
     totalRows,
+    files,
     ms: Date.now() - started,
   };
 }

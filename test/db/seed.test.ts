@@ -1,6 +1,7 @@
 import { groupAccessLevels, projectAccessLevels } from '../../db/access';
 import { migrate } from '../../db/migrate';
 import { SEED_USERS, SeedRefusedError, seedInstance } from '../../db/seed/generate';
+import { MORE_RELATIONS_SHAPE } from '../../db/seed/more-relations';
 import { createScratchDatabase } from '../helpers/database';
 
 describe('seed generator', () => {
@@ -16,7 +17,9 @@ describe('seed generator', () => {
 
   it('creates exactly the requested projects and issues', async () => {
     const summary = await seedInstance(db.sql, { projects: 120, issues: 5003, notesPerIssue: 2 });
-    expect(summary).toMatchObject({ projects: 120, issues: 5003, notes: 5003 * 2 + summary.mergeRequests });
+    // Notes: two an issue, one a merge request, one a snippet.
+    const snippets = (await count('snippets')) ?? 0;
+    expect(summary).toMatchObject({ projects: 120, issues: 5003, notes: 5003 * 2 + summary.mergeRequests + snippets });
     expect(await count('projects')).toBe(120);
     expect(await count('issues')).toBe(5003);
     expect(await count('merge_requests')).toBe(Math.round(5003 * 0.2));
@@ -26,6 +29,41 @@ describe('seed generator', () => {
       select count(*)::int as n from (select project_id, max(iid) as m, count(*) as c from issues group by project_id) x
       where m <> c`;
     expect(gaps?.n).toBe(0);
+  });
+
+  it('gives every project its pipelines, snippets, protected tag and settings, and every subgroup a member', async () => {
+    const { pipelinesPerProject, stagesPerPipeline, jobsPerStage } = MORE_RELATIONS_SHAPE;
+    const pipelines = 120 * pipelinesPerProject;
+    expect({
+      pipelines: await count('ci_pipelines'),
+      stages: await count('ci_stages'),
+      jobs: await count('ci_builds'),
+      snippets: await count('snippets'),
+      protectedTags: await count('protected_tags'),
+      ciCdSettings: await count('project_ci_cd_settings'),
+      expirationPolicies: await count('container_expiration_policies'),
+      projectBoards: await count('boards where project_id is not null'),
+    }).toEqual({
+      pipelines,
+      stages: pipelines * stagesPerPipeline,
+      jobs: pipelines * stagesPerPipeline * jobsPerStage,
+      snippets: 60 * 2 + 60, // two for even ids
+      protectedTags: 120,
+      ciCdSettings: 120,
+      expirationPolicies: 120,
+      projectBoards: 120,
+    });
+    // A pipeline for a merge request points at one of its own project.
+    const [foreign] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from ci_pipelines c join merge_requests mr on mr.id = c.merge_request_id
+      where mr.target_project_id <> c.project_id`;
+    expect(foreign?.n).toBe(0);
+    expect(await count('ci_pipelines where merge_request_id is not null')).toBeGreaterThan(0);
+    const [bare] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from namespaces n
+      where not exists (select 1 from members m where m.source_type = 'Namespace' and m.source_id = n.id)`;
+    expect(bare?.n).toBe(0);
+    expect(await count('namespace_settings')).toBe(await count('namespaces'));
   });
 
   it('builds a consistent hierarchy several levels deep', async () => {
@@ -91,7 +129,10 @@ describe('seed generator', () => {
   it('is deterministic: the same options give the same rows', async () => {
     const snapshot = async () =>
       db.sql<{ h: string }[]>`
-        select md5(string_agg(id || title || coalesce(description, '') || project_id, ',' order by id)) as h from issues`;
+        select md5(string_agg(id || title || coalesce(description, '') || project_id, ',' order by id)) as h from issues
+        union all select md5(string_agg(id || name || status || commit_id || user_id, ',' order by id)) from ci_builds
+        union all select md5(string_agg(id || title || author_id || coalesce(encrypted_secret_token, ''), ',' order by id))
+        from snippets`;
     const first = await snapshot();
     await seedInstance(db.sql, { projects: 120, issues: 5003, notesPerIssue: 2, reset: true });
     expect(await snapshot()).toEqual(first);

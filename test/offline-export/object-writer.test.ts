@@ -48,6 +48,30 @@ describe('GzipObjectWriter', () => {
     expect(await openUploads(key)).toHaveLength(0);
   });
 
+  it('puts a deferred head in front of a multipart object: part 1 is sent last, the gzip reads as one stream', async () => {
+    const key = `${prefix}/deferred.tar.gz`;
+    const writer = new GzipObjectWriter(bucket, key, { partSize: PART, deferHead: true });
+    const body = randomBytes(13 * 1024 * 1024); // incompressible: three parts of gzip output
+    for (let at = 0; at < body.length; at += 1024 * 1024) await writer.write(body.subarray(at, at + 1024 * 1024));
+    const head = Buffer.from(`head of ${body.length} bytes\n`);
+    const written = await writer.finish(head);
+    expect(written).toMatchObject({ multipart: true, parts: 3, sha256: undefined });
+    const object = await getObject(s3, config.S3_BUCKET, key);
+    expect(object.length).toBe(written.bytes);
+    expect(gunzipSync(object).equals(Buffer.concat([head, body]))).toBe(true);
+    expect(await openUploads(key)).toHaveLength(0);
+  });
+
+  it('puts a deferred head in front of a small object, with its sha256', async () => {
+    const key = `${prefix}/deferred-small.tar.gz`;
+    const writer = new GzipObjectWriter(bucket, key, { partSize: PART, deferHead: true });
+    await writer.write('body');
+    const written = await writer.finish(Buffer.from('head:'));
+    const object = await getObject(s3, config.S3_BUCKET, key);
+    expect(written).toMatchObject({ multipart: false, sha256: createHash('sha256').update(object).digest('hex') });
+    expect(gunzipSync(object).toString()).toBe('head:body');
+  });
+
   it('writes a small object with one PUT', async () => {
     const key = `${prefix}/small.ndjson.gz`;
     const writer = new GzipObjectWriter(bucket, key);

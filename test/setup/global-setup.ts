@@ -3,7 +3,7 @@ import { createRunNamespace } from '../../scripts/stack/namespaces';
 import { migrate } from '../../db/migrate';
 import { seedInstance } from '../../db/seed/generate';
 import { createSql, databaseName, withDatabase } from '../../db/sql';
-import { loadConfig } from '../../contracts/config';
+import { loadConfig, storagePaths } from '../../contracts/config';
 import { applyTestEnv } from './test-env';
 
 /** The instance every test file shares; tests that need other data create a database of their own. */
@@ -32,7 +32,7 @@ export default async function globalSetup(): Promise<void> {
   const sql = createSql(config.DATABASE_URL, { max: 2 });
   try {
     await migrate(sql);
-    await seedInstance(sql, SHARED_SEED);
+    await seedInstance(sql, { ...SHARED_SEED, files: { storage: storagePaths(config) } });
   } finally {
     await sql.end({ timeout: 5 });
   }

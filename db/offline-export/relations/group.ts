@@ -1,4 +1,5 @@
-import { inRange, labelJson, milestoneAttributesJson } from './shared';
+import { boardJson, inRange, labelJson, milestoneAttributesJson } from './shared';
+import { groupMembers, groupUserContributions } from './members';
 import type { RelationSource } from './types';
 
 // Group relations (lib/gitlab/import_export/group/import_export.yml, FOSS part). Attributes are allow-listed here;
@@ -47,23 +48,35 @@ const badges: RelationSource = {
     from badges b where b.group_id = ${groupId} ${inRange(sql, 'b.id', range)} order by b.id`,
 };
 
-/** boards -> lists -> label; list_type as List's enum names. */
+/** boards -> lists -> label. */
 const boards: RelationSource = {
   portable: 'group',
   relation: 'boards',
   batched: true,
   ids: (sql, groupId) => sql`select id from boards where group_id = ${groupId}`,
   lines: (sql, groupId, range) => sql`
-    select json_build_object(
-      'name', b.name, 'hide_backlog_list', b.hide_backlog_list, 'hide_closed_list', b.hide_closed_list,
-      'created_at', b.created_at, 'updated_at', b.updated_at,
-      'lists', coalesce((
-        select json_agg(json_build_object(
-          'list_type', case li.list_type when 0 then 'backlog' when 1 then 'label' when 2 then 'closed' else li.list_type::text end,
-          'position', li.position, 'created_at', li.created_at, 'updated_at', li.updated_at,
-          'label', (select ${labelJson(sql, 'l')} from labels l where l.id = li.label_id)) order by li.id)
-        from lists li where li.board_id = b.id), '[]'::json))::text as line, b.id
+    select ${boardJson(sql, false)}::text as line, b.id
     from boards b where b.group_id = ${groupId} ${inRange(sql, 'b.id', range)} order by b.id`,
 };
 
-export const GROUP_RELATIONS: RelationSource[] = [self, labels, milestones, badges, boards];
+/** has_one: the one setting GitLab exports. */
+const namespaceSettings: RelationSource = {
+  portable: 'group',
+  relation: 'namespace_settings',
+  batched: false,
+  lines: (sql, groupId) => sql`
+    select json_build_object(
+      'prevent_sharing_groups_outside_hierarchy', s.prevent_sharing_groups_outside_hierarchy)::text as line
+    from namespace_settings s where s.namespace_id = ${groupId}`,
+};
+
+export const GROUP_RELATIONS: RelationSource[] = [
+  self,
+  labels,
+  milestones,
+  badges,
+  boards,
+  groupMembers,
+  namespaceSettings,
+  groupUserContributions,
+];

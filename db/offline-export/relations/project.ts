@@ -1,4 +1,16 @@
-import { inRange, labelJson, labelLinksJson, milestoneAttributesJson, milestoneJson, notesJson } from './shared';
+import { ciPipelines, externalPullRequests, pipelineSchedules } from './ci';
+import { projectMembers, projectUserContributions } from './members';
+import { PROJECT_SETTINGS_RELATIONS } from './project-settings';
+import {
+  boardJson,
+  inRange,
+  labelJson,
+  labelLinksJson,
+  mergeRequestAttributes,
+  milestoneAttributesJson,
+  milestoneJson,
+  notesJson,
+} from './shared';
 import type { Db } from '../../sql';
 import type { LineQuery, RelationSource } from './types';
 
@@ -84,11 +96,7 @@ const mergeRequests: RelationSource = {
   ids: (sql, projectId) => sql`select id from merge_requests where target_project_id = ${projectId}`,
   lines: (sql, projectId, range) => sql`
     select json_build_object(
-      'iid', mr.iid, 'title', mr.title, 'author_id', mr.author_id, 'description', mr.description,
-      'state', case mr.state_id when 1 then 'opened' when 2 then 'closed' when 3 then 'merged' when 4 then 'locked'
-                 else mr.state_id::text end,
-      'source_branch', mr.source_branch, 'target_branch', mr.target_branch, 'merge_status', mr.merge_status,
-      'draft', mr.draft, 'squash', mr.squash, 'created_at', mr.created_at, 'updated_at', mr.updated_at,
+      ${mergeRequestAttributes(sql)},
       'metrics', json_build_object('merged_at', mr.merged_at),
       'milestone', ${milestoneJson(sql, 'mr.milestone_id')},
       'notes', ${notesJson(sql, 'MergeRequest', 'mr.id')},
@@ -162,6 +170,49 @@ const projectFeature: RelationSource = {
     from project_features f where f.project_id = ${projectId}`,
 };
 
+/** protected_tags -> create_access_levels. */
+const protectedTags: RelationSource = {
+  portable: 'project',
+  relation: 'protected_tags',
+  batched: true,
+  ids: (sql, projectId) => sql`select id from protected_tags where project_id = ${projectId}`,
+  lines: (sql, projectId, range) => sql`
+    select json_build_object(
+      'name', t.name, 'created_at', t.created_at, 'updated_at', t.updated_at,
+      'create_access_levels', coalesce((
+        select json_agg(json_build_object('access_level', a.access_level, 'created_at', a.created_at,
+                                          'updated_at', a.updated_at, 'user_id', a.user_id, 'group_id', a.group_id)
+                        order by a.id)
+        from protected_tag_create_access_levels a where a.protected_tag_id = t.id), '[]'::json))::text as line, t.id
+    from protected_tags t where t.project_id = ${projectId} ${inRange(sql, 't.id', range)} order by t.id`,
+};
+
+/** snippets -> notes (-> author); the snippet's content but not its repository, never its secret token. */
+const snippets: RelationSource = {
+  portable: 'project',
+  relation: 'snippets',
+  batched: true,
+  ids: (sql, projectId) => sql`select id from snippets where project_id = ${projectId}`,
+  lines: (sql, projectId, range) => sql`
+    select json_build_object(
+      'title', s.title, 'content', s.content, 'author_id', s.author_id, 'created_at', s.created_at,
+      'updated_at', s.updated_at, 'file_name', s.file_name, 'visibility_level', s.visibility_level,
+      'description', s.description,
+      'notes', ${notesJson(sql, 'Snippet', 's.id')})::text as line, s.id
+    from snippets s where s.project_id = ${projectId} ${inRange(sql, 's.id', range)} order by s.id`,
+};
+
+/** boards -> lists -> label -> priorities. */
+const boards: RelationSource = {
+  portable: 'project',
+  relation: 'boards',
+  batched: true,
+  ids: (sql, projectId) => sql`select id from boards where project_id = ${projectId}`,
+  lines: (sql, projectId, range) => sql`
+    select ${boardJson(sql, true)}::text as line, b.id
+    from boards b where b.project_id = ${projectId} ${inRange(sql, 'b.id', range)} order by b.id`,
+};
+
 export const PROJECT_RELATIONS: RelationSource[] = [
   self,
   labels,
@@ -171,4 +222,13 @@ export const PROJECT_RELATIONS: RelationSource[] = [
   releases,
   protectedBranches,
   projectFeature,
+  snippets,
+  projectMembers,
+  externalPullRequests,
+  ciPipelines,
+  pipelineSchedules,
+  protectedTags,
+  boards,
+  projectUserContributions,
+  ...PROJECT_SETTINGS_RELATIONS,
 ];

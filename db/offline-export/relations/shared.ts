@@ -22,8 +22,8 @@ export const milestoneAttributesJson = (sql: Db, alias: string) => sql`
     'state', ${sql(alias)}.state, 'start_date', ${sql(alias)}.start_date, 'due_date', ${sql(alias)}.due_date,
     'created_at', ${sql(alias)}.created_at, 'updated_at', ${sql(alias)}.updated_at)`;
 
-/** Notes of an issue or merge request, with the author's name (notes -> author in import_export.yml). */
-export const notesJson = (sql: Db, noteableType: 'Issue' | 'MergeRequest', idColumn: string) => sql`
+/** Notes of an issue, merge request or snippet, with the author's name (notes -> author in import_export.yml). */
+export const notesJson = (sql: Db, noteableType: 'Issue' | 'MergeRequest' | 'Snippet', idColumn: string) => sql`
   coalesce((
     select json_agg(json_build_object(
       'note', n.note, 'noteable_type', n.noteable_type, 'author_id', n.author_id, 'system', n.system,
@@ -47,3 +47,37 @@ export const milestoneJson = (sql: Db, idColumn: string) => sql`
      'iid', m.iid, 'title', m.title, 'description', m.description, 'state', m.state, 'start_date', m.start_date,
      'due_date', m.due_date, 'created_at', m.created_at, 'updated_at', m.updated_at)
    from milestones m where m.id = ${sql(idColumn)})`;
+
+/** A label with its priorities (label -> priorities in the project tree). */
+export const labelWithPrioritiesJson = (sql: Db, alias: string) => sql`
+  (${labelJson(sql, alias)}::jsonb || jsonb_build_object('priorities', coalesce((
+    select jsonb_agg(jsonb_build_object('priority', lp.priority, 'created_at', lp.created_at, 'updated_at', lp.updated_at)
+                     order by lp.id)
+    from label_priorities lp where lp.label_id = ${sql(alias)}.id), '[]'::jsonb)))`;
+
+/**
+ * A board (alias `b`) with its lists, each with its label: boards -> lists -> label in both trees; the project tree
+ * nests the label's priorities too. list_type as List's enum names.
+ */
+export const boardJson = (sql: Db, labelPriorities: boolean) => sql`
+  json_build_object(
+    'name', b.name, 'hide_backlog_list', b.hide_backlog_list, 'hide_closed_list', b.hide_closed_list,
+    'created_at', b.created_at, 'updated_at', b.updated_at,
+    'lists', coalesce((
+      select json_agg(json_build_object(
+        'list_type', case li.list_type when 0 then 'backlog' when 1 then 'label' when 2 then 'closed' else li.list_type::text end,
+        'position', li.position, 'created_at', li.created_at, 'updated_at', li.updated_at,
+        'label', (select ${labelPriorities ? labelWithPrioritiesJson(sql, 'l') : labelJson(sql, 'l')}
+                  from labels l where l.id = li.label_id)) order by li.id)
+      from lists li where li.board_id = b.id), '[]'::json))`;
+
+/**
+ * A merge request's own allow-listed attributes (alias `mr`) as json_build_object arguments: the merge_requests
+ * relation adds its sub-relations after them, a merge request pipeline nests them alone.
+ */
+export const mergeRequestAttributes = (sql: Db) => sql`
+  'iid', mr.iid, 'title', mr.title, 'author_id', mr.author_id, 'description', mr.description,
+  'state', case mr.state_id when 1 then 'opened' when 2 then 'closed' when 3 then 'merged' when 4 then 'locked'
+             else mr.state_id::text end,
+  'source_branch', mr.source_branch, 'target_branch', mr.target_branch, 'merge_status', mr.merge_status,
+  'draft', mr.draft, 'squash', mr.squash, 'created_at', mr.created_at, 'updated_at', mr.updated_at`;

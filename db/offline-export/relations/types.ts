@@ -19,6 +19,11 @@ export type IdLineQuery = postgres.PendingQuery<{ line: string; id: number }[]>;
 interface SourceBase {
   portable: PortableType;
   relation: string;
+  /**
+   * 'tar': a file relation (uploads, lfs_objects, repository, wiki, design) written as <relation>.tar.gz; each line
+   * describes one file to archive, and the activity's archiver for the relation reads the files. Default 'ndjson'.
+   */
+  format?: 'ndjson' | 'tar';
 }
 
 /** 'self' (self.json.gz) and has_one relations (project_feature.ndjson.gz): a single file. */
