@@ -8,7 +8,7 @@ import { attributeIdByName, namespaceIdByPath } from '../db/seed/lookups';
 import { exportSize } from '../db/offline-export/tracking';
 import { createSql } from '../db/sql';
 import { stackUp } from './stack/index';
-import { loadConfigOrExit, type Config } from '../contracts/config';
+import { loadConfigOrExit, storagePaths, type Config } from '../contracts/config';
 import { createStackS3Client } from '../worker/deps';
 import { loadEnvFile } from '../contracts/env-file';
 import { webUiLink } from '../contracts/temporal';
@@ -91,7 +91,11 @@ async function main(): Promise<void> {
     await migrate(sql);
     // An earlier demo's instance is kept: export ids name their workflows, and a reseed would start them again at 1
     // on a dev server that still holds the workflows of the earlier exports.
-    const seeded = await seedInstance(sql, { projects: 120, issues: 6000 }).catch((err: unknown) => {
+    const seeded = await seedInstance(sql, {
+      projects: 120,
+      issues: 6000,
+      files: { storage: storagePaths(config) },
+    }).catch((err: unknown) => {
       if (err instanceof SeedRefusedError) return undefined;
       throw err;
     });

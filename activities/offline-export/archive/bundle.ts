@@ -60,7 +60,11 @@ async function streamBundle(context: ArchiveContext, gitDir: string, relation: s
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     if (stderr.length < STDERR_KEEP) stderr += d;
   });
-  const closed = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
+  const closed = (once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>).catch((err: unknown) => {
+    // Retryable: another worker may have git. The worker's host needs Debian's git package.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('git is not installed on this worker');
+    throw err;
+  });
   closed.catch(() => undefined);
   const kill = () => child.kill('SIGKILL');
   context.signal.addEventListener('abort', kill, { once: true });

@@ -3,6 +3,7 @@ import { migrate } from '../../../db/migrate';
 import { seedInstance } from '../../../db/seed/generate';
 import { createSql } from '../../../db/sql';
 import { webUiLink } from '../../../contracts/temporal';
+import { storagePaths } from '../../../contracts/config';
 import {
   STACK_CHECK_WORKFLOW,
   stackCheckWorkflowId,
@@ -49,7 +50,12 @@ export function registerOperatorCommands(program: Command): void {
       const sql = createSql(config.DATABASE_URL, { max: 2 });
       try {
         await migrate(sql);
-        const summary = await seedInstance(sql, { projects: opts.projects, issues: opts.issues, reset: opts.reset });
+        const summary = await seedInstance(sql, {
+          projects: opts.projects,
+          issues: opts.issues,
+          reset: opts.reset,
+          files: { storage: storagePaths(config) },
+        });
         if (opts.json) printJson(summary);
         else
           process.stdout.write(

@@ -9,7 +9,7 @@ import {
   type StackServiceName,
 } from '../../../scripts/stack/index';
 import { createRunNamespace } from '../../../scripts/stack/namespaces';
-import { loadConfig, type Config } from '../../../contracts/config';
+import { loadConfig, storagePaths, type Config } from '../../../contracts/config';
 import { note } from './worker';
 import { privatePostgresUrl, startPrivatePostgres, stopPrivatePostgres } from './private-postgres';
 
@@ -74,7 +74,7 @@ export async function chaosStackUp(database: string, seed: SeedOptions): Promise
   note(`private stack up (namespace ${namespace}); seeding`);
   const sql = createSql(config.DATABASE_URL, { max: 4 });
   await migrate(sql);
-  await seedInstance(sql, seed);
+  await seedInstance(sql, { ...seed, files: { storage: storagePaths(config) } });
   note('seeded');
   return { config, env, sql, log, stackConfig };
 }
