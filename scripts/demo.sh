@@ -8,4 +8,5 @@ if [ ! -x node_modules/.bin/tsx ] || [ package-lock.json -nt node_modules/.packa
   npm ci --no-audit --no-fund
 fi
 bash scripts/build-tools.sh
+bash scripts/require-git.sh
 exec npx tsx scripts/demo.ts "$@"

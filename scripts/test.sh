@@ -20,17 +20,7 @@ if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
     exit 1
   fi
 fi
-# The file relations and the seed's repositories need Debian's git (git bundle, git fast-import); the tests use tar.
-if ! command -v git >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test: installing Debian's git for the repository export and the seed"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q git >/dev/null ||
-      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q git >/dev/null; }
-  else
-    echo "test: the repository export needs git: install Debian's git package" >&2
-    exit 1
-  fi
-fi
+bash scripts/require-git.sh
 npx tsc -p tsconfig.json --noEmit
 npm run lint --silent
 

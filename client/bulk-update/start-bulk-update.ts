@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { AccessLevel, groupAccessLevels } from '../../db/access';
 import { deleteOperationRecord, insertOperation } from '../../db/bulk-update/operations';
-import { findRequestedAttributes, findRequestUser } from '../../db/bulk-update/request-checks';
+import { countExistingItems, findRequestedAttributes, findRequestUser } from '../../db/bulk-update/request-checks';
 import type { Sql } from '../../db/sql';
 import { generateOperationId } from '../../contracts/operation-id';
 import {
@@ -111,5 +111,10 @@ async function checkAgainstInstance(sql: Sql, request: ValidBulkUpdateRequest): 
     if (!attribute || attribute.deleted || (levels.get(attribute.rootNamespaceId) ?? 0) < AccessLevel.MAINTAINER) {
       throw new BulkUpdateRequestError([RESOURCE_NOT_AVAILABLE]);
     }
+  }
+  // GitLab's mutation schedules any well-formed ids, and an operation none of whose items exists then does nothing.
+  // Here such a request is refused, with the same answer as an attribute not found, and writes nothing.
+  if ((await countExistingItems(sql, request.groupIds, request.projectIds)) === 0) {
+    throw new BulkUpdateRequestError([RESOURCE_NOT_AVAILABLE]);
   }
 }

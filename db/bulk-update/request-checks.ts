@@ -37,3 +37,11 @@ export async function findRequestedAttributes(db: Db, attributeIds: number[]): P
     deleted: r.deleted,
   }));
 }
+
+/** How many of the requested groups and projects exist. */
+export async function countExistingItems(db: Db, groupIds: number[], projectIds: number[]): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    select (select count(*) from namespaces where id = any(${groupIds}::bigint[]))::int
+         + (select count(*) from projects where id = any(${projectIds}::bigint[]))::int as n`;
+  return row?.n ?? 0;
+}
