@@ -1,17 +1,26 @@
+/** What goes under "message": a text, or GitLab's structured {"error": ...} (render_api_error!({ error: ... })). */
+export type ApiErrorMessage = string | { error: string };
+
 /** An error the API answers with its status and {"message": ...}, as GitLab's render_api_error! does. */
 export class ApiError extends Error {
   constructor(
     readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 429 | 503,
-    message: string,
+    readonly body: ApiErrorMessage,
   ) {
-    super(message);
+    super(typeof body === 'string' ? body : body.error);
     this.name = 'ApiError';
   }
 }
 
 export const unauthorized = () => new ApiError(401, '401 Unauthorized');
+/** GitLab's not_found!(resource): "404 Not Found", or "404 <resource> Not Found". */
 export const notFound = (what = '') => new ApiError(404, `404 ${what ? `${what} ` : ''}Not Found`);
+/** GitLab's answer when a lookup finds nothing (api.rb rescues ActiveRecord::RecordNotFound): lower-case "found". */
+export const recordNotFound = () => new ApiError(404, '404 Not found');
 export const badRequest = (message: string) => new ApiError(400, message);
+/** check_rate_limit!: the message is structured, {"message": {"error": ...}}, unlike most of GitLab's errors. */
+export const tooManyRequests = () =>
+  new ApiError(429, { error: 'This endpoint has been requested too many times. Try again later.' });
 
 /** Sets the pagination headers GitLab's API sends (X-Total, X-Page, ..., Link). */
 export function paginationHeaders(url: URL, page: number, perPage: number, total: number): Record<string, string> {

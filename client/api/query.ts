@@ -1,24 +1,31 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { badRequest } from './errors';
 
-/** Parses query parameters with zod; a bad one is a 400 naming the parameter, as Grape answers. */
+/**
+ * Parses query parameters with zod; a bad one is a 400 naming the parameter, as Grape answers. A repeated key counts
+ * with its last value, as Rack parses `sort=asc&sort=desc`.
+ */
 export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
-  const parsed = schema.safeParse(query ?? {});
+  const lastValues = Object.fromEntries(
+    Object.entries((query ?? {}) as Record<string, unknown>).map(([k, v]) => [k, Array.isArray(v) ? v.at(-1) : v]),
+  );
+  const parsed = schema.safeParse(lastValues);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const name = issue?.path.join('.') || 'parameters';
   throw badRequest(`${name} ${issue?.code === 'unrecognized_keys' ? 'is not allowed' : 'does not have a valid value'}`);
 }
 
-export const pageParams = {
-  page: z.coerce.number().int().min(1).max(100_000).default(1),
-  per_page: z.coerce.number().int().min(1).max(100).default(20),
-};
-
-export const idParam = z.object({
-  id: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(2 ** 53 - 1),
-});
+/**
+ * A parameter Grape declares `type: Integer`: decimal digits with an optional sign (spaces around are allowed, as
+ * Ruby's Integer(value, 10) allows them). A repeated key counts with its last value, as Rack parses it. Missing or
+ * empty is undefined; anything else is Grape's 400 "<name> is invalid". The result may be outside the safe integer
+ * range: callers decide what that means.
+ */
+export function integerParam(params: unknown, name: string): number | undefined {
+  const given = (params as Record<string, unknown> | undefined)?.[name];
+  const value: unknown = Array.isArray(given) ? given.at(-1) : given;
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !/^\s*[+-]?\d+\s*$/.test(value)) throw badRequest(`${name} is invalid`);
+  return Number(value);
+}

@@ -7,7 +7,7 @@ import type { Sql } from '../../db/sql';
 import { userByToken, type AuthenticatedUser } from '../../db/users';
 import type { Config } from '../../contracts/config';
 import type { Logger } from '../../contracts/logger';
-import { ApiError, unauthorized } from './errors';
+import { ApiError, tooManyRequests, unauthorized } from './errors';
 
 export interface ApiDeps {
   sql: Sql;
@@ -44,7 +44,7 @@ export async function buildApi(deps: ApiDeps, routes: RouteModule[] = []): Promi
   });
 
   app.setErrorHandler((error: unknown, request, reply) => {
-    if (error instanceof ApiError) return reply.status(error.status).send({ message: error.message });
+    if (error instanceof ApiError) return reply.status(error.status).send({ message: error.body });
     const status = (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
       return reply.status(status).send({ message: (error as Error).message });
@@ -60,7 +60,7 @@ export async function buildApi(deps: ApiDeps, routes: RouteModule[] = []): Promi
     nameSpace: 'api_rate_limit:',
     hook: 'preHandler',
     keyGenerator: (request) => (request.user ? `user:${request.user.id}` : `ip:${request.ip}`),
-    errorResponseBuilder: () => new ApiError(429, 'This endpoint has been requested too many times. Try again later.'),
+    errorResponseBuilder: () => tooManyRequests(),
   });
 
   app.get('/-/health', async () => ({ status: 'ok' }));

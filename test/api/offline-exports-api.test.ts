@@ -5,6 +5,9 @@ import { startTestApi, type TestApi } from '../helpers/api';
 import { projectIdByPath } from '../../db/seed/lookups';
 import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
 import { seedCurlExampleBody } from '../helpers/dev-bucket';
+import { createUser } from '../security/support';
+import { insertOfflineExport } from '../../db/offline-export/create';
+import { encryptCredentials } from '../../db/offline-export/credentials';
 
 // The REST API of offline exports against the real stack. No worker polls the task queue, so the workflows these
 // requests start stay queued until the test terminates them; what is tested here is the HTTP contract.
@@ -63,11 +66,93 @@ describe('offline exports API', () => {
     expect(one).toMatchObject({ status: 200, body: { id: created[0], status: 'created' } });
     // Another user's export is "not found", not "forbidden": its existence is not revealed.
     const other = await api.request('GET', `/api/v4/offline_exports/${created[0]}`, { token: seedToken('bob') });
-    expect(other).toEqual({ status: 404, body: { message: '404 Offline Export Not Found' } });
+    // GitLab's answer for a record its finder does not find (ActiveRecord::RecordNotFound), lower-case "found".
+    expect(other).toEqual({ status: 404, body: { message: '404 Not found' } });
     const bobs = await api.request('GET', '/api/v4/offline_exports', { token: seedToken('bob') });
     expect((bobs.body as { id: number }[]).some((e) => e.id === created[0])).toBe(false);
     const finished = await api.request('GET', '/api/v4/offline_exports?status=finished', { token: alice });
     expect((finished.body as { status: string }[]).every((e) => e.status === 'finished')).toBe(true);
+  });
+
+  it("pages as GitLab's Kaminari does: per_page clamped to 100, page below 1 is page 1", async () => {
+    const pager = await createUser(api.deps.sql, { id: 900_201, username: 'api-pager' });
+    const [existing] = await api.deps.sql<{ n: number }[]>`
+      select count(*)::int as n from import_offline_exports where user_id = 900201`;
+    for (let i = existing?.n ?? 0; i < 105; i++) {
+      await insertOfflineExport(api.deps.sql, {
+        userId: 900_201,
+        provider: 0,
+        bucket: 'pager-bucket',
+        exportPrefix: `2026-01-01_00-00-00_export_pager${String(i).padStart(3, '0')}`,
+        sourceHostname: 'http://gitlab.example.test',
+        credentials: encryptCredentials(
+          {
+            aws_access_key_id: 'AKIAPAGER',
+            aws_secret_access_key: 'pager-secret',
+            region: 'us-east-1',
+            path_style: false,
+          },
+          api.deps.config.ENCRYPTION_KEY,
+        ),
+        groupIds: [],
+        projectIds: [],
+      });
+    }
+    const list = async (query: string) => {
+      const res = await fetch(`${api.url}/api/v4/offline_exports?${query}`, { headers: { 'PRIVATE-TOKEN': pager } });
+      const body = (await res.json()) as { id: number }[];
+      const header = (name: string) => res.headers.get(name);
+      return { status: res.status, ids: Array.isArray(body) ? body.map((e) => e.id) : body, header };
+    };
+
+    const clamped = await list('per_page=1000');
+    expect(clamped.status).toBe(200);
+    expect(clamped.ids).toHaveLength(100);
+    expect([clamped.header('x-per-page'), clamped.header('x-total'), clamped.header('x-total-pages')]).toEqual([
+      '100',
+      '105',
+      '2',
+    ]);
+    expect(clamped.header('link')).toContain('per_page=100');
+    // The links keep what the endpoint reads (with its defaults) and drop the parameters it ignores.
+    // (Four copies of a 10,000-character parameter would be more headers than fetch accepts.)
+    const links = (await list(`status=created&per_page=1000&unknown=${'x'.repeat(10_000)}`)).header('link') ?? '';
+    expect(links.split(', ')).toHaveLength(3); // next, first, last
+    for (const link of links.split(', ')) expect(link).toMatch(/\?sort=desc&status=created&page=\d&per_page=100>/);
+    const second = await list('page=2&per_page=500');
+    expect(second.ids).toHaveLength(5);
+    expect(second.ids).not.toContain(clamped.ids[0]);
+
+    const first = await list('per_page=20');
+    for (const query of ['per_page=-5', 'per_page=', 'page=0', 'page=-3', 'page=', 'unknown=1&page[x]=2']) {
+      const res = await list(query);
+      expect({
+        query,
+        status: res.status,
+        ids: res.ids,
+        page: res.header('x-page'),
+        per: res.header('x-per-page'),
+      }).toEqual({ query, status: 200, ids: first.ids, page: '1', per: '20' });
+    }
+    const beyond = await list('page=99999');
+    expect({ status: beyond.status, ids: beyond.ids, page: beyond.header('x-page') }).toEqual({
+      status: 200,
+      ids: [],
+      page: '99999',
+    });
+
+    const refused = async (query: string) => {
+      const res = await fetch(`${api.url}/api/v4/offline_exports?${query}`, { headers: { 'PRIVATE-TOKEN': pager } });
+      return { status: res.status, body: await res.json() };
+    };
+    expect(await refused('per_page=0')).toEqual({ status: 400, body: { message: 'per_page has a value not allowed' } });
+    for (const bad of ['abc', '1.5', '1e3', '0x10']) {
+      expect(await refused(`per_page=${bad}`)).toEqual({ status: 400, body: { message: 'per_page is invalid' } });
+      expect(await refused(`page=${bad}`)).toEqual({ status: 400, body: { message: 'page is invalid' } });
+    }
+    // A repeated key counts with its last value, as Rack parses it.
+    const repeated = await list('page=1&page=2&per_page=100');
+    expect({ page: repeated.header('x-page'), ids: repeated.ids }).toEqual({ page: '2', ids: second.ids });
   });
 
   it('answers each kind of bad request with its status and a JSON message', async () => {
@@ -92,7 +177,17 @@ describe('offline exports API', () => {
       },
     });
     expect((await api.request('GET', '/api/v4/offline_exports?sort=sideways', { token: alice })).status).toBe(400);
-    expect((await api.request('GET', '/api/v4/offline_exports/abc', { token: alice })).status).toBe(400);
+    expect(await api.request('GET', '/api/v4/offline_exports/abc', { token: alice })).toEqual({
+      status: 400,
+      body: { message: 'id is invalid' },
+    });
+    // Any integer is looked up as GitLab's find does: one that cannot be an export id is simply not found.
+    for (const id of ['0', '-1', '99999999999', String(2 ** 53), '9'.repeat(40)]) {
+      expect(await api.request('GET', `/api/v4/offline_exports/${id}`, { token: alice })).toEqual({
+        status: 404,
+        body: { message: '404 Not found' },
+      });
+    }
   });
 
   it('limits export requests to 6 per minute per user', async () => {
@@ -105,7 +200,18 @@ describe('offline exports API', () => {
     expect(statuses.slice(0, 6)).toEqual([422, 422, 422, 422, 422, 422]);
     expect(statuses.slice(6)).toEqual([429, 429]);
     const limited = await api.request('POST', '/api/v4/offline_exports', { token: seedToken('carol'), body });
-    expect(limited.body).toEqual({ message: 'This endpoint has been requested too many times. Try again later.' });
+    // check_rate_limit! answers render_api_error!({ error: ... }, 429): the message is an object.
+    expect(limited.body).toEqual({
+      message: { error: 'This endpoint has been requested too many times. Try again later.' },
+    });
+    // GitLab's too_many_requests! also says when to come back.
+    const again = await fetch(`${api.url}/api/v4/offline_exports`, {
+      method: 'POST',
+      headers: { 'PRIVATE-TOKEN': seedToken('carol'), 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(again.status).toBe(429);
+    expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
     // Another user is not affected.
     expect((await api.request('POST', '/api/v4/offline_exports', { token: seedToken('dave'), body })).status).toBe(422);
   });

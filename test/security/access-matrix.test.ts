@@ -9,7 +9,8 @@ import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
 // attribute bulk update, and reading someone else's export or operation. GitLab's rules: a group export needs
 // Owner (admin_group), a project export Maintainer or above (admin_project), a bulk update Maintainer or above on
 // the attributes' root group (admin_security_attributes); admins may do everything; a blocked user's token is
-// refused outright (401); someone else's export or operation is "404 Not Found", never 403.
+// refused outright (401); someone else's export or operation is a 404 ("404 Not found", "404 Background Operation
+// Not Found"), never 403.
 //
 // No worker polls the task queues here: accepted requests start workflows that stay queued, terminated afterwards.
 
@@ -136,7 +137,7 @@ describe('access matrix', () => {
     for (const role of ['root', 'bob', 'carol', 'erin', 'grace'] as const) {
       expect(await api.request('GET', `/api/v4/offline_exports/${exportId}`, { token: seedToken(role) })).toEqual({
         status: 404,
-        body: { message: '404 Offline Export Not Found' },
+        body: { message: '404 Not found' },
       });
       const list = await api.request('GET', '/api/v4/offline_exports?per_page=100', { token: seedToken(role) });
       expect(list.status).toBe(200);

@@ -70,7 +70,7 @@ async function send(req: Sent): Promise<Answer> {
   return { status: res.status, text, json };
 }
 
-/** Never a 5xx; a refusal is JSON {"message": string}. */
+/** Never a 5xx; a refusal is JSON {"message": string}, or {"message": {"error": string}} for GitLab's 429. */
 function checkRefused(req: Sent, answer: Answer, allowOk: boolean): string | undefined {
   const { status, json } = answer;
   const body =
@@ -83,9 +83,9 @@ function checkRefused(req: Sent, answer: Answer, allowOk: boolean): string | und
   const where = `${req.label} [${req.contentType}] ${req.method} ${req.path.slice(0, 120)} ${body} -> ${status} ${answer.text.slice(0, 200)}`;
   if (status >= 500) return `5xx: ${where}`;
   if (status < 400) return allowOk ? undefined : `accepted: ${where}`;
-  if (typeof json !== 'object' || json === null || typeof (json as { message?: unknown }).message !== 'string') {
-    return `not JSON {message}: ${where}`;
-  }
+  const message = typeof json === 'object' && json !== null ? (json as { message?: unknown }).message : undefined;
+  const text = status === 429 ? (message as { error?: unknown } | undefined)?.error : message;
+  if (typeof text !== 'string') return `not JSON {message}: ${where}`;
   return undefined;
 }
 

@@ -10,21 +10,20 @@ import {
   OfflineExportStartError,
   toEntity,
 } from '../../offline-export/create-service';
-import { ApiError, notFound, paginationHeaders } from '../errors';
-import { idParam, pageParams, parseQuery } from '../query';
+import { ApiError, notFound, paginationHeaders, recordNotFound } from '../errors';
+import { readPagination } from '../pagination';
+import { integerParam, parseQuery } from '../query';
 import { currentUser, type RouteModule } from '../server';
 
 const STATUS_BY_NAME = Object.fromEntries(
   Object.entries(EXPORT_STATUS_NAMES).map(([value, name]) => [name, Number(value)]),
 ) as Record<string, ExportStatusValue>;
 
-const listQuery = z
-  .object({
-    ...pageParams,
-    sort: z.enum(['asc', 'desc']).default('desc'),
-    status: z.enum(['created', 'started', 'finished', 'failed']).optional(),
-  })
-  .strict();
+// Parameters Grape does not declare are ignored, as GitLab ignores them; page and per_page are readPagination's.
+const listQuery = z.object({
+  sort: z.enum(['asc', 'desc']).default('desc'),
+  status: z.enum(['created', 'started', 'finished', 'failed']).optional(),
+});
 
 /** lib/api/offline_transfers.rb: POST/GET /offline_exports, GET /offline_exports/:id. */
 export const offlineExportRoutes: RouteModule = async (parent, deps) => {
@@ -60,20 +59,31 @@ export const offlineExportRoutes: RouteModule = async (parent, deps) => {
 
     api.get('/offline_exports', async (request, reply) => {
       const query = parseQuery(listQuery, request.query);
+      const { page, perPage } = readPagination(request.query);
       const { rows, total } = await listOfflineExportsForUser(deps.sql, currentUser(request).id, {
-        page: query.page,
-        perPage: query.per_page,
+        page,
+        perPage,
         sort: query.sort,
         status: query.status === undefined ? undefined : STATUS_BY_NAME[query.status],
       });
-      const url = new URL(request.url, `http://${request.headers.host ?? 'localhost'}`);
-      return reply.headers(paginationHeaders(url, query.page, query.per_page, total)).send(rows.map(toEntity));
+      // The Link header carries the parameters this endpoint reads, with their defaults as GitLab's do; ignored
+      // ones are left out so that a long unknown parameter cannot grow the headers past what clients accept.
+      const url = new URL(request.url.split('?')[0] ?? '', `http://${request.headers.host ?? 'localhost'}`);
+      url.searchParams.set('sort', query.sort);
+      if (query.status !== undefined) url.searchParams.set('status', query.status);
+      return reply.headers(paginationHeaders(url, page, perPage, total)).send(rows.map(toEntity));
     });
 
     api.get('/offline_exports/:id', async (request) => {
-      const { id } = parseQuery(idParam, request.params);
-      const row = await findOfflineExportForUser(deps.sql, currentUser(request).id, id);
-      if (!row) throw notFound('Offline Export');
+      // GitLab finds the export with `offline_exports.find(id)`: any integer that is not one of the caller's
+      // exports (0, negative, beyond the id column) is its RecordNotFound answer, only a non-integer is a 400.
+      const id = integerParam(request.params, 'id');
+      if (id === undefined) throw new ApiError(400, 'id is missing');
+      const row =
+        Number.isSafeInteger(id) && id > 0
+          ? await findOfflineExportForUser(deps.sql, currentUser(request).id, id)
+          : null;
+      if (!row) throw recordNotFound();
       return toEntity(row);
     });
   });
