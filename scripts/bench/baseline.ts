@@ -97,7 +97,7 @@ export async function runBaseline(options: BaselineOptions): Promise<BaselineRes
       const written = await writer.finish();
       manifest[written.key.slice(options.prefix.length + 1)] = {
         bytes: written.bytes,
-        sha256: written.sha256,
+        sha256: written.sha256 ?? '',
         records: inObject,
       };
       bytes += written.bytes;
