@@ -3,18 +3,22 @@ import { readFileSync } from 'node:fs';
 import { createBucketClient } from '../../db/bucket-client';
 import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
 import { batchKey, relationKey } from '../../activities/offline-export/object-keys';
+import { archiverFor, type Archiver } from '../../activities/offline-export/archive/index';
 import { GzipObjectWriter } from '../../activities/offline-export/object-writer';
 import { CURSOR_ROWS } from '../../activities/offline-export/relation-export';
 import { relationSource } from '../../db/offline-export/relations/index';
 import { createSql, type Sql } from '../../db/sql';
-import { loadConfig } from '../../contracts/config';
+import { loadConfig, storagePaths } from '../../contracts/config';
 import { loadEnvFile } from '../../contracts/env-file';
 import { PORTABLE_RELATIONS, type PortableType } from '../../contracts/offline-export';
 
 // The baseline: the export's work as a plain Node script, without Temporal and without any bookkeeping. The same
 // relation SQL (db/offline-export/relations), the same cursor pages written as the same pieces, the same gzip level
 // and object writer (single PUT or multipart), the same keys and batch boundaries (every EXPORT_BATCH_SIZE records in
-// id order), the same number of relations in flight. Run as its own process so its memory is its own:
+// id order), the same number of relations in flight. File relations (format 'tar') go through the same archiver
+// and writer as relation-export.ts drives them: one archiver per object fed each page's lines, its end() giving the
+// head a deferred-head writer puts in front; the files are read from the storage the worker reads (storagePaths of
+// the same DATABASE_URL). Run as its own process so its memory is its own:
 //   node --import tsx scripts/bench/baseline.ts '<json options>'
 // It prints one JSON line of figures and writes a manifest (key -> bytes, sha256, records) for the comparison.
 
@@ -24,7 +28,7 @@ export interface BaselineOptions {
   batchSize: number;
   /** Relations in flight at once (the workflow's portables window x relations per portable). */
   lanes: number;
-  /** Only these relations (the practical-limit comparison runs issues alone). */
+  /** Only these relations (the practical-limit comparisons run issues alone, and the repositories alone). */
   relations?: string[];
   manifestPath?: string;
   cursorRows?: number;
@@ -70,6 +74,7 @@ export async function runBaseline(options: BaselineOptions): Promise<BaselineRes
   });
   const bucket = { client, bucket: config.S3_BUCKET, exportPrefix: options.prefix };
   const cursorRows = options.cursorRows ?? CURSOR_ROWS;
+  const storage = storagePaths(config);
   const manifest: Record<string, { bytes: number; sha256: string; records: number }> = {};
   let records = 0;
   let bytes = 0;
@@ -89,12 +94,20 @@ export async function runBaseline(options: BaselineOptions): Promise<BaselineRes
     const source = relationSource(task.type, task.relation);
     if (!source) return;
     queries++;
+    const archive = source.format === 'tar' ? archiverFor(task.relation) : undefined;
+    if (source.format === 'tar' && !archive) throw new Error(`no archiver for the file relation ${task.relation}`);
+    const signal = new AbortController().signal;
     let writer: GzipObjectWriter | undefined;
+    let archiver: Archiver | undefined;
     let inObject = 0;
+    let entries = 0;
     let batch = 0;
     const close = async () => {
       if (!writer) return;
-      const written = await writer.finish();
+      const head = await archiver?.end();
+      const written = await writer.finish(head);
+      // A file relation's records are the files that became entries, as in the export's rows.
+      if (archiver) inObject = entries;
       manifest[written.key.slice(options.prefix.length + 1)] = {
         bytes: written.bytes,
         sha256: written.sha256 ?? '',
@@ -103,13 +116,23 @@ export async function runBaseline(options: BaselineOptions): Promise<BaselineRes
       bytes += written.bytes;
       records += inObject;
       writer = undefined;
+      archiver = undefined;
       inObject = 0;
+      entries = 0;
     };
     const open = () => {
       const key = source.batched
-        ? batchKey(options.prefix, task.type, task.id, task.relation, ++batch)
-        : relationKey(options.prefix, task.type, task.id, task.relation);
-      writer = new GzipObjectWriter(bucket, key);
+        ? batchKey(options.prefix, task.type, task.id, task.relation, ++batch, source.format)
+        : relationKey(options.prefix, task.type, task.id, task.relation, source.format);
+      writer = new GzipObjectWriter(bucket, key, { signal, deferHead: archive?.deferHead });
+      archiver = archive?.create({
+        sink: writer,
+        storage,
+        signal,
+        portableType: task.type,
+        portableId: task.id,
+        relation: task.relation,
+      });
     };
     // An unbatched relation is one object even when empty (an empty project_feature file), as in the export.
     if (!source.batched) open();
@@ -119,7 +142,9 @@ export async function runBaseline(options: BaselineOptions): Promise<BaselineRes
         if (source.batched && inObject === options.batchSize) await close();
         if (!writer) open();
         const take = source.batched ? Math.min(rows.length - at, options.batchSize - inObject) : rows.length - at;
-        await writer!.writeLines(rows.slice(at, at + take).map((r) => r.line));
+        const lines = rows.slice(at, at + take).map((r) => r.line);
+        if (archiver) entries += await archiver.add(lines);
+        else await writer!.writeLines(lines);
         inObject += take;
         at += take;
       }

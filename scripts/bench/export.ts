@@ -5,13 +5,14 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { devBucketExportBody } from '../../client/offline-export/dev-bucket';
+import { createBucketClient } from '../../db/bucket-client';
 import { createOfflineExport } from '../../client/offline-export/create-service';
 import { createSql, type Sql } from '../../db/sql';
 import { runNodeScript, transactions } from './common';
 import { loadConfig, type Config } from '../../contracts/config';
 import { loadEnvFile } from '../../contracts/env-file';
 import { temporalConnectionOptions } from '../../contracts/temporal';
-import { createRunNamespace } from '../stack/namespaces';
+import { createRunNamespace, isRunNamespaceOf } from '../stack/namespaces';
 import { createStackS3Client } from '../../worker/deps';
 import { offlineExportWorkflowId } from '../../contracts/offline-export';
 import type { BaselineOptions, BaselineResult } from './baseline';
@@ -20,12 +21,22 @@ import { compareDigests, deletePrefix, objectDigests } from './bucket';
 import { historyStats, type HistoryStats } from './histories';
 import { instanceIssuesSqlText, practicalLimit, type LimitResult } from './limit';
 import { printReport, type SizeReport, type WorkflowFigures } from './report';
-import { ensureSeeded, SIZES, type BenchSize } from './seed';
+import {
+  BUNDLE_RELATIONS,
+  bundledRepositories,
+  repositoriesLimit,
+  type RepositoriesLimitResult,
+} from './repositories-limit';
+import { ensureSeeded, largeRepositorySize, SIZES, type BenchSize, type SeededDatabase } from './seed';
 import { buildWorkflowBundle, startBenchWorker, type BenchWorker } from './worker-process';
 
 // npm run bench:export -- [--size small|medium|large|all] [--projects N --issues M] [--workers 2] [--profile]
+//                          [--large-repository-mb N]
 // For each size, in one run: the full workflow with real worker processes, the same work as a plain script (the
-// baseline), and the machine's practical limit on the largest relation; then a table of figures and ratios.
+// baseline), and the machine's practical limits: psql | gzip on the largest relation, git bundle | gzip on the
+// repositories (against the plain script's repository relations alone); then a table of figures and ratios.
+// --large-repository-mb N exports an instance of one project with an N MiB repository instead: the worker's peak
+// resident set while it streams, and the export's time against git bundle | gzip of the same repositories.
 // Prints figures only: there are no thresholds here and nothing in the test suite is timed.
 
 const ALICE = 2; // Owner of every seeded root group
@@ -45,6 +56,7 @@ interface Options {
   nodeOptions?: string;
   env: string[];
   out: string;
+  largeRepositoryMb?: number;
 }
 
 const int = (name: string) => (value: string) => {
@@ -54,6 +66,15 @@ const int = (name: string) => (value: string) => {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withTemporal<T>(config: Config, fn: (conn: Connection) => Promise<T>): Promise<T> {
+  const conn = await Connection.connect(temporalConnectionOptions(config));
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.close();
+  }
+}
 
 async function runBaselineProcess(options: BaselineOptions, outDir: string): Promise<BaselineResult> {
   const file = join(outDir, `baseline-options-${randomUUID().slice(0, 8)}.json`);
@@ -174,11 +195,41 @@ async function runWorkflow(
   };
 }
 
+/**
+ * The Temporal namespace of a benchmark database. Export ids name workflows, and a reseeded database numbers its
+ * exports from 1 again: a reseeded database gets a namespace of its own (earlier ones deleted), which a reused
+ * database keeps, since its ids only grow. A namespace made for every run cost the workflow 5-7 s at medium
+ * (BENCHMARKS.md, session 4); a deployment runs in one long-lived namespace.
+ */
+async function benchNamespace(
+  base: Config,
+  connection: Connection,
+  seeded: SeededDatabase,
+  log: (line: string) => void,
+): Promise<string> {
+  if (seeded.reused) {
+    const page = await connection.workflowService.listNamespaces({ pageSize: 500 });
+    const kept = (page.namespaces ?? [])
+      // Registered, not being deleted (NAMESPACE_STATE_REGISTERED is 1).
+      .filter((ns) => Number(ns.namespaceInfo?.state) === 1)
+      .map((ns) => ns.namespaceInfo?.name ?? '')
+      .filter((name) => isRunNamespaceOf(seeded.name, name))
+      .sort();
+    const latest = kept[kept.length - 1];
+    if (latest) {
+      log(`temporal: namespace ${latest} (kept with the database)`);
+      return latest;
+    }
+  }
+  return createRunNamespace(base, seeded.name, log);
+}
+
 async function benchSize(size: BenchSize, opts: Options, outDir: string): Promise<SizeReport> {
   const log = (line: string) => process.stdout.write(`[${size.name}] ${line}\n`);
   loadEnvFile();
   const base = loadConfig();
-  const seeded = await ensureSeeded(base.DATABASE_URL, size, log);
+  const seeded = await ensureSeeded(base, size, log);
+  const streaming = size.largeRepositories !== undefined;
   const overrides = Object.fromEntries(
     opts.env.map((kv) => {
       const at = kv.indexOf('=');
@@ -186,9 +237,7 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
       return [kv.slice(0, at), kv.slice(at + 1)];
     }),
   );
-  // Export ids name workflows, and this database numbers its exports from 1 like every other one (and again after a
-  // reseed): each run gets a Temporal namespace of its own, named after the database (earlier runs' are deleted).
-  const namespace = await createRunNamespace(base, seeded.name, log);
+  const namespace = await withTemporal(base, (conn) => benchNamespace(base, conn, seeded, log));
   const workerEnv: Record<string, string> = {
     DATABASE_URL: seeded.url,
     TEMPORAL_NAMESPACE: namespace,
@@ -213,7 +262,7 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
     // As many relations in flight as one worker runs at once (EXPORT_WORKER_CONCURRENT_RELATIONS), for the baseline
     // and the issues-only pipeline alike, unless --baseline-lanes says otherwise.
     const lanes = opts.baselineLanes ?? config.EXPORT_WORKER_CONCURRENT_RELATIONS;
-    if (opts.limit) {
+    if (opts.limit && !streaming) {
       log('practical limit: psql copy (issues as JSON) | gzip -6 ...');
       limit = await practicalLimit(seeded.url, await instanceIssuesSqlText(sql));
       log(`practical limit: ${(limit.ms / 1000).toFixed(1)} s`);
@@ -230,6 +279,49 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
         outDir,
       );
       log(`export pipeline, issues only: ${(issuesPipeline.ms / 1000).toFixed(1)} s`);
+    }
+
+    // 1b. The repositories' limit, git bundle | gzip -6 with as many at once as the worker runs relations, against
+    // the export's own pipeline for the bundle relations alone (the plain script restricted to them: the same
+    // archiver, writer and upload as the workflow's activities). In the streaming mode the workflow itself is
+    // compared with the limit: its export is one large repository and a few small relations.
+    let repoLimit: RepositoriesLimitResult | undefined;
+    let repoLimitUpload: RepositoriesLimitResult | undefined;
+    let repoPipeline: BaselineResult | undefined;
+    if (opts.limit) {
+      const gitDirs = await bundledRepositories(sql, seeded.storage);
+      log(
+        `repositories limit: git bundle create --all | gzip -6 of ${gitDirs.length} repositories, ${lanes} at once ...`,
+      );
+      repoLimit = await repositoriesLimit(gitDirs, lanes);
+      log(`repositories limit: ${(repoLimit.ms / 1000).toFixed(1)} s; again, each uploaded to the bucket ...`);
+      const limitPrefix = `bench-repositories-limit-${size.name}-${stamp}`;
+      cleanup.push(limitPrefix);
+      // The client the export's writer gets (devBucketExportBody, as the baseline uses): same agent and checksums.
+      const limitS3 = createBucketClient(devBucketExportBody(config, []).s3_compatible_configuration, {
+        allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS,
+      });
+      repoLimitUpload = await repositoriesLimit(gitDirs, lanes, {
+        s3: limitS3,
+        bucket: config.S3_BUCKET,
+        prefix: limitPrefix,
+      }).finally(() => limitS3.destroy());
+      log(`repositories limit with the upload: ${(repoLimitUpload.ms / 1000).toFixed(1)} s`);
+      if (!streaming) {
+        const prefix = `bench-repositories-only-${size.name}-${stamp}`;
+        cleanup.push(prefix);
+        repoPipeline = await runBaselineProcess(
+          {
+            databaseUrl: seeded.url,
+            prefix,
+            batchSize: config.EXPORT_BATCH_SIZE,
+            lanes,
+            relations: BUNDLE_RELATIONS,
+          },
+          outDir,
+        );
+        log(`export pipeline, repositories only: ${(repoPipeline.ms / 1000).toFixed(1)} s`);
+      }
     }
 
     // 2. The baseline: the same objects from a plain script.
@@ -293,6 +385,10 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
       baseline,
       limit,
       issuesPipeline,
+      repositoriesLimit: repoLimit,
+      repositoriesLimitUpload: repoLimitUpload,
+      repositoriesPipeline: repoPipeline,
+      streaming,
       verification,
     };
   } finally {
@@ -325,23 +421,35 @@ const program = new Command('bench:export')
   .option('--histories <n>', 'read at most this many histories for per-worker counts', int('--histories'), 400)
   .option('--env <KEY=VALUE...>', 'worker settings, e.g. --env EXPORT_BATCH_SIZE=5000', [])
   .option('--out <dir>', 'where results, manifests and profiles go', '/tmp/bench-export')
+  .option(
+    '--large-repository-mb <n>',
+    'export one project with an N MiB repository instead (worker RSS while it streams; no baseline, no verify)',
+    int('--large-repository-mb'),
+  )
   .action(async (opts: Options) => {
     const outDir = resolve(opts.out);
     mkdirSync(outDir, { recursive: true });
+    if (opts.largeRepositoryMb !== undefined) {
+      // Downloading and hashing the repository twice, and a second copy in the bucket, measure nothing here.
+      opts.baseline = false;
+      opts.verify = false;
+    }
     const sizes: BenchSize[] =
-      opts.projects !== undefined || opts.issues !== undefined
-        ? [
-            {
-              name: `p${opts.projects ?? 100}-i${opts.issues ?? 20_000}`,
-              projects: opts.projects ?? 100,
-              issues: opts.issues ?? 20_000,
-            },
-          ]
-        : (opts.size.includes('all') ? Object.keys(SIZES) : opts.size).map((name) => {
-            const s = SIZES[name];
-            if (!s) throw new InvalidArgumentError(`unknown size ${name} (small, medium, large)`);
-            return s;
-          });
+      opts.largeRepositoryMb !== undefined
+        ? [largeRepositorySize(opts.largeRepositoryMb)]
+        : opts.projects !== undefined || opts.issues !== undefined
+          ? [
+              {
+                name: `p${opts.projects ?? 100}-i${opts.issues ?? 20_000}`,
+                projects: opts.projects ?? 100,
+                issues: opts.issues ?? 20_000,
+              },
+            ]
+          : (opts.size.includes('all') ? Object.keys(SIZES) : opts.size).map((name) => {
+              const s = SIZES[name];
+              if (!s) throw new InvalidArgumentError(`unknown size ${name} (small, medium, large)`);
+              return s;
+            });
     process.stdout.write(
       `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}\n`,
     );

@@ -2,6 +2,7 @@ import type { BaselineResult } from './baseline';
 import type { Comparison } from './bucket';
 import type { HistoryStats } from './histories';
 import type { LimitResult } from './limit';
+import type { RepositoriesLimitResult } from './repositories-limit';
 import type { BenchSize, SeededDatabase } from './seed';
 
 // The table a benchmark run prints: figures, then ratios against the targets (printed, never asserted).
@@ -49,6 +50,14 @@ export interface SizeReport {
   baseline?: BaselineResult;
   limit?: LimitResult;
   issuesPipeline?: BaselineResult;
+  /** git bundle | gzip -6 of every bundled repository, as many at once as the worker runs relations. */
+  repositoriesLimit?: RepositoriesLimitResult;
+  /** The same, each gzipped bundle uploaded to the bucket (one PUT, multipart above 8 MiB). */
+  repositoriesLimitUpload?: RepositoriesLimitResult;
+  /** The plain script restricted to the repository, wiki and design relations (same lanes). */
+  repositoriesPipeline?: BaselineResult;
+  /** The --large-repository-mb mode: the workflow itself is compared with the repositories' limit. */
+  streaming?: boolean;
   verification?: {
     objects: number;
     manifestFile: string;
@@ -147,6 +156,23 @@ export function printReport(r: SizeReport): void {
       `${s(p.ms)} (${p.records.toLocaleString('en-US')} records, ${mb(p.bytes)}, ${p.objects} objects)`,
     ]);
   }
+  if (r.repositoriesLimit) {
+    const l = r.repositoriesLimit;
+    rows.push([
+      'limit: git bundle --all | gzip -6 (repos)',
+      `${s(l.ms)} (${l.repositories} repositories -> ${mb(l.gzipBytes)} gzipped, largest ${mb(l.largestGzipBytes)})`,
+    ]);
+  }
+  if (r.repositoriesLimitUpload) {
+    rows.push(['limit: the same | PUT to the bucket', s(r.repositoriesLimitUpload.ms)]);
+  }
+  if (r.repositoriesPipeline) {
+    const p = r.repositoriesPipeline;
+    rows.push([
+      'export pipeline, repositories only',
+      `${s(p.ms)} (${p.records.toLocaleString('en-US')} bundles, ${mb(p.bytes)}, ${p.objects} objects, peak RSS ${mb(p.peakRssBytes)})`,
+    ]);
+  }
   if (r.verification) {
     if (r.verification.vsBaseline) rows.push(['objects vs baseline', comparisonLine(r.verification.vsBaseline)]);
     const o = r.verification.vsOtherWorkerCount;
@@ -174,8 +200,24 @@ export function printReport(r: SizeReport): void {
       ]);
     }
   }
+  // Against the limit that uploads (the target: the export must upload too) and the one that drops its output.
+  for (const [l, what] of [
+    [r.repositoriesLimitUpload, 'git bundle | gzip | PUT'],
+    [r.repositoriesLimit, 'git bundle | gzip (dropped)'],
+  ] as const) {
+    if (!l) continue;
+    const target = l === r.repositoriesLimitUpload ? '<= 1.5x' : '(no target)';
+    const check = (x: number) => (target === '<= 1.5x' ? `<= 1.5x: ${verdict(x <= 1.5)}` : target);
+    if (r.repositoriesPipeline) {
+      const p = r.repositoriesPipeline.ms;
+      targets.push([`export pipeline (repositories) / ${what}`, ratio(p, l.ms), check(p / l.ms)]);
+    }
+    if (r.streaming) targets.push([`workflow / ${what}`, ratio(w.wallMs, l.ms), check(w.wallMs / l.ms)]);
+  }
   const peak = Math.max(...w.workerPeakRss);
   targets.push(['worker peak RSS', mb(peak), `< 512 MiB: ${verdict(peak < 512 * 2 ** 20)}`]);
+  const hwm = Math.max(...w.workerHwm);
+  targets.push(['worker VmHWM (incl. start-up)', mb(hwm), `< 512 MiB: ${verdict(hwm < 512 * 2 ** 20)}`]);
   const tw = Math.max(...targets.map(([k]) => k.length));
   for (const [k, v, t] of targets) process.stdout.write(`${k.padEnd(tw)}  ${v.padStart(10)}  ${t}\n`);
 }

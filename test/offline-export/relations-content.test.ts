@@ -401,8 +401,14 @@ describe('relations beyond the first thirteen (members, user contributions, CI, 
       expect(got).toEqual(db.map((d) => ({ ...d, userId: d.user_id })));
       expect(got.length).toBeGreaterThan(0);
     }
-    // The root group's members are the seed's well-known users at their levels.
-    expect(records('group', FLIGHTJS, 'members').map((m) => [m.user_id, m.access_level])).toEqual([
+    // The root group's members are the seed's well-known users at their levels (other test files of the run add
+    // users of their own, with ids far above the seed's, to the shared instance: the loop above checks those).
+    const seedUser = (id: unknown) => typeof id === 'number' && id <= 8;
+    expect(
+      records('group', FLIGHTJS, 'members')
+        .filter((m) => seedUser(m.user_id))
+        .map((m) => [m.user_id, m.access_level]),
+    ).toEqual([
       [2, 50],
       [3, 40],
       [4, 30],
@@ -440,7 +446,11 @@ describe('relations beyond the first thirteen (members, user contributions, CI, 
       ['solo-job', ['project_30']],
       ['solo-tag', ['project_12']],
     ]);
-    expect(records('group', FLIGHTJS, 'user_contributions').map((u) => u.id)).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(
+      records('group', FLIGHTJS, 'user_contributions')
+        .map((u) => u.id)
+        .filter((id) => typeof id === 'number' && id <= 8),
+    ).toEqual([2, 3, 4, 5, 6, 7]);
   });
 
   it('nests pipelines as GitLab: stages, their jobs by type, the merge request, external pull request, metadata', async () => {
