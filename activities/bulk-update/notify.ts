@@ -3,7 +3,6 @@ import type { Transporter } from 'nodemailer';
 import { failedProjects } from '../../db/bulk-update/batches';
 import {
   claimNotification,
-  findOperation,
   findRecipient,
   operationCounts,
   setNotificationState,
@@ -11,6 +10,7 @@ import {
 import type { Sql } from '../../db/sql';
 import { BulkUpdateErrorType, type NotificationOutcome } from '../../contracts/bulk-update';
 import { buildFailureEmail } from './failure-email';
+import { requireOperation } from './require-operation';
 
 // Exactly one email per operation. SMTP and PostgreSQL cannot commit together, so the send is bracketed by a
 // claim in background_operations:
@@ -50,14 +50,7 @@ export function notificationMessageId(operationId: string, instanceBaseUrl: stri
 const PLAIN_ADDRESS = /^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+$/;
 
 export async function notifyFailures(deps: NotifyDeps, input: NotifyInput): Promise<NotifyResult> {
-  const op = await findOperation(deps.sql, input.operationId);
-  if (!op) {
-    throw ApplicationFailure.create({
-      type: BulkUpdateErrorType.OperationNotFound,
-      message: `Bulk operation ${input.operationId} does not exist`,
-      nonRetryable: true,
-    });
-  }
+  const op = await requireOperation(deps.sql, input.operationId);
   const counts = await operationCounts(deps.sql, op.id);
   if (op.notificationState === 'sent') return { notification: 'already_sent', failedItems: counts.failedItems };
   if (!op.tracked || counts.failedItems === 0) {

@@ -1,5 +1,4 @@
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import {
   batchProjects,
   failUnprocessedProjects,
@@ -7,16 +6,16 @@ import {
   recordedOutcomes,
   type ProjectOutcome,
 } from '../../db/bulk-update/batches';
-import { findOperation, type OperationRecord } from '../../db/bulk-update/operations';
+import type { OperationRecord } from '../../db/bulk-update/operations';
 import type { Sql } from '../../db/sql';
-import {
-  BulkUpdateErrorType,
-  type BulkUpdateBatchInput,
-  type BulkUpdateBatchResult,
-  type FailedRangeInput,
-  type FailedRangeResult,
+import type {
+  BulkUpdateBatchInput,
+  BulkUpdateBatchResult,
+  FailedRangeInput,
+  FailedRangeResult,
 } from '../../contracts/bulk-update';
 import { applyToProject, newBatchCache } from './apply-to-project';
+import { requireOperation } from './require-operation';
 import type { RedisStore, WriteResult } from '../../db/bulk-update/redis-store';
 
 /** One batch's projects as recorded in PostgreSQL, and how many of them this attempt applied itself. */
@@ -45,14 +44,7 @@ export async function processBatch(
   deps: ProcessBatchDeps,
   input: { operationId: string; batchNumber: number },
 ): Promise<BatchOutcome> {
-  const op = await findOperation(deps.sql, input.operationId);
-  if (!op) {
-    throw ApplicationFailure.create({
-      type: BulkUpdateErrorType.OperationNotFound,
-      message: `Bulk operation ${input.operationId} does not exist`,
-      nonRetryable: true,
-    });
-  }
+  const op = await requireOperation(deps.sql, input.operationId);
   const projects = await batchProjects(deps.sql, op.id, input.batchNumber);
   if (op.tracked && (await deps.store.markRunning(op.id)) === 'missing') await rebuildTracking(deps, op);
 
@@ -209,14 +201,7 @@ export async function failUnprocessedRange(
   deps: Pick<ProcessBatchDeps, 'sql' | 'store'>,
   input: FailedRangeInput,
 ): Promise<FailedRangeResult> {
-  const op = await findOperation(deps.sql, input.operationId);
-  if (!op) {
-    throw ApplicationFailure.create({
-      type: BulkUpdateErrorType.OperationNotFound,
-      message: `Bulk operation ${input.operationId} does not exist`,
-      nonRetryable: true,
-    });
-  }
+  const op = await requireOperation(deps.sql, input.operationId);
   const range = { firstBatch: input.batchNumber, lastBatch: input.lastBatchNumber };
   const failedNow = await failUnprocessedProjects(deps.sql, op.id, range, input.errorMessage);
   const outcomes = await rangeOutcomes(deps.sql, op.id, range);

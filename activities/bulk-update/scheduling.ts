@@ -2,17 +2,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { featureEnabled } from '../../db/access';
 import { planBatches, savePlan } from '../../db/bulk-update/batches';
 import { collectProjectsPage } from '../../db/bulk-update/collect';
-import {
-  findOperation,
-  markCollecting,
-  markFinished,
-  operationCounts,
-  type OperationCounts,
-  type OperationRecord,
-} from '../../db/bulk-update/operations';
+import { markCollecting, markFinished, operationCounts, type OperationCounts } from '../../db/bulk-update/operations';
 import type { Sql } from '../../db/sql';
 import { BulkUpdateErrorType, OPERATION_TYPE_ATTRIBUTE_UPDATE } from '../../contracts/bulk-update';
 import type { RedisStore } from '../../db/bulk-update/redis-store';
+import { requireOperation } from './require-operation';
 
 // BulkUpdateSchedulerWorker's steps, one activity each so the workflow can page, plan and continue as new.
 
@@ -25,18 +19,6 @@ export interface SchedulingDeps {
   maxConcurrentBatches: number;
   maxBatchesPerRun: number;
   maxBatchesPerChild: number;
-}
-
-async function requireOperation(sql: Sql, operationId: string): Promise<OperationRecord> {
-  const op = await findOperation(sql, operationId);
-  if (!op) {
-    throw ApplicationFailure.create({
-      type: BulkUpdateErrorType.OperationNotFound,
-      message: `Bulk operation ${operationId} does not exist; start bulk updates through startBulkUpdate, which records the request first`,
-      nonRetryable: true,
-    });
-  }
-  return op;
 }
 
 export interface StartRunInput {
