@@ -30,44 +30,60 @@ describe('the security_bulk_operations_notifications flag', () => {
     ]);
     const projects = await projectsUnder(sql, org2);
     const before = await linksOf(sql, projects);
-    const airGapped = await attributeIdByName(sql, 'org-2', 'Air-gapped');
-    const search = await attributeIdByName(sql, 'org-2', 'Search');
-    await setFeatureFlag(sql, FLAG, false);
+    // The REPLACE below rewrites every org-2 project's attributes in the instance the other test files share: its
+    // links are put back afterwards, so a file that relies on the seed's attributes finds them whatever the order.
+    const saved = await sql<{ project_id: number; security_attribute_id: number; traversal_ids: number[] }[]>`
+      select project_id, security_attribute_id, traversal_ids from project_to_security_attributes
+      where project_id = any(${projects}::bigint[])`;
+    try {
+      await replaceWithFlagOff();
+    } finally {
+      await sql.begin(async (tx) => {
+        await tx`delete from project_to_security_attributes where project_id = any(${projects}::bigint[])`;
+        if (saved.length > 0) await tx`insert into project_to_security_attributes ${tx(saved)}`;
+      });
+    }
 
-    const started = await startBulkUpdate(
-      { sql, client: tw.client, taskQueue: tw.taskQueue },
-      // REPLACE: every project ends with exactly these two, whatever it had.
-      { userId, groupIds: [org2], attributeIds: [airGapped, search], mode: 'REPLACE' },
-    );
-    const handle = tw.client.workflow.getHandle<typeof BulkUpdateWorkflow>(started.workflowId);
-    let keysSeen = 0;
-    let polls = 0;
-    let done = false;
-    const watching = (async () => {
-      while (!done) {
-        keysSeen += (await redis.keys(`background_operation:${started.operationId}*`)).length;
-        polls++;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
-    const result = await handle.result().finally(() => {
-      done = true;
-    });
-    await watching;
+    async function replaceWithFlagOff() {
+      const airGapped = await attributeIdByName(sql, 'org-2', 'Air-gapped');
+      const search = await attributeIdByName(sql, 'org-2', 'Search');
+      await setFeatureFlag(sql, FLAG, false);
 
-    expect(polls).toBeGreaterThan(5);
-    expect(keysSeen).toBe(0);
-    expect(result).toMatchObject({
-      tracked: false,
-      totalItems: projects.length,
-      failedItems: 0,
-      notification: 'not_needed',
-    });
-    const after = await linksOf(sql, projects);
-    for (const id of projects) expect([id, after.get(id)]).toEqual([id, [search, airGapped].sort((a, b) => a - b)]);
-    expect(before.size).toBe(projects.length);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(await mailForOperation(started.operationId)).toEqual([]);
+      const started = await startBulkUpdate(
+        { sql, client: tw.client, taskQueue: tw.taskQueue },
+        // REPLACE: every project ends with exactly these two, whatever it had.
+        { userId, groupIds: [org2], attributeIds: [airGapped, search], mode: 'REPLACE' },
+      );
+      const handle = tw.client.workflow.getHandle<typeof BulkUpdateWorkflow>(started.workflowId);
+      let keysSeen = 0;
+      let polls = 0;
+      let done = false;
+      const watching = (async () => {
+        while (!done) {
+          keysSeen += (await redis.keys(`background_operation:${started.operationId}*`)).length;
+          polls++;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })();
+      const result = await handle.result().finally(() => {
+        done = true;
+      });
+      await watching;
+
+      expect(polls).toBeGreaterThan(5);
+      expect(keysSeen).toBe(0);
+      expect(result).toMatchObject({
+        tracked: false,
+        totalItems: projects.length,
+        failedItems: 0,
+        notification: 'not_needed',
+      });
+      const after = await linksOf(sql, projects);
+      for (const id of projects) expect([id, after.get(id)]).toEqual([id, [search, airGapped].sort((a, b) => a - b)]);
+      expect(before.size).toBe(projects.length);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await mailForOperation(started.operationId)).toEqual([]);
+    }
   });
 
   it('off for everyone but on for the root group of the first collected project: tracked', async () => {
