@@ -191,6 +191,10 @@ export function storagePaths(config: Pick<Config, 'STORAGE_PATH' | 'STACK_DATA_D
   };
 }
 
+/** GitLab's LFS layout under the LFS storage: <root>/<oid[0:2]>/<oid[2:4]>/<oid[4:]>. */
+export const lfsFilePath = (root: string, oid: string): string =>
+  resolve(root, oid.slice(0, 2), oid.slice(2, 4), oid.slice(4));
+
 /** Names of variables whose values must never be printed. */
 export const SECRET_KEYS = [
   'TEMPORAL_API_KEY',

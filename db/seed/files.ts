@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { StoragePaths } from '../../contracts/config';
+import { lfsFilePath, type StoragePaths } from '../../contracts/config';
 import type { Sql } from '../sql';
 import { createRepository, hashedDiskPath, pseudoRandomBytes, type RepositoryPlan } from './git-repositories';
 
@@ -47,10 +47,6 @@ export function uploadFilePath(root: string, u: { path: string; uploader: string
   if (u.uploader === 'NamespaceFileUploader') return join(root, '-', 'system', 'namespace', String(u.model_id), u.path);
   return join(root, u.path);
 }
-
-/** GitLab's LFS layout: <root>/<oid[0:2]>/<oid[2:4]>/<oid[4:]>. */
-export const lfsFilePath = (root: string, oid: string): string =>
-  join(root, oid.slice(0, 2), oid.slice(2, 4), oid.slice(4));
 
 export const hasWiki = (projectId: number): boolean => projectId % 4 === 1;
 export const hasDesign = (projectId: number): boolean => projectId % 10 === 3;

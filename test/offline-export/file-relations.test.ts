@@ -12,14 +12,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { storagePaths } from '../../contracts/config';
+import { lfsFilePath, storagePaths } from '../../contracts/config';
 import {
   OFFLINE_EXPORT_WORKFLOW,
   offlineExportWorkflowId,
   type OfflineExportResult,
 } from '../../contracts/offline-export';
 import { RelationStatus } from '../../db/offline-export/statuses';
-import { hasDesign, hasWiki, lfsFilePath, uploadFilePath } from '../../db/seed/files';
+import { hasDesign, hasWiki, uploadFilePath } from '../../db/seed/files';
 import { createStackS3Client } from '../../worker/deps';
 import { startTestWorker, type TestWorker } from '../helpers/worker';
 import { getObject, insertExport, listKeys, openUploadsUnder } from './fixture';

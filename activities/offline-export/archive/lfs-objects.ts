@@ -1,5 +1,5 @@
 import { log } from '@temporalio/activity';
-import { join } from 'node:path';
+import { lfsFilePath } from '../../../contracts/config';
 import { unsafeSource, type ArchiveContext, type Archiver, type ArchiverSpec } from './archiver';
 import { TAR_END, tarHeader, tarPadding } from './tar';
 import { archiveFile } from './uploads';
@@ -25,12 +25,7 @@ export const lfsObjectsArchiver: ArchiverSpec = {
           const object = JSON.parse(line) as LfsLine;
           if (!/^[0-9a-f]{64}$/.test(object.oid))
             throw unsafeSource(`LFS object oid ${JSON.stringify(object.oid)} is not a sha256`);
-          const path = join(
-            context.storage.lfsObjects,
-            object.oid.slice(0, 2),
-            object.oid.slice(2, 4),
-            object.oid.slice(4),
-          );
+          const path = lfsFilePath(context.storage.lfsObjects, object.oid);
           if (await archiveFile(context, path, `./${object.oid}`)) entries++;
           else log.warn('LFS object file missing; skipped', { oid: object.oid, projectId: context.portableId });
           types[object.oid] = object.repository_types;
