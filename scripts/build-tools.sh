@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Builds the local stack's servers from Go modules into the ignored tools folder, once.
-# Re-running skips every binary that is already there at the pinned version.
+# Builds the local stack's servers from Go modules into the ignored tools folder, once, and installs the project's
+# Node.js runtime (Node 24 LTS) there. Re-running skips every tool that is already there at the pinned version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TOOLS_DIR="${STACK_TOOLS_DIR:-.tools}"
 BIN_DIR="$(mkdir -p "$TOOLS_DIR/bin" && cd "$TOOLS_DIR/bin" && pwd)"
+# One build at a time: a second run (another terminal, the jest setup) waits here, then finds the binaries built.
+exec 9>"$BIN_DIR/.build.lock"
+flock 9
 
 # Temporal CLI v1.5.1 is the newest tag whose go.mod has no replace directive, so `go install` works
 # (v1.6.0+ replace ./cliext). It embeds the Web UI.
@@ -14,6 +17,43 @@ TEMPORAL_VERSION="v1.5.1"
 # MinIO publishes no semver tags; this is the pseudo-version of its final master commit (2026-02-12).
 MINIO_MODULE="github.com/minio/minio"
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
+
+# Node.js 24 LTS, the runtime the project runs and is tested on (scripts/node-env.sh puts it first on PATH). The npm
+# registry's node-linux-<arch> packages carry the official release binary; npm checks the tarball against the
+# registry's sha512 integrity. Node 20, which these machines ship, reached end of life in April 2026.
+NODE_VERSION="24.22.3"
+install_node() {
+  local dir="$TOOLS_DIR/node" stamp arch package
+  stamp="$dir/.version"
+  if [ -x "$dir/bin/node" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$NODE_VERSION" ]; then
+    echo "build-tools: node $NODE_VERSION already installed"
+    return
+  fi
+  case "$(uname -m)" in
+    x86_64 | amd64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *)
+      echo "build-tools: no Node.js $NODE_VERSION package for $(uname -m); set NODE_RUNTIME=system to use the installed node" >&2
+      exit 1
+      ;;
+  esac
+  package="node-linux-$arch@$NODE_VERSION"
+  echo "build-tools: installing node $NODE_VERSION ($package from the npm registry)"
+  NODE_PACK_TMP=$(mktemp -d)
+  # Any exit (a failed download included) removes the temporary folder.
+  trap 'rm -rf "$NODE_PACK_TMP"' EXIT
+  (cd "$NODE_PACK_TMP" && npm pack "$package" --silent --no-fund --no-audit > /dev/null)
+  rm -rf "$dir" && mkdir -p "$dir"
+  tar -xzf "$NODE_PACK_TMP"/node-linux-*.tgz -C "$dir" --strip-components=1 package/bin/node package/include package/LICENSE
+  rm -rf "$NODE_PACK_TMP"
+  trap - EXIT
+  "$dir/bin/node" -e 'process.exit(process.versions.node === process.argv[1] ? 0 : 1)' "$NODE_VERSION" || {
+    echo "build-tools: $package did not install a working node $NODE_VERSION" >&2
+    exit 1
+  }
+  echo "$NODE_VERSION" > "$stamp"
+}
+[ "${NODE_RUNTIME:-}" = "system" ] || install_node
 
 if ! command -v go >/dev/null 2>&1; then
   for candidate in /usr/local/go/bin /usr/lib/go/bin; do

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# The project's test command (npm test): installs what is missing, builds the dev tools once, type-checks, lints,
-# runs the unit tier (*.unit.test.ts: no stack, jest.unit.config.js), then runs jest against the real local stack (the
-# jest global setup starts whatever is not running). `npm test -- <paths>` runs only the stack tier, on those paths.
+# The project's test command (npm test): builds the dev tools and installs Node.js 24 once, installs what is missing,
+# type-checks, lints, runs the unit tier (*.unit.test.ts: no stack, jest.unit.config.js), then runs jest against the
+# real local stack (the jest global setup starts whatever is not running). `npm test -- <paths>` runs only the stack
+# tier, on those paths. Everything runs on the tools folder's Node 24 unless NODE_RUNTIME=system (scripts/node-env.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+bash scripts/build-tools.sh
+source scripts/node-env.sh
+echo "test: node $(node --version) ($(command -v node))"
 if [ ! -x node_modules/.bin/jest ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-bash scripts/build-tools.sh
 # The Web UI test drives Debian's Chromium (playwright-core never downloads a browser).
 if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
