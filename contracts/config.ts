@@ -80,6 +80,12 @@ const schema = z.object({
   TEMPORAL_TASK_QUEUE_EXPORT: z.string().trim().min(1, 'must not be empty').default('offline-export'),
   TEMPORAL_TASK_QUEUE_BULK_UPDATE: z.string().trim().min(1, 'must not be empty').default('security-bulk-update'),
   TEMPORAL_UI_PORT: port.default(8233),
+  // The Web UI every printed link points at: a remote server's UI, or https://cloud.temporal.io for Temporal Cloud.
+  // Unset: the local dev server's UI, http://127.0.0.1:<TEMPORAL_UI_PORT> (contracts/temporal.ts).
+  TEMPORAL_UI_URL: httpUrl
+    .refine((v) => !/[?#]/.test(v), "must be the Web UI's base URL, without a query or fragment")
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
 
   DATABASE_URL: z
     .string()
@@ -157,12 +163,19 @@ const schema = z.object({
   API_HOST: z.string().trim().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
   METRICS_PORT: port.optional(),
+  // The worker's own HTTP endpoint for probes: /healthz (alive) and /readyz (every worker polling); unset, none.
+  WORKER_HEALTH_PORT: port.optional(),
   // Load dist/workflow-bundle.js (built by `npm run build`) instead of bundling workflows/ with webpack at start-up,
   // as production does (NODE_ENV=production always does): the worker starts faster and ~150 MiB smaller.
   WORKER_PREBUILT_BUNDLE: bool().default(false),
   LOG_LEVEL: z
     .enum(['debug', 'info', 'warn', 'error'], { message: 'must be debug, info, warn or error' })
     .default('info'),
+  // json: one JSON object per line; pretty: pino-pretty's readable lines; auto: pretty when writing to a terminal
+  // outside production, json otherwise (contracts/logger.ts chooseLogFormat).
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { message: 'must be auto, json or pretty' }).default('auto'),
+  // Read here like every other variable: production turns off .env files, pretty logs and runtime bundling.
+  NODE_ENV: z.string().trim().min(1).optional(),
 
   STACK_DATA_DIR: z.string().trim().min(1).default('.data'),
   STACK_TOOLS_DIR: z.string().trim().min(1).default('.tools'),

@@ -38,8 +38,26 @@ export function temporalConnectionOptions(config: Config): TemporalConnectionOpt
   };
 }
 
-/** Link to a workflow in the Web UI of the local dev server. */
-export function webUiLink(config: Config, workflowId: string, runId?: string): string {
-  const base = `http://127.0.0.1:${config.TEMPORAL_UI_PORT}/namespaces/${encodeURIComponent(config.TEMPORAL_NAMESPACE)}`;
-  return `${base}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}` : ''}`;
+/**
+ * The Web UI's base URL: TEMPORAL_UI_URL (a remote server's UI, Temporal Cloud's https://cloud.temporal.io), else the
+ * local dev server's UI on TEMPORAL_UI_PORT.
+ */
+export function webUiUrl(config: Pick<Config, 'TEMPORAL_UI_URL' | 'TEMPORAL_UI_PORT'>): string {
+  return config.TEMPORAL_UI_URL ?? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`;
+}
+
+/** The namespace's workflow list in the Web UI (every UI, Cloud's too, has /namespaces/<namespace>/workflows). */
+export function webUiWorkflowsLink(
+  config: Pick<Config, 'TEMPORAL_UI_URL' | 'TEMPORAL_UI_PORT' | 'TEMPORAL_NAMESPACE'>,
+): string {
+  return `${webUiUrl(config)}/namespaces/${encodeURIComponent(config.TEMPORAL_NAMESPACE)}/workflows`;
+}
+
+/** Link to a workflow (and one run of it) in the Web UI. */
+export function webUiLink(
+  config: Pick<Config, 'TEMPORAL_UI_URL' | 'TEMPORAL_UI_PORT' | 'TEMPORAL_NAMESPACE'>,
+  workflowId: string,
+  runId?: string,
+): string {
+  return `${webUiWorkflowsLink(config)}/${encodeURIComponent(workflowId)}${runId ? `/${encodeURIComponent(runId)}` : ''}`;
 }

@@ -1,13 +1,17 @@
 import { loadConfigOrExit } from '../contracts/config';
 import { loadEnvFile } from '../contracts/env-file';
-import { createLogger } from '../contracts/logger';
+import { chooseLogFormat, createLogger } from '../contracts/logger';
 import { migrate } from './migrate';
 import { createSql, databaseName } from './sql';
 
 async function main(): Promise<void> {
   loadEnvFile();
   const config = loadConfigOrExit();
-  const log = createLogger({ level: config.LOG_LEVEL, component: 'migrate' });
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    component: 'migrate',
+    format: chooseLogFormat(config.LOG_FORMAT, process.stdout, config.NODE_ENV),
+  });
   const sql = createSql(config.DATABASE_URL, { max: 1, applicationName: 'gitlab-temporal-migrate' });
   try {
     const result = await migrate(sql);

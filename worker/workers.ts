@@ -2,6 +2,7 @@ import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/w
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createActivities } from '../activities';
+import { businessMetricsInterceptors } from './business-metrics';
 import type { Deps } from './deps';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -44,6 +45,8 @@ export async function createWorkers(options: CreateWorkersOptions): Promise<Work
         // A chunk export heartbeats all the time but only learns of a cancellation when a heartbeat reaches the
         // server; by default that is throttled to 80 % of the heartbeat timeout (24 s): stop within seconds.
         maxHeartbeatThrottleInterval: '2 seconds',
+        // Business counters (relations, records, bytes, projects) from the results of the activities that report them.
+        interceptors: { activity: [businessMetricsInterceptors] },
       }),
     ),
   );

@@ -57,6 +57,7 @@ describe('config', () => {
       API_PORT: 3000,
       WORKER_PREBUILT_BUNDLE: false,
       LOG_LEVEL: 'info',
+      LOG_FORMAT: 'auto',
       STACK_DATA_DIR: '.data',
       STACK_TOOLS_DIR: '.tools',
     });
@@ -69,6 +70,8 @@ describe('config', () => {
       'SMTP_USER',
       'SMTP_PASSWORD',
       'METRICS_PORT',
+      'WORKER_HEALTH_PORT',
+      'TEMPORAL_UI_URL',
     ] as const) {
       expect(config[key]).toBeUndefined();
     }
@@ -225,6 +228,36 @@ describe('config', () => {
       'INSTANCE_VERSION must be 19.3.0 or later: GitLab imports offline exports of 19.3 and later',
     ]);
     expect(loadConfig({ ...valid, INSTANCE_ENTERPRISE: 'false' }).INSTANCE_ENTERPRISE).toBe(false);
+  });
+
+  it('takes the Web UI base URL of a remote server or Temporal Cloud, without a trailing slash', () => {
+    expect(loadConfig({ ...valid, TEMPORAL_UI_URL: 'https://cloud.temporal.io' }).TEMPORAL_UI_URL).toBe(
+      'https://cloud.temporal.io',
+    );
+    expect(loadConfig({ ...valid, TEMPORAL_UI_URL: ' https://ops.example.com/temporal/ ' }).TEMPORAL_UI_URL).toBe(
+      'https://ops.example.com/temporal',
+    );
+    expect(loadConfig({ ...valid, TEMPORAL_UI_URL: '' }).TEMPORAL_UI_URL).toBeUndefined();
+    expect(problems({ ...valid, TEMPORAL_UI_URL: 'temporal-ui:8080' })).toEqual([
+      'TEMPORAL_UI_URL must start with http:// or https://',
+    ]);
+    expect(problems({ ...valid, TEMPORAL_UI_URL: 'not a url' })).toContain(
+      'TEMPORAL_UI_URL must be a URL such as http://127.0.0.1:9000',
+    );
+    expect(problems({ ...valid, TEMPORAL_UI_URL: 'https://ui.example.com/?ns=default' })).toEqual([
+      "TEMPORAL_UI_URL must be the Web UI's base URL, without a query or fragment",
+    ]);
+  });
+
+  it('reads the log format, the worker health port and NODE_ENV', () => {
+    expect(
+      loadConfig({ ...valid, LOG_FORMAT: 'pretty', WORKER_HEALTH_PORT: '9465', NODE_ENV: 'production' }),
+    ).toMatchObject({ LOG_FORMAT: 'pretty', WORKER_HEALTH_PORT: 9465, NODE_ENV: 'production' });
+    expect(loadConfig({ ...valid, LOG_FORMAT: 'json' }).LOG_FORMAT).toBe('json');
+    expect(problems({ ...valid, LOG_FORMAT: 'yaml', WORKER_HEALTH_PORT: '70000' })).toEqual([
+      'WORKER_HEALTH_PORT must be between 1 and 65535',
+      'LOG_FORMAT must be auto, json or pretty',
+    ]);
   });
 
   it('accepts the URL forms it documents', () => {

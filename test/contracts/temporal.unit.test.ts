@@ -1,5 +1,5 @@
 import { loadConfig } from '../../contracts/config';
-import { temporalConnectionOptions, webUiLink } from '../../contracts/temporal';
+import { temporalConnectionOptions, webUiLink, webUiUrl, webUiWorkflowsLink } from '../../contracts/temporal';
 import { valid } from './valid-env';
 
 describe('Temporal connection settings', () => {
@@ -31,5 +31,24 @@ describe('webUiLink', () => {
     expect(webUiLink(loadConfig(valid), 'offline-export:42', 'run-1')).toBe(
       'http://127.0.0.1:8233/namespaces/default/workflows/offline-export%3A42/run-1',
     );
+  });
+
+  it('links to the Web UI TEMPORAL_UI_URL names (a remote server, Temporal Cloud), whatever TEMPORAL_UI_PORT says', () => {
+    const cloud = loadConfig({
+      ...valid,
+      TEMPORAL_UI_URL: 'https://cloud.temporal.io/',
+      TEMPORAL_UI_PORT: '18233',
+      TEMPORAL_NAMESPACE: 'gitlab-prod.a1b2c',
+    });
+    expect(webUiUrl(cloud)).toBe('https://cloud.temporal.io');
+    expect(webUiLink(cloud, 'offline-export:42')).toBe(
+      'https://cloud.temporal.io/namespaces/gitlab-prod.a1b2c/workflows/offline-export%3A42',
+    );
+    const behindProxy = loadConfig({ ...valid, TEMPORAL_UI_URL: 'https://ops.example.com/temporal' });
+    expect(webUiLink(behindProxy, 'bulk-update:op/batches:0-9', 'run-2')).toBe(
+      'https://ops.example.com/temporal/namespaces/default/workflows/bulk-update%3Aop%2Fbatches%3A0-9/run-2',
+    );
+    expect(webUiWorkflowsLink(behindProxy)).toBe('https://ops.example.com/temporal/namespaces/default/workflows');
+    expect(webUiUrl(loadConfig(valid))).toBe('http://127.0.0.1:8233');
   });
 });
