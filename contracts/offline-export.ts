@@ -4,6 +4,7 @@ import { defineQuery } from '@temporalio/workflow';
 
 export const OFFLINE_EXPORT_WORKFLOW = 'OfflineExportWorkflow';
 export const OFFLINE_EXPORT_CHUNK_WORKFLOW = 'OfflineExportChunkWorkflow';
+export const OFFLINE_EXPORT_CREDENTIALS_PURGE_WORKFLOW = 'OfflineExportCredentialsPurgeWorkflow';
 
 /**
  * Patch id of the switch to chunk children (one child per chunk of portables instead of one per portable). No run of
@@ -17,6 +18,20 @@ export const PORTABLE_CHUNKS_PATCH = 'offline-export-portable-chunks';
  * Runs started before it end as they did (the export left started).
  */
 export const EXPORT_FAILURE_PATH_PATCH = 'offline-export-failure-path';
+
+/**
+ * Patch id of the credential purge as a workflow of its own: a finished export starts
+ * OfflineExportCredentialsPurgeWorkflow (an abandoned child that waits EXPORT_CREDENTIALS_PURGE_DELAY_MS, then
+ * purges) and completes at once, instead of sleeping the delay itself. Runs started before it still sleep and purge.
+ */
+export const CREDENTIALS_PURGE_WORKFLOW_PATCH = 'offline-export-credentials-purge-workflow';
+
+/**
+ * Patch id of the chunk child's portable index: it reads its portables (type, id, full path, relation counts),
+ * upserts their paths into the PortableFullPaths search attribute and answers offlineExportChunkStatusQuery with
+ * them. Chunks started before it only export.
+ */
+export const CHUNK_PORTABLE_INDEX_PATCH = 'offline-export-chunk-portable-index';
 
 /** The deadline of runs whose limits do not carry one (a chain started before EXPORT_DEADLINE_MS existed). */
 export const DEFAULT_EXPORT_DEADLINE_MS = 7 * 24 * 60 * 60 * 1000;
@@ -173,6 +188,76 @@ export type ChunkExportResult = Omit<ProgressTotals, 'portablesTotal'>;
 export const chunkWorkflowId = (exportId: number, firstSelfId: number, lastSelfId: number): string =>
   `${offlineExportWorkflowId(exportId)}/portables:${firstSelfId}-${lastSelfId}`;
 
+// --- Credential purge ---
+
+/** What the purge workflow needs: the export, and how long to wait (workflows cannot read config). */
+export interface CredentialsPurgeInput {
+  exportId: number;
+  delayMs: number;
+}
+
+export interface CredentialsPurgeResult {
+  exportId: number;
+  /** False when they were purged already (by an earlier attempt, a cancel or a failure). */
+  purged: boolean;
+}
+
+/**
+ * "offline-export-purge:42" — one per export, deterministic so a repeated start finds the first (REJECT_DUPLICATE).
+ * Not under "offline-export:42/", which names the export's own work: the purge outlives the export's run.
+ */
+export const credentialsPurgeWorkflowId = (exportId: number): string => `offline-export-purge:${exportId}`;
+
+export function validatePurgeInput(input: unknown): string | undefined {
+  if (!isRecord(input)) return 'OfflineExportCredentialsPurgeWorkflow takes {"exportId": <id>, "delayMs": <ms>}';
+  if (!isCount(input.exportId) || input.exportId < 1) return 'exportId must be a positive whole number';
+  if (!isCount(input.delayMs)) return 'delayMs must be a whole number of milliseconds (0 or more)';
+  const unknown = Object.keys(input).filter((k) => k !== 'exportId' && k !== 'delayMs');
+  if (unknown.length > 0)
+    return `OfflineExportCredentialsPurgeWorkflow does not take ${unknown.map((k) => JSON.stringify(k)).join(', ')}`;
+  return undefined;
+}
+
+// --- Chunk status ---
+
+/** One portable of a chunk as read from its relation rows (by the chunk child, at its start and at its end). */
+export interface ChunkPortable {
+  portableType: PortableType;
+  portableId: number;
+  fullPath: string;
+  relations: { total: number; finished: number; failed: number };
+}
+
+export interface ChunkPortableStatus extends ChunkPortable {
+  /**
+   * pending: not begun; exporting: the chunk's activity is on it; finished: done with at least one relation
+   * finished (GitLab counts it so); failed: done with none finished (refused, or every relation failed).
+   */
+  status: 'pending' | 'exporting' | 'finished' | 'failed';
+}
+
+/** The chunk child's query answer: each of its portables, as of the last read of its rows. */
+export interface OfflineExportChunkStatus {
+  exportId: number;
+  afterSelfId: number;
+  lastSelfId: number;
+  phase: 'loading' | 'exporting' | 'done' | 'failed' | 'cancelled';
+  /** When the portables were last read (ISO time, workflow clock); absent before the first read. */
+  readAt?: string;
+  portables: ChunkPortableStatus[];
+  /** How many of the paths are in PortableFullPaths (all, unless they pass Temporal's 2 KB value limit). */
+  pathsIndexed: number;
+}
+
+/** A portable's status from its rows: running = the chunk's activity is running now. */
+export function chunkPortableStatus(p: ChunkPortable, running: boolean): ChunkPortableStatus['status'] {
+  const done = p.relations.total > 0 && p.relations.finished + p.relations.failed === p.relations.total;
+  if (done) return p.relations.finished > 0 ? 'finished' : 'failed';
+  return running ? 'exporting' : 'pending';
+}
+
+export const offlineExportChunkStatusQuery = defineQuery<OfflineExportChunkStatus>('offlineExportChunkStatus');
+
 // --- Queries ---
 
 export interface OfflineExportProgress {
@@ -187,6 +272,8 @@ export interface OfflineExportProgress {
   recordsWritten: number;
   /** Workflow ids of the children running now (at most the portable window). */
   running: string[];
+  /** Set once the export completed and started its credential purge (runs since CREDENTIALS_PURGE_WORKFLOW_PATCH). */
+  credentialsPurge?: { workflowId: string; delayMs: number };
 }
 
 export const offlineExportProgressQuery = defineQuery<OfflineExportProgress>('offlineExportProgress');
@@ -199,10 +286,13 @@ export {
   SA_WORKFLOW_KIND,
   SA_PORTABLE_FULL_PATH,
   SA_EXPORT_STATUS,
+  SA_PORTABLE_FULL_PATHS,
+  keywordListWithin,
 } from './search-attributes';
 
 export const WORKFLOW_KIND_EXPORT = 'offline-export';
 export const WORKFLOW_KIND_CHUNK = 'offline-export-chunk';
+export const WORKFLOW_KIND_CREDENTIALS_PURGE = 'offline-export-credentials-purge';
 
 // --- Errors (ApplicationFailure types; class names are part of the API) ---
 
@@ -221,7 +311,8 @@ export const ALL_FAILED_ERROR = 'Export failed: every relation export failed';
 export const deadlineError = (deadlineMs: number): string =>
   `Export failed: it did not complete within ${duration(deadlineMs)} (EXPORT_DEADLINE_MS)`;
 
-const duration = (ms: number): string => {
+/** A delay as people read it: "24 hours", "5 seconds" (in errors, summaries and details). */
+export const duration = (ms: number): string => {
   const [n, unit] =
     ms >= 3_600_000 ? [ms / 3_600_000, 'hours'] : ms >= 60_000 ? [ms / 60_000, 'minutes'] : [ms / 1000, 'seconds'];
   return `${Math.round(n * 10) / 10} ${unit}`;

@@ -11,8 +11,10 @@ import { stackUp } from './stack/index';
 import { loadConfigOrExit, storagePaths, type Config } from '../contracts/config';
 import { createStackS3Client } from '../worker/deps';
 import { loadEnvFile } from '../contracts/env-file';
-import { webUiLink } from '../contracts/temporal';
-import { offlineExportWorkflowId } from '../contracts/offline-export';
+import { webUiLink, webUiWorkflowsLink } from '../contracts/temporal';
+import { credentialsPurgeWorkflowId, offlineExportWorkflowId } from '../contracts/offline-export';
+import { Client, Connection } from '@temporalio/client';
+import { temporalConnectionOptions } from '../contracts/temporal';
 
 // The main job in one command (npm run demo): the local stack, a seeded instance, a worker and the API, then an
 // offline export and a bulk update with some failures, both through the REST API as a user would run them.
@@ -153,7 +155,7 @@ async function main(): Promise<void> {
       const o = objects.find((x) => pattern.test(x.Key ?? ''));
       if (o) say(`    ${o.Key} (${o.Size} bytes)`);
     }
-    say(`  Web UI: ${webUiLink(config, offlineExportWorkflowId(exportId))}`);
+    say(`  Web UI: ${webUiLink(config, offlineExportWorkflowId(exportId))} (Completed)`);
 
     say('\n== Bulk update: ADD "Internet facing" to every project of gitlab-org (as alice)');
     say('   About one project in four already has "Internal" from the same single-selection category: those fail.');
@@ -189,6 +191,17 @@ async function main(): Promise<void> {
     );
     say(`  Web UI: ${webUiLink(config, started.body.workflow_id)}`);
 
+    // The export's workflow completed with the export; its credential purge is a workflow of its own, 5 s later with
+    // the demo's EXPORT_CREDENTIALS_PURGE_DELAY_MS. Wait for it, so stopping the worker leaves nothing Running.
+    const connection = await Connection.connect(temporalConnectionOptions(config));
+    try {
+      const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+      await client.workflow.getHandle(credentialsPurgeWorkflowId(exportId)).result();
+    } finally {
+      await connection.close();
+    }
+    say(`\nCredentials of export ${exportId} purged: ${webUiLink(config, credentialsPurgeWorkflowId(exportId))}`);
+
     say('\n== Mail');
     const mails = (await (await fetch(`http://127.0.0.1:${config.MAILDEV_WEB_PORT}/api/email`)).json()) as {
       subject: string;
@@ -198,7 +211,7 @@ async function main(): Promise<void> {
       say(`  to alice@example.test: "${m.subject}"`);
     }
     say(`  Read them at http://127.0.0.1:${config.MAILDEV_WEB_PORT}`);
-    say(`\nTemporal Web UI: http://127.0.0.1:${config.TEMPORAL_UI_PORT} (filter with: GitlabUserId = 2)`);
+    say(`\nTemporal Web UI: ${webUiWorkflowsLink(config)} (filter with: GitlabUserId = 2)`);
   } finally {
     await Promise.all(children.map(stopProcess));
     await sql.end({ timeout: 5 });

@@ -2,6 +2,7 @@ import { storagePaths } from '../../contracts/config';
 import type { Deps } from '../deps';
 import { createBucketClientCache } from './bucket';
 import { createChunkExportActivities } from './chunk-export';
+import { createChunkPortableActivities } from './chunk-portables';
 import { RelationSlots } from './relation-slots';
 import { createCompletionActivities } from './completion';
 import { createEmailActivities } from './email';
@@ -32,6 +33,7 @@ export function createOfflineExportActivities(deps: Deps) {
       storage: storagePaths(config),
       relationSlots: new RelationSlots(config.EXPORT_WORKER_CONCURRENT_RELATIONS),
     }),
+    ...createChunkPortableActivities({ sql }),
     ...createCompletionActivities({
       sql,
       encryptionKey: config.ENCRYPTION_KEY,

@@ -9,6 +9,7 @@ import {
   SA_WORKFLOW_KIND,
   WORKFLOW_KIND_CHUNK,
   offlineExportProgressQuery,
+  credentialsPurgeWorkflowId,
   offlineExportWorkflowId,
   type OfflineExportProgress,
   type OfflineExportResult,
@@ -272,7 +273,8 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
     expect(mails[0]!.text).toContain('in the configured object storage bucket');
     expect(mails[0]!.text).toContain(config.INSTANCE_BASE_URL);
 
-    // --- credentials purged after the (shortened) delay; the workflow waited for it ---
+    // --- credentials purged after the (shortened) delay, by the export's purge workflow ---
+    await tw.client.workflow.getHandle(credentialsPurgeWorkflowId(exportId)).result();
     const [conf] = await sql<{ object_storage_credentials: unknown; credentials_purged_at: Date | null }[]>`
       select object_storage_credentials, credentials_purged_at from import_offline_configurations where offline_export_id = ${exportId}`;
     expect(conf!.object_storage_credentials).toEqual({});
@@ -315,7 +317,7 @@ describe('OfflineExportWorkflow end to end (Temporal, PostgreSQL, MinIO, maildev
       });
     }
     expect(histories.filter((h) => h.id === workflowId)).toHaveLength(3); // three runs
-    expect(histories.length).toBe(3 + 10);
+    expect(histories.length).toBe(3 + 10); // the purge workflow is offline-export-purge:<id>, not under this prefix
     for (const h of histories) {
       // Payloads are decoded (the export id is readable), so a secret would show; booleans keep failures short.
       expect([h.id, h.json.includes(`"exportId\\":${exportId}`) || h.json.includes(`exportId":${exportId}`)]).toEqual([

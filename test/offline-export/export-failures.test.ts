@@ -8,6 +8,7 @@ import {
   ExportErrorType,
   OFFLINE_EXPORT_WORKFLOW,
   PORTABLE_RELATIONS,
+  credentialsPurgeWorkflowId,
   offlineExportWorkflowId,
   type OfflineExportResult,
 } from '../../contracts/offline-export';
@@ -123,7 +124,8 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
     expect(listed.KeyCount ?? 0).toBe(0);
     const mails = await mailForExport(tw.config, user.email, exportPrefix);
     expect(mails.map((m) => m.subject)).toEqual(['Offline export complete']);
-    // A finished export keeps its credentials for the purge delay after the email, then they go.
+    // A finished export keeps its credentials for the purge delay after the email, then its purge workflow purges.
+    await tw.client.workflow.getHandle(credentialsPurgeWorkflowId(exportId)).result();
     expect(await purgedAfterEmailMs(exportId)).toBeGreaterThanOrEqual(PURGE_DELAY_MS);
   });
 
@@ -153,6 +155,7 @@ describe('OfflineExportWorkflow when portables or the input are refused', () => 
     expect(mail?.text).toContain('Export failed');
     expect(mail?.text).toContain('You can safely delete any files found at that path');
     expect(mail?.text).toContain('To try again, start a new export from your source GitLab instance');
+    await tw.client.workflow.getHandle(credentialsPurgeWorkflowId(exportId)).result();
     const [conf] = await tw.deps.sql<{ purged: boolean }[]>`
       select object_storage_credentials = '{}'::jsonb and credentials_purged_at is not null as purged
       from import_offline_configurations where offline_export_id = ${exportId}`;

@@ -5,6 +5,13 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { OfflineExportActivities } from '../../activities/offline-export/index';
 import {
+  SA_PORTABLE_FULL_PATHS,
+  SA_WORKFLOW_KIND,
+  WORKFLOW_KIND_CREDENTIALS_PURGE,
+  chunkWorkflowId,
+  credentialsPurgeWorkflowId,
+  offlineExportChunkStatusQuery,
+  offlineExportProgressQuery,
   offlineExportWorkflowId,
   type ChunkExportResult,
   type ExportLimits,
@@ -99,6 +106,16 @@ function fakeExport(
       record('purgeExportCredentials', input);
       return { purged: true };
     },
+    // What the chunk child indexes: portable i is project i at "group/project-i", 'self' plus two relations.
+    async chunkPortables(input) {
+      record('chunkPortables', input);
+      return Array.from({ length: input.lastSelfId - input.afterSelfId }, (_, i) => ({
+        portableType: 'project' as const,
+        portableId: input.afterSelfId + i + 1,
+        fullPath: `group/project-${input.afterSelfId + i + 1}`,
+        relations: { total: 3, finished: 0, failed: 0 },
+      }));
+    },
   };
   return { calls, activities, done };
 }
@@ -157,21 +174,40 @@ const limits: ExportLimits = {
 
 describe('OfflineExportWorkflow with fake activities', () => {
   it('hands out chunks of portablesPerChunk, shares the last round among the window, continues as new, completes once', async () => {
-    const fake = fakeExport(10, limits, async (c) => fake.done(c.afterSelfId, c.lastSelfId));
+    const fake = fakeExport(10, { ...limits, credentialsPurgeDelayMs: 1_000 }, async (c) =>
+      fake.done(c.afterSelfId, c.lastSelfId),
+    );
     const exportId = newExportId();
-    const { result, runs } = await withWorker(fake.activities, async (taskQueue) => {
-      const handle = await localTemporal().client.workflow.start<typeof OfflineExportWorkflow>(
-        'OfflineExportWorkflow',
-        {
-          taskQueue,
-          workflowId: offlineExportWorkflowId(exportId),
-          args: [{ exportId }],
-        },
-      );
-      const result = await handle.result();
-      const description = await handle.describe();
-      return { result, runs: description.runId === handle.firstExecutionRunId ? 1 : 2 };
-    });
+    const { result, runs, status, purgeCallsAtCompletion, progress, purged, purgeDescription } = await withWorker(
+      fake.activities,
+      async (taskQueue) => {
+        const handle = await localTemporal().client.workflow.start<typeof OfflineExportWorkflow>(
+          'OfflineExportWorkflow',
+          {
+            taskQueue,
+            workflowId: offlineExportWorkflowId(exportId),
+            args: [{ exportId }],
+          },
+        );
+        const result = await handle.result();
+        const description = await handle.describe();
+        // The run completed before the purge: the credentials go in a workflow of their own, after the delay.
+        const purgeCallsAtCompletion = fake.calls.purgeExportCredentials?.length ?? 0;
+        const progress = await handle.query(offlineExportProgressQuery);
+        const purge = localTemporal().client.workflow.getHandle(credentialsPurgeWorkflowId(exportId));
+        const purged = await purge.result();
+        const purgeDescription = await purge.describe();
+        return {
+          result,
+          runs: description.runId === handle.firstExecutionRunId ? 1 : 2,
+          status: description.status.name,
+          purgeCallsAtCompletion,
+          progress,
+          purged,
+          purgeDescription,
+        };
+      },
+    );
 
     // 10 left > 3 x 2: chunks of 3 until what is left fits one round (4 <= 6), then 4 shared by 2: 2 and 2.
     const asked = (fake.calls.nextPortableChunk as { afterSelfId: number; maxPortables: number }[]).map((c) => [
@@ -197,8 +233,107 @@ describe('OfflineExportWorkflow with fake activities', () => {
     expect(fake.calls.prepareExport).toHaveLength(1);
     expect(fake.calls.completeExport).toHaveLength(1);
     expect(fake.calls.sendExportEmail).toHaveLength(1);
-    expect(fake.calls.purgeExportCredentials).toHaveLength(1);
+    expect(fake.calls.purgeExportCredentials).toEqual([{ exportId }]);
     expect(fake.calls.cancelExport).toBeUndefined();
+
+    // Completed, not waiting: the purge is OfflineExportCredentialsPurgeWorkflow's, which fired after the delay.
+    expect(status).toBe('COMPLETED');
+    expect(purgeCallsAtCompletion).toBe(0);
+    expect(progress).toMatchObject({
+      phase: 'done',
+      credentialsPurge: { workflowId: credentialsPurgeWorkflowId(exportId), delayMs: 1_000 },
+    });
+    expect(purged).toEqual({ exportId, purged: true });
+    expect(purgeDescription.status.name).toBe('COMPLETED');
+    expect(purgeDescription.type).toBe('OfflineExportCredentialsPurgeWorkflow');
+    expect(purgeDescription.typedSearchAttributes.get(SA_WORKFLOW_KIND)).toBe(WORKFLOW_KIND_CREDENTIALS_PURGE);
+    expect(purgeDescription.parentExecution?.workflowId).toBe(offlineExportWorkflowId(exportId));
+    const waited = purgeDescription.closeTime!.getTime() - purgeDescription.startTime.getTime();
+    expect(waited).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('a purge workflow already there (a repeated start) is taken as done: the export completes, no second purge', async () => {
+    const fake = fakeExport(2, { ...limits, chunksPerRun: 10, credentialsPurgeDelayMs: 60_000 }, async (c) =>
+      fake.done(c.afterSelfId, c.lastSelfId),
+    );
+    const exportId = newExportId();
+    const { client } = localTemporal();
+    const outcome = await withWorker(fake.activities, async (taskQueue) => {
+      // As if an earlier run of this export had started it already.
+      const first = await client.workflow.start('OfflineExportCredentialsPurgeWorkflow', {
+        taskQueue,
+        workflowId: credentialsPurgeWorkflowId(exportId),
+        args: [{ exportId, delayMs: 60_000 }],
+      });
+      const result = await client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
+        taskQueue,
+        workflowId: offlineExportWorkflowId(exportId),
+        args: [{ exportId }],
+      });
+      const runs: string[] = [];
+      for await (const w of client.workflow.list({ query: `WorkflowId = "${credentialsPurgeWorkflowId(exportId)}"` }))
+        runs.push(w.runId);
+      const still = (await first.describe()).status.name;
+      // Cancelling the purge purges at once (no ending but a terminate leaves the credentials behind).
+      await first.cancel();
+      const cancelled = await first.result().then(
+        () => 'completed',
+        (err: unknown) => err,
+      );
+      return { result, runs, firstRunId: first.firstExecutionRunId, still, cancelled };
+    });
+    expect(outcome.result).toMatchObject({ exportId, status: 'finished' });
+    expect(outcome.runs).toEqual([outcome.firstRunId]);
+    expect(outcome.still).toBe('RUNNING');
+    expect(outcome.cancelled).toBeInstanceOf(WorkflowFailedError);
+    expect((outcome.cancelled as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(fake.calls.purgeExportCredentials).toEqual([{ exportId }]);
+  });
+
+  it('a chunk child indexes the full paths of its portables and answers the status query', async () => {
+    const fake = fakeExport(3, { ...limits, portablesPerChunk: 3, maxConcurrentChunks: 1 }, async (c) =>
+      fake.done(c.afterSelfId, c.lastSelfId),
+    );
+    const finished = fake.activities.chunkPortables!;
+    let reads = 0;
+    fake.activities.chunkPortables = async (input) => {
+      const portables = await finished(input);
+      // The second read, after the chunk's activity: every relation of the first two done, the third all failed.
+      if (++reads === 1) return portables;
+      return portables.map((p, i) => ({
+        ...p,
+        relations: i < 2 ? { total: 3, finished: 3, failed: 0 } : { total: 3, finished: 0, failed: 3 },
+      }));
+    };
+    const exportId = newExportId();
+    const { client } = localTemporal();
+    const { status, paths, found } = await withWorker(fake.activities, async (taskQueue) => {
+      await client.workflow.execute<typeof OfflineExportWorkflow>('OfflineExportWorkflow', {
+        taskQueue,
+        workflowId: offlineExportWorkflowId(exportId),
+        args: [{ exportId }],
+      });
+      const chunk = client.workflow.getHandle(chunkWorkflowId(exportId, 1, 3));
+      const found: string[] = [];
+      for await (const w of client.workflow.list({
+        query: `PortableFullPaths = "group/project-2" AND OfflineExportId = ${exportId}`,
+      }))
+        found.push(w.workflowId);
+      return {
+        status: await chunk.query(offlineExportChunkStatusQuery),
+        paths: (await chunk.describe()).typedSearchAttributes.get(SA_PORTABLE_FULL_PATHS),
+        found,
+      };
+    });
+    expect(paths).toEqual(['group/project-1', 'group/project-2', 'group/project-3']);
+    expect(found).toEqual([chunkWorkflowId(exportId, 1, 3)]);
+    expect(status).toMatchObject({ exportId, afterSelfId: 0, lastSelfId: 3, phase: 'done', pathsIndexed: 3 });
+    expect(status.portables.map((p) => [p.portableType, p.portableId, p.fullPath, p.status, p.relations])).toEqual([
+      ['project', 1, 'group/project-1', 'finished', { total: 3, finished: 3, failed: 0 }],
+      ['project', 2, 'group/project-2', 'finished', { total: 3, finished: 3, failed: 0 }],
+      ['project', 3, 'group/project-3', 'failed', { total: 3, finished: 0, failed: 3 }],
+    ]);
+    expect(fake.calls.chunkPortables).toHaveLength(2);
   });
 
   it('a chunk whose activity gives up is failed as a whole, and the export still completes', async () => {
@@ -277,7 +412,7 @@ describe('OfflineExportWorkflow with fake activities', () => {
 
   const endings = (calls: Calls) =>
     ((calls.order ?? []) as string[]).filter(
-      (c) => !['exportPortableChunk', 'nextPortableChunk', 'loadExport', 'prepareExport'].includes(c),
+      (c) => !['exportPortableChunk', 'nextPortableChunk', 'chunkPortables', 'loadExport', 'prepareExport'].includes(c),
     );
 
   it('a completion that gives up fails the export (GitLab fail_op): rows and export failed, one email, purge at once', async () => {

@@ -37,6 +37,8 @@ describe('Temporal Web UI', () => {
     await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-filtered-list.png'), fullPage: true });
 
     await page.getByRole('link', { name: workflowId }).click();
+    // The export's run ended with the export: Completed, not Running while its credential purge waits.
+    await page.getByText('Completed', { exact: true }).first().waitFor({ timeout: 30_000 });
     await page.getByText('User Metadata').first().click();
     // The UI renders the summary's markdown in a sandboxed iframe.
     const summary = `Offline export ${created.id} of flightjs to ${tw.config.S3_BUCKET}`;
@@ -47,6 +49,14 @@ describe('Temporal Web UI', () => {
     await page.getByText('Relationships').first().click();
     await page.getByText(`${workflowId}/portables:`).first().waitFor({ timeout: 30_000 });
     await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-export-children.png'), fullPage: true });
+
+    // "Which workflow exported flightjs/Flight?": the chunk child, by the PortableFullPaths keyword list.
+    const byPath = `PortableFullPaths = "flightjs/Flight" AND OfflineExportId = ${created.id}`;
+    await page.goto(`${base}/workflows?query=${encodeURIComponent(byPath)}`);
+    const chunkLink = page.getByRole('link', { name: new RegExp(`^${workflowId}/portables:\\d+-\\d+$`) });
+    await chunkLink.waitFor({ timeout: 30_000 });
+    await page.getByRole('heading', { name: /^1 Workflow$/ }).waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-chunk-by-path.png'), fullPage: true });
     await page.close();
   });
 });

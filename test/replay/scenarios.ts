@@ -3,7 +3,9 @@ import { SEED_USERS } from '../../db/seed/generate';
 import { attributeIdByName, namespaceIdByPath } from '../../db/seed/lookups';
 import type { Config } from '../../contracts/config';
 import {
+  OFFLINE_EXPORT_CREDENTIALS_PURGE_WORKFLOW,
   OFFLINE_EXPORT_WORKFLOW,
+  credentialsPurgeWorkflowId,
   offlineExportProgressQuery,
   offlineExportWorkflowId,
 } from '../../contracts/offline-export';
@@ -22,6 +24,10 @@ import type { TestWorker } from '../helpers/worker';
 import { insertExport } from '../offline-export/fixture';
 
 /**
+ * Histories named pre-purge-workflow-* were recorded before CREDENTIALS_PURGE_WORKFLOW_PATCH and
+ * CHUNK_PORTABLE_INDEX_PATCH (contracts/offline-export.ts): exports that sleep out the purge delay in their own run,
+ * and chunks without their portable index; they stay while such runs may still be going.
+ *
  * Histories named pre-failure-path-* were recorded before EXPORT_FAILURE_PATH_PATCH; they stay while exports started
  * before it may still be running, to prove those replay along the old path. Likewise pre-failed-ranges-* were
  * recorded before FAILED_RANGES_PATCH (contracts/bulk-update.ts), for bulk updates started before it.
@@ -113,9 +119,13 @@ export const scenarios: Record<string, Scenario> = {
         chunks.push(w.workflowId);
       }
       if (chunks.length !== 1) throw new Error(`expected one chunk child, got ${chunks.length}`);
+      // The credential purge the export started as a workflow of its own, once it has fired.
+      const purgeId = credentialsPurgeWorkflowId(exportId);
+      await tw.client.workflow.getHandle(purgeId).result();
       return [
         { name: 'offline-export-success', workflowId },
         { name: 'offline-export-chunk-success', workflowId: chunks[0]! },
+        { name: 'offline-export-credentials-purge-success', workflowId: purgeId },
       ];
     },
   },
@@ -157,6 +167,24 @@ export const scenarios: Record<string, Scenario> = {
       await handle.cancel();
       await handle.result().catch(() => undefined);
       return [{ name: 'offline-export-cancelled', workflowId }];
+    },
+  },
+
+  // A purge cancelled while it waits purges at once and ends cancelled (an export id no row has: nothing to purge).
+  'offline-export-credentials-purge-cancelled': {
+    async run(tw) {
+      const exportId = 900_000_000 + Math.floor(Math.random() * 1e6);
+      const handle = await tw.client.workflow.start(OFFLINE_EXPORT_CREDENTIALS_PURGE_WORKFLOW, {
+        workflowId: credentialsPurgeWorkflowId(exportId),
+        taskQueue: tw.taskQueue,
+        args: [{ exportId, delayMs: 3_600_000 }],
+      });
+      await waitFor(async () =>
+        (await handle.fetchHistory()).events?.some((e) => e.timerStartedEventAttributes) ? true : undefined,
+      );
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+      return [{ name: 'offline-export-credentials-purge-cancelled', workflowId: handle.workflowId }];
     },
   },
 

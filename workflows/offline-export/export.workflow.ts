@@ -10,11 +10,13 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import {
+  CREDENTIALS_PURGE_WORKFLOW_PATCH,
   DEFAULT_EXPORT_DEADLINE_MS,
   EXPORT_FAILURE_PATH_PATCH,
   ExportErrorType,
   PORTABLE_CHUNKS_PATCH,
   deadlineError,
+  duration,
   failedError,
   emptyTotals,
   offlineExportProgressQuery,
@@ -26,6 +28,7 @@ import {
 } from '../../contracts/offline-export';
 import { cleanup, dbShort, email, failureMessage } from './activity-profiles';
 import { ChunkWindow } from './chunk-window';
+import { startCredentialsPurge } from './credentials-purge';
 import { exportChunks } from './export-chunks';
 import { begin, cancelExport, failExport } from './export-lifecycle';
 import { addTotals, newProgress, progressDetails, updateProgress } from './export-progress';
@@ -34,7 +37,8 @@ import { addTotals, newProgress, progressDetails, updateProgress } from './expor
  * Import::Offline::ExportWorker + ProcessService as one durable workflow: records the 'self' rows of every
  * descendant, starts the export, runs one child workflow per chunk of portables in a sliding window, continues as
  * new with a cursor so history stays small whatever the number of portables, then completes the export (metadata,
- * status, email) and purges the stored credentials after a durable timer.
+ * status, email), starts the credential purge as a workflow of its own (OfflineExportCredentialsPurgeWorkflow,
+ * which waits the purge delay) and completes: the run ends when the export's work ends.
  */
 export async function OfflineExportWorkflow(input: OfflineExportInput): Promise<OfflineExportResult> {
   const invalid = validateExportInput(input);
@@ -86,11 +90,22 @@ export async function OfflineExportWorkflow(input: OfflineExportInput): Promise<
     completed = true;
     await email.sendExportEmail({ exportId });
 
+    const result = { exportId, status: outcome.status, hasFailures: outcome.hasFailures, totals: s.totals };
+    if (patched(CREDENTIALS_PURGE_WORKFLOW_PATCH)) {
+      const delayMs = s.limits.credentialsPurgeDelayMs;
+      progress.credentialsPurge = { workflowId: await startCredentialsPurge(exportId, s.userId, delayMs), delayMs };
+      show(s, 'done');
+      setCurrentDetails(
+        `${progressDetails(progress)}\n- credentials: purged in ${duration(delayMs)} by ${progress.credentialsPurge.workflowId}`,
+      );
+      return result;
+    }
+    // Runs started before the patch keep the purge in their own run.
     show(s, 'waiting-to-purge');
     await sleep(s.limits.credentialsPurgeDelayMs);
     await dbShort.purgeExportCredentials({ exportId });
     show(s, 'done');
-    return { exportId, status: outcome.status, hasFailures: outcome.hasFailures, totals: s.totals };
+    return result;
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
     const workflowCancelled = isCancellation(err) && (!failurePath || CancellationScope.current().consideredCancelled);
@@ -100,7 +115,7 @@ export async function OfflineExportWorkflow(input: OfflineExportInput): Promise<
     }
     // Nothing to fail when the export was never loaded (it does not exist).
     if (!failurePath || progress.phase === 'loading') throw err;
-    // Completed already (the email or the purge gave up): the export stands; only the credentials must still go.
+    // Completed already (the email, the purge or its start gave up): the export stands; the credentials go now.
     if (completed) {
       await CancellationScope.nonCancellable(() => cleanup.purgeExportCredentials({ exportId }));
       throw err;
