@@ -1,10 +1,10 @@
 import { activityInfo, ApplicationFailure, cancellationSignal, heartbeat, log } from '@temporalio/activity';
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   chunkPortables,
-  chunkRelationRows,
   chunkTotals,
-  ensureChunkRelationRows,
+  ensureAndReadChunkRelationRows,
   failUnfinishedInChunk,
   nextChunk,
   type ChunkTotals,
@@ -24,6 +24,7 @@ import { RelationStatus } from '../../db/offline-export/statuses';
 import { abortUpload, openBucket } from './bucket';
 import { refusedPortables } from './permissions';
 import type { RelationSlots } from './relation-slots';
+import { createKindExporter } from './kind-export';
 import { createRowExporter, type RelationExportDeps, type RelationHeartbeat } from './relation-export';
 import { WholeRelationRecorder } from './whole-recorder';
 
@@ -54,10 +55,18 @@ const STALL_MS = 45_000;
 
 /**
  * Relations exported whole are recorded FINISHED in groups: one statement for up to this many, or for what arrived
- * within the delay. Small enough that progress and cancellation see finished relations within a fraction of a second.
+ * within the delay (relations read for many portables at once arrive by the dozen). The delay keeps progress and
+ * cancellation within a fraction of a second of the objects.
  */
-const RECORD_GROUP = 50;
+const RECORD_GROUP = 200;
 const RECORD_DELAY_MS = 250;
+
+/**
+ * A relation not started yet is read for this many portables of the chunk at once, by one query, its lines split
+ * into each portable's object as they stream (kind-export.ts): one query instead of one per portable. Not more, so
+ * the largest relations of a chunk (issues, merge requests) still spread over several lanes.
+ */
+const PORTABLES_PER_QUERY = 25;
 
 // The largest relations first, so a chunk's long tail is small ones.
 const RELATION_WEIGHT = [
@@ -105,6 +114,40 @@ const rowType = (row: ExportRow): PortableType => (row.groupId !== null ? 'group
 const rowPortableId = (row: ExportRow): number => (row.groupId ?? row.projectId)!;
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+/** Abort listeners one lane holds at most on the attempt's signal (slot, S3 request, git process, backoff). */
+const LISTENERS_PER_LANE = 4;
+
+/** What a lane takes next: one relation of one portable, or one relation of several portables read by one query. */
+type Task = { row: ExportRow } | { group: ExportRow[] };
+
+/**
+ * The rows of a chunk as lane tasks, in the order given (largest relations first). A relation not started yet
+ * (PENDING, never cut into batches) of a database source is read for up to PORTABLES_PER_QUERY portables at once;
+ * file relations stay one per task (their archivers read one portable's files, git runs per repository), and so do
+ * rows an earlier attempt started.
+ */
+function planTasks(rows: ExportRow[]): Task[] {
+  const tasks: Task[] = [];
+  const open = new Map<string, ExportRow[]>();
+  for (const row of rows) {
+    const source = relationSource(rowType(row), row.relation);
+    if (!source || source.format === 'tar' || row.status !== RelationStatus.PENDING || row.batched) {
+      tasks.push({ row });
+      continue;
+    }
+    const kind = `${rowType(row)}:${row.relation}`;
+    let group = open.get(kind);
+    if (!group || group.length >= PORTABLES_PER_QUERY) {
+      group = [];
+      open.set(kind, group);
+      tasks.push({ group });
+    }
+    group.push(row);
+  }
+  // A group of one is the per-relation path's single query anyway.
+  return tasks.map((t) => ('group' in t && t.group.length === 1 ? { row: t.group[0]! } : t));
+}
+
 /** SQL that PostgreSQL cannot run (class 42: syntax, types, names) or data it refuses (22) fails the same way again. */
 const isPermanentSqlError = (err: unknown) => {
   const code = (err as { code?: unknown } | null)?.code;
@@ -134,6 +177,7 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
   const { sql } = deps;
   const retry = deps.relationRetry ?? DEFAULT_RETRY;
   const exportRow = createRowExporter(deps);
+  const exportKind = createKindExporter(deps);
 
   return {
     /** The next run of at most `maxPortables` portables to export after the cursor; null at the end. */
@@ -175,24 +219,19 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
         if (error !== undefined) await failRelation(sql, exportId, p.portableType, p.portableId, 'self', error);
       }
       const permitted = portables.filter((p) => !refused.has(`${p.portableType}:${p.portableId}`));
-      await ensureChunkRelationRows(
-        sql,
-        exportId,
-        permitted.flatMap((p) =>
-          PORTABLE_RELATIONS[p.portableType].map((relation) => ({
-            relation,
-            groupId: p.portableType === 'group' ? p.portableId : null,
-            projectId: p.portableType === 'project' ? p.portableId : null,
-          })),
-        ),
-      );
       const order = new Map(permitted.map((p, i) => [`${p.portableType}:${p.portableId}`, i]));
+      // The relation rows created where missing and read back, in one statement.
       const rows = (
-        await chunkRelationRows(
+        await ensureAndReadChunkRelationRows(
           sql,
           exportId,
-          permitted.filter((p) => p.portableType === 'group').map((p) => p.portableId),
-          permitted.filter((p) => p.portableType === 'project').map((p) => p.portableId),
+          permitted.flatMap((p) =>
+            PORTABLE_RELATIONS[p.portableType].map((relation) => ({
+              relation,
+              groupId: p.portableType === 'group' ? p.portableId : null,
+              projectId: p.portableType === 'project' ? p.portableId : null,
+            })),
+          ),
         )
       )
         .filter((r) => r.status === RelationStatus.PENDING || r.status === RelationStatus.STARTED)
@@ -227,6 +266,11 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
     // One lane's infrastructure failure stops the others, so no lane outlives the attempt that started it.
     const stop = new AbortController();
     const signal = AbortSignal.any([cancellationSignal(), stop.signal]);
+    // Every lane listens on this one signal while it works: its relation slot, its S3 request in flight, a bundle's
+    // git process or a backoff, at most LISTENERS_PER_LANE at once. Past Node's default of 10 listeners it printed
+    // MaxListenersExceededWarning ("possible EventTarget memory leak") though each listener is removed when its
+    // request ends: the bound is the lanes', not a leak.
+    setMaxListeners(input.maxConcurrentRelations * LISTENERS_PER_LANE + 10, signal);
     const open = new Map<number, { key: string; uploadId: string }>();
     let relationsDone = 0;
     let lastProgress = Date.now();
@@ -310,17 +354,67 @@ export function createChunkExportActivities(deps: ChunkExportDeps) {
       }
     };
 
+    /**
+     * Rows of one relation for several portables, by one query (createKindExporter); what it leaves (a relation
+     * larger than one batch, the rows after a failure) joins the queue as rows of their own.
+     */
+    const exportGroup = async (group: ExportRow[]) => {
+      const first = group[0]!;
+      const portableType = rowType(first);
+      const source = relationSource(portableType, first.relation)!;
+      const result = await deps.relationSlots.run(
+        () =>
+          exportKind({
+            portableType,
+            relation: first.relation,
+            source,
+            rows: group,
+            bucket,
+            signal,
+            beat: (rowId, d) => {
+              lastProgress = Date.now();
+              const had = open.get(rowId)?.uploadId;
+              if (d.uploadId && d.key) open.set(rowId, { key: d.key, uploadId: d.uploadId });
+              if (open.get(rowId)?.uploadId !== had) beat();
+            },
+            settled: (rowId) => {
+              open.delete(rowId);
+              lastProgress = Date.now();
+            },
+            recordWhole: (o) => recorder.add(o),
+          }),
+        signal,
+      );
+      if (result.error !== undefined) {
+        log.warn('reading a relation for several portables failed; exporting them one by one', {
+          exportId,
+          portableType,
+          relation: first.relation,
+          portables: result.left.length,
+          error: messageOf(result.error),
+        });
+      }
+      relationsDone += result.written;
+      for (const row of result.left) tasks.push({ row });
+    };
+
+    const tasks = planTasks(rows);
     let next = 0;
     const lane = async () => {
-      while (next < rows.length && !signal.aborted) {
-        await exportWithRetries(rows[next++]!);
-        relationsDone++;
+      while (next < tasks.length && !signal.aborted) {
+        const task = tasks[next++]!;
+        if ('group' in task) {
+          await exportGroup(task.group);
+        } else {
+          await exportWithRetries(task.row);
+          relationsDone++;
+        }
         lastProgress = Date.now();
       }
     };
     try {
       const lanes = await Promise.allSettled(
-        Array.from({ length: Math.min(input.maxConcurrentRelations, rows.length) }, () =>
+        Array.from({ length: Math.min(input.maxConcurrentRelations, tasks.length) }, () =>
           lane().catch((err: unknown) => {
             stop.abort(err);
             throw err;

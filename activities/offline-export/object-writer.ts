@@ -19,6 +19,13 @@ export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
  */
 const PIECE_CHARS = 32 * 1024;
 
+/**
+ * Input up to this size is held and compressed in one call when the object ends (the usual case: most relations of
+ * a project are a few lines): no gzip stream, no stream plumbing per object. The output is the same bytes the
+ * stream makes (deflate's output does not depend on how its input was split). Above it, the stream takes over.
+ */
+const ONE_CALL_BYTES = 64 * 1024;
+
 export interface WrittenObject {
   key: string;
   bytes: number;
@@ -48,7 +55,10 @@ export interface ObjectWriterOptions {
  * CompleteMultipartUpload, and a failure or cancellation aborts the multipart upload.
  */
 export class GzipObjectWriter {
-  private readonly gzip: Gzip = createGzip({ level: 6 });
+  /** Created when the input outgrows ONE_CALL_BYTES; until then the input waits in `held`. */
+  private gzip: Gzip | undefined;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
   private readonly hash = createHash('sha256');
   private readonly partSize: number;
   private pending: Buffer[] = [];
@@ -58,8 +68,9 @@ export class GzipObjectWriter {
   private readonly parts: { PartNumber: number; ETag: string }[] = [];
   /** With deferHead: the first part's bytes, uploaded as part 1 behind the head at the end. */
   private heldFirst: Buffer | undefined;
-  private readonly consumer: Promise<void>;
+  private consumer: Promise<void> | undefined;
   private failed: Error | undefined;
+  private aborted = false;
 
   constructor(
     private readonly bucket: OpenBucket,
@@ -67,19 +78,39 @@ export class GzipObjectWriter {
     private readonly options: ObjectWriterOptions = {},
   ) {
     this.partSize = Math.max(options.partSize ?? DEFAULT_PART_SIZE, 5 * 1024 * 1024);
-    this.consumer = this.consume().catch((err: unknown) => {
-      this.failed = err instanceof Error ? err : new Error(String(err));
-      this.gzip.destroy();
-    });
   }
 
   /** Writes one chunk of text or bytes, waiting when gzip or S3 is behind. */
   async write(data: string | Buffer): Promise<void> {
     this.throwIfFailed();
-    if (!this.gzip.write(data)) {
-      await Promise.race([once(this.gzip, 'drain'), this.consumer]);
+    // After abort() nothing is uploaded any more: a late write (an archiver's pipe still draining) goes nowhere.
+    if (this.aborted) return;
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    if (!this.gzip && this.heldBytes + bytes.length <= ONE_CALL_BYTES) {
+      this.held.push(bytes);
+      this.heldBytes += bytes.length;
+      return;
+    }
+    const gzip = this.startStream();
+    if (!gzip.write(bytes)) {
+      await Promise.race([once(gzip, 'drain'), this.consumer]);
       this.throwIfFailed();
     }
+  }
+
+  /** The gzip stream, fed first with what was held. */
+  private startStream(): Gzip {
+    if (this.gzip) return this.gzip;
+    const gzip = createGzip({ level: 6 });
+    this.gzip = gzip;
+    this.consumer = this.consume(gzip).catch((err: unknown) => {
+      this.failed = err instanceof Error ? err : new Error(String(err));
+      gzip.destroy();
+    });
+    if (this.heldBytes > 0) gzip.write(Buffer.concat(this.held, this.heldBytes));
+    this.held = [];
+    this.heldBytes = 0;
+    return gzip;
   }
 
   /** Writes records as NDJSON lines, in pieces of about PIECE_CHARS joined into one gzip write each. */
@@ -100,9 +131,20 @@ export class GzipObjectWriter {
   async finish(head?: Buffer): Promise<WrittenObject> {
     this.throwIfFailed();
     if (head && !this.options.deferHead) throw new Error('a head can only be given to a writer made with deferHead');
-    this.gzip.end();
-    await this.consumer;
-    this.throwIfFailed();
+    if (this.gzip) {
+      this.gzip.end();
+      await this.consumer;
+      this.throwIfFailed();
+    } else {
+      // Small: the whole input compressed in one call, as the stream would have compressed it.
+      const gz = gzipSync(Buffer.concat(this.held, this.heldBytes), { level: 6 });
+      this.held = [];
+      this.heldBytes = 0;
+      if (!this.options.deferHead) this.hash.update(gz);
+      this.bytes += gz.length;
+      this.pending.push(gz);
+      this.pendingBytes += gz.length;
+    }
     const headGz = head ? gzipSync(head) : Buffer.alloc(0);
     const multipart = this.uploadId !== undefined;
     let sha256: string | undefined;
@@ -147,15 +189,18 @@ export class GzipObjectWriter {
 
   /** Stops writing and removes any uploaded parts; safe to call more than once. */
   async abort(): Promise<void> {
-    this.gzip.destroy();
+    this.aborted = true;
+    this.held = [];
+    this.heldBytes = 0;
+    this.gzip?.destroy();
     await this.consumer;
     const uploadId = this.uploadId;
     this.uploadId = undefined;
     if (uploadId) await abortUpload(this.bucket, this.key, uploadId);
   }
 
-  private async consume(): Promise<void> {
-    for await (const chunk of this.gzip as AsyncIterable<Buffer>) {
+  private async consume(gzip: Gzip): Promise<void> {
+    for await (const chunk of gzip as AsyncIterable<Buffer>) {
       if (!this.options.deferHead) this.hash.update(chunk);
       this.bytes += chunk.length;
       this.pending.push(chunk);

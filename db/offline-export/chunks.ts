@@ -107,6 +107,40 @@ export async function ensureChunkRelationRows(
     on conflict do nothing`;
 }
 
+/**
+ * ensureChunkRelationRows and chunkRelationRows in one statement: the PENDING rows are created where missing and
+ * every relation row of the portables returned. The read sees the rows from before the insert, and the insert
+ * returns the ones it made: each row once.
+ */
+export async function ensureAndReadChunkRelationRows(
+  sql: Db,
+  exportId: number,
+  rows: { groupId: number | null; projectId: number | null; relation: string }[],
+): Promise<ExportRow[]> {
+  const groupIds = [...new Set(rows.flatMap((r) => (r.groupId !== null ? [r.groupId] : [])))];
+  const projectIds = [...new Set(rows.flatMap((r) => (r.projectId !== null ? [r.projectId] : [])))];
+  return sql<ExportRow[]>`
+    with ins as (
+      insert into bulk_import_exports (offline_export_id, relation, status, group_id, project_id)
+      select ${exportId}, r.relation, ${RelationStatus.PENDING}, r.group_id, r.project_id
+      from unnest(${rows.map((r) => r.relation)}::text[], ${rows.map((r) => r.groupId)}::bigint[], ${rows.map((r) => r.projectId)}::bigint[])
+        as r(relation, group_id, project_id)
+      on conflict do nothing
+      returning id, group_id, project_id, relation, status, error, batched, batches_count, total_objects_count, bytes,
+                object_key, sha256)
+    select id, group_id as "groupId", project_id as "projectId", relation, status, error, batched,
+           batches_count as "batchesCount", total_objects_count as "totalObjectsCount", bytes,
+           object_key as "objectKey", sha256
+    from (
+      select id, group_id, project_id, relation, status, error, batched, batches_count, total_objects_count, bytes,
+             object_key, sha256
+      from bulk_import_exports
+      where offline_export_id = ${exportId}
+        and (group_id = any(${groupIds}::bigint[]) or project_id = any(${projectIds}::bigint[]))
+      union all
+      select * from ins) e`;
+}
+
 export type ChunkTotals = ChunkExportResult;
 
 /**

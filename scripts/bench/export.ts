@@ -17,9 +17,10 @@ import { createStackS3Client } from '../../worker/deps';
 import { offlineExportWorkflowId } from '../../contracts/offline-export';
 import type { BaselineOptions, BaselineResult } from './baseline';
 import { cpuSnapshot, cpuUsage } from './cpu';
-import { compareDigests, deletePrefix, objectDigests } from './bucket';
+import { compareDigests, deletePrefix, listObjects, objectDigests } from './bucket';
 import { historyStats, type HistoryStats } from './histories';
 import { instanceIssuesSqlText, practicalLimit, type LimitResult } from './limit';
+import { objectFloor, type ObjectFloorResult } from './object-floor';
 import { printReport, type SizeReport, type WorkflowFigures } from './report';
 import {
   BUNDLE_RELATIONS,
@@ -34,7 +35,8 @@ import { buildWorkflowBundle, startBenchWorker, type BenchWorker } from './worke
 //                          [--large-repository-mb N]
 // For each size, in one run: the full workflow with real worker processes, the same work as a plain script (the
 // baseline), and the machine's practical limits: psql | gzip on the largest relation, git bundle | gzip on the
-// repositories (against the plain script's repository relations alone); then a table of figures and ratios.
+// repositories (against the plain script's repository relations alone), and the object floor: the workflow's own
+// objects PUT again with their sizes, as many at once as the export runs; then a table of figures and ratios.
 // --large-repository-mb N exports an instance of one project with an N MiB repository instead: the worker's peak
 // resident set while it streams, and the export's time against git bundle | gzip of the same repositories.
 // Prints figures only: there are no thresholds here and nothing in the test suite is timed.
@@ -346,6 +348,24 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
     const wf = await runWorkflow(config, sql, client, size, opts, workerEnv, outDir, log);
     cleanup.push(wf.prefix);
 
+    // 3b. The object floor: the objects the workflow just wrote, PUT again with their sizes, as many at once as the
+    // export runs relations (every worker's slots), through the client the export's writer gets.
+    let floor: ObjectFloorResult | undefined;
+    if (opts.limit) {
+      const sizes = (await listObjects(s3, config.S3_BUCKET, wf.prefix)).map((o) => o.size);
+      const concurrency = config.EXPORT_WORKER_CONCURRENT_RELATIONS * opts.workers;
+      log(`object floor: ${sizes.length} PUTs of the export's object sizes, ${concurrency} at once ...`);
+      const floorPrefix = `bench-object-floor-${size.name}-${stamp}`;
+      cleanup.push(floorPrefix);
+      const floorS3 = createBucketClient(devBucketExportBody(config, []).s3_compatible_configuration, {
+        allowLocalNetwork: config.ALLOW_LOCAL_NETWORK_ENDPOINTS,
+      });
+      floor = await objectFloor(floorS3, config.S3_BUCKET, floorPrefix, sizes, concurrency).finally(() =>
+        floorS3.destroy(),
+      );
+      log(`object floor: ${(floor.ms / 1000).toFixed(1)} s`);
+    }
+
     // 4. The objects: identical to the baseline's (and to an earlier run's, by path relative to the prefix).
     let verification: SizeReport['verification'];
     if (opts.verify) {
@@ -384,6 +404,7 @@ async function benchSize(size: BenchSize, opts: Options, outDir: string): Promis
       history: wf.history,
       baseline,
       limit,
+      objectFloor: floor,
       issuesPipeline,
       repositoriesLimit: repoLimit,
       repositoriesLimitUpload: repoLimitUpload,
@@ -410,7 +431,7 @@ const program = new Command('bench:export')
   .option('--profile', 'run the workers with node --cpu-prof (profiles in the output directory)', false)
   .option('--keep', 'keep the objects in the bucket', false)
   .option('--no-baseline', 'skip the plain-script baseline')
-  .option('--no-limit', 'skip the psql | gzip practical limit')
+  .option('--no-limit', 'skip the practical limits (psql | gzip, git bundle | gzip, the object floor)')
   .option('--no-verify', 'skip the sha256 comparison of the objects')
   .option(
     '--baseline-lanes <n>',

@@ -4,7 +4,7 @@ import { GROUP_RELATIONS } from './group';
 import { PROJECT_RELATIONS } from './project';
 import type { RelationSource } from './types';
 
-export type { IdRange, RelationSource } from './types';
+export type { IdRange, PortableKey, RelationSource } from './types';
 
 const BY_PORTABLE: Record<PortableType, Map<string, RelationSource>> = {
   group: new Map([...GROUP_RELATIONS, ...GROUP_FILE_RELATIONS].map((r) => [r.relation, r])),

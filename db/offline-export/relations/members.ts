@@ -1,6 +1,6 @@
 import { inRange } from './shared';
 import type { Db } from '../../sql';
-import type { RelationSource } from './types';
+import type { PortableKey, RelationSource } from './types';
 
 // Members of a group (`members`) and of a project (`project_members`), each with its user (members -> user), and
 // the users every exported record refers to (`user_contributions`). A member's attributes are project_members'
@@ -39,7 +39,7 @@ export const projectMembers: RelationSource = membersOf('project', 'project_memb
  * The ids of every user a group's exported records refer to: its members (user_id, created_by_id). Labels,
  * milestones, badges, boards and settings refer to no user.
  */
-const groupUserIds = (sql: Db, groupId: number) => sql`
+const groupUserIds = (sql: Db, groupId: PortableKey) => sql`
   select m.user_id from members m
   where m.source_type = 'Namespace' and m.source_id = ${groupId} and m.requested_at is null
   union select m.created_by_id from members m
@@ -50,7 +50,7 @@ const groupUserIds = (sql: Db, groupId: number) => sql`
  * requests, releases, snippets and their notes; assignees and reviewers; members and who added them; pipeline and
  * job users; schedule owners; users allowed to create protected tags.
  */
-const projectUserIds = (sql: Db, projectId: number) => sql`
+const projectUserIds = (sql: Db, projectId: PortableKey) => sql`
   select i.author_id from issues i where i.project_id = ${projectId}
   union select a.user_id from issue_assignees a join issues i on i.id = a.issue_id where i.project_id = ${projectId}
   union select n.author_id from issues i join notes n on n.noteable_id = i.id and n.noteable_type = 'Issue'

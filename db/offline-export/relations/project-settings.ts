@@ -1,12 +1,12 @@
 import { inRange } from './shared';
 import type { Db } from '../../sql';
-import type { LineQuery, RelationSource } from './types';
+import type { LineQuery, PortableKey, RelationSource } from './types';
 
 // A project's settings GitLab exports as has_one relations (one line, or an empty file when the project has no
 // row), plus its custom attributes and badges. Attributes as import_export.yml's allow-lists: secrets such as the
 // error tracking token and names GitLab excludes (the service desk's outgoing name) stay behind.
 
-const hasOne = (relation: string, lines: (sql: Db, projectId: number) => LineQuery): RelationSource => ({
+const hasOne = (relation: string, lines: (sql: Db, projectId: PortableKey) => LineQuery): RelationSource => ({
   portable: 'project',
   relation,
   batched: false,

@@ -8,6 +8,12 @@ export interface IdRange {
   last: number;
 }
 
+/**
+ * The portable a relation's query reads: its id, or (chunkLines) the column of a query over many portables that
+ * holds it, a fragment the query text takes where it would take the id.
+ */
+export type PortableKey = number | postgres.PendingQuery<postgres.Row[]>;
+
 export type LineQuery = postgres.PendingQuery<{ line: string }[]>;
 /** A batched relation's lines carry their record's id, so a relation streamed whole knows its batch's id range. */
 export type IdLineQuery = postgres.PendingQuery<{ line: string; id: number }[]>;
@@ -29,7 +35,7 @@ interface SourceBase {
 /** 'self' (self.json.gz) and has_one relations (project_feature.ndjson.gz): a single file. */
 export interface SingleObjectSource extends SourceBase {
   batched: false;
-  lines: (sql: Db, portableId: number) => LineQuery;
+  lines: (sql: Db, portableId: PortableKey) => LineQuery;
 }
 
 /** has_many relations, batched (GitLab: BatchedRelationExportService) into <relation>/batch_<n>.ndjson.gz. */
@@ -38,7 +44,7 @@ export interface BatchedSource extends SourceBase {
   /** A query selecting the column `id` of every record of this portable. */
   ids: (sql: Db, portableId: number) => postgres.PendingQuery<{ id: number }[]>;
   /** One `line` (and its record's `id`) per record, ordered by id; limited to `range` for a batch. */
-  lines: (sql: Db, portableId: number, range?: IdRange) => IdLineQuery;
+  lines: (sql: Db, portableId: PortableKey, range?: IdRange) => IdLineQuery;
 }
 
 export type RelationSource = SingleObjectSource | BatchedSource;
