@@ -16,7 +16,8 @@ import type {
 } from '../../contracts/bulk-update';
 import { applyToProject, newBatchCache } from './apply-to-project';
 import { requireOperation } from './require-operation';
-import type { RedisStore, WriteResult } from '../../db/bulk-update/redis-store';
+import { decideBatch } from './decide-batch';
+import type { NewFailedItem, RedisStore, WriteResult } from '../../db/bulk-update/redis-store';
 
 /** One batch's projects as recorded in PostgreSQL, and how many of them this attempt applied itself. */
 export interface BatchOutcome {
@@ -25,6 +26,8 @@ export interface BatchOutcome {
   successful: number;
   failed: number;
   appliedNow: number;
+  /** How the batch was decided: 'set' (one transaction), or 'per-project' (asked for, or the set-based one failed). */
+  decidedBy: 'set' | 'per-project';
 }
 
 export interface ProcessBatchDeps {
@@ -32,15 +35,48 @@ export interface ProcessBatchDeps {
   store: RedisStore;
   /** Defaults to the activity's heartbeat; a plain script (the benchmark's baseline) passes a no-op. */
   heartbeat?: (details: unknown) => void;
+  /**
+   * 'set' (the default): the batch decided in one transaction (decideBatch) and mirrored in one Redis script.
+   * 'per-project': GitLab's loop, each project its own transaction and Redis write; kept as the reference the
+   * set-based path is proven against (test/bulk-update/set-based-equivalence.test.ts) and as the benchmark's
+   * plain per-project script.
+   */
+  evaluation?: 'set' | 'per-project';
 }
 
 /**
- * BackgroundOperationBulkUpdateWorker: applies the operation to each project of one batch and mirrors each
- * outcome to Redis. Safe to run any number of times: projects with an outcome are not touched again, and their
- * outcome is mirrored again because the previous attempt may have died between the commit and the Redis write
- * (the store counts each project at most once).
+ * BackgroundOperationBulkUpdateWorker: applies the operation to every project of one batch, in one transaction
+ * (decideBatch), and mirrors the batch's outcomes to Redis in one script. Safe to run any number of times: projects
+ * with an outcome are not touched again, and their outcome is mirrored again because the previous attempt may have
+ * died between the commit and the Redis write (the store counts each project at most once).
  */
 export async function processBatch(
+  deps: ProcessBatchDeps,
+  input: { operationId: string; batchNumber: number },
+): Promise<BatchOutcome> {
+  if (deps.evaluation === 'per-project') return processBatchPerProject(deps, input);
+  const op = await requireOperation(deps.sql, input.operationId);
+  if (op.tracked && (await deps.store.markRunning(op.id)) === 'missing') await rebuildTracking(deps, op);
+  (deps.heartbeat ?? heartbeat)({ batchNumber: input.batchNumber });
+  const decided = await decideBatch(deps.sql, op, input.batchNumber);
+  // Every outcome of the batch, the earlier attempts' too (one may have died between its commit and its Redis
+  // write), in one script; the store counts each project once.
+  if (op.tracked && (await mirrorAll(deps.store, op.id, decided.outcomes)) === 'missing') {
+    // Redis lost the record while this batch ran (it keeps nothing on disk): rebuild it now, with this batch's outcomes.
+    await rebuildTracking(deps, op);
+  }
+  return {
+    batchNumber: input.batchNumber,
+    projects: decided.outcomes.length,
+    successful: decided.outcomes.filter((o) => o.outcome === 'succeeded').length,
+    failed: decided.outcomes.filter((o) => o.outcome === 'failed').length,
+    appliedNow: decided.appliedNow,
+    decidedBy: decided.perProject ? 'per-project' : 'set',
+  };
+}
+
+/** GitLab's loop: each project its own transaction (applyToProject), each outcome its own Redis write. */
+async function processBatchPerProject(
   deps: ProcessBatchDeps,
   input: { operationId: string; batchNumber: number },
 ): Promise<BatchOutcome> {
@@ -89,7 +125,14 @@ export async function processBatch(
   if (mirrorErrors.length > 0) throw mirrorErrors[0];
   // Redis lost the record while this batch ran (it keeps nothing on disk): rebuild it now, with this batch's outcomes.
   if (results.includes('missing')) await rebuildTracking(deps, op);
-  return { batchNumber: input.batchNumber, projects: projects.length, successful, failed, appliedNow };
+  return {
+    batchNumber: input.batchNumber,
+    projects: projects.length,
+    successful,
+    failed,
+    appliedNow,
+    decidedBy: 'per-project',
+  };
 }
 
 /** Well inside the batch activities' 20 s heartbeat timeout; cancellation still arrives within seconds. */
@@ -206,8 +249,7 @@ export async function failUnprocessedRange(
   const failedNow = await failUnprocessedProjects(deps.sql, op.id, range, input.errorMessage);
   const outcomes = await rangeOutcomes(deps.sql, op.id, range);
   if (op.tracked) {
-    const results = await Promise.all(outcomes.map((o) => mirror(deps.store, op.id, o)));
-    if (results.includes('missing')) await rebuildTracking(deps, op);
+    if ((await mirrorInChunks(deps.store, op.id, outcomes)) === 'missing') await rebuildTracking(deps, op);
   }
   return {
     batchNumber: input.batchNumber,
@@ -235,7 +277,46 @@ async function rebuildTracking(deps: Pick<ProcessBatchDeps, 'sql' | 'store'>, op
     parameters: { attribute_ids: op.attributeIds, mode: op.mode },
   });
   await deps.store.markRunning(op.id);
-  for (const outcome of await recordedOutcomes(deps.sql, op.id)) await mirror(deps.store, op.id, outcome);
+  await mirrorInChunks(deps.store, op.id, await recordedOutcomes(deps.sql, op.id));
+}
+
+/** Outcomes per Redis script for a range or a rebuild: bounded, so one script never blocks Redis for long. */
+const MIRROR_CHUNK = 500;
+
+async function mirrorInChunks(
+  store: RedisStore,
+  operationId: string,
+  outcomes: ProjectOutcome[],
+): Promise<'recorded' | 'missing'> {
+  for (let i = 0; i < outcomes.length; i += MIRROR_CHUNK) {
+    if ((await mirrorAll(store, operationId, outcomes.slice(i, i + MIRROR_CHUNK))) === 'missing') return 'missing';
+  }
+  return 'recorded';
+}
+
+/** Outcomes as failed items (what mirror writes for one), for the store's batch write. */
+function failedItemOf(outcome: ProjectOutcome): NewFailedItem {
+  return {
+    entity_id: outcome.projectId,
+    entity_type: 'Project',
+    ...(outcome.entityName !== null ? { entity_name: outcome.entityName } : {}),
+    ...(outcome.entityFullPath !== null ? { entity_full_path: outcome.entityFullPath } : {}),
+    error_message: outcome.errorMessage ?? 'Unknown error',
+    errors: outcome.errorDetails,
+    error_code: outcome.errorCode ?? 'unexpected_error',
+  };
+}
+
+/** Many outcomes in one Redis script, in order; the same records as mirror writes one by one. */
+async function mirrorAll(
+  store: RedisStore,
+  operationId: string,
+  outcomes: ProjectOutcome[],
+): Promise<number | 'missing'> {
+  return store.recordOutcomes(operationId, {
+    successful: outcomes.filter((o) => o.outcome === 'succeeded').map((o) => ({ type: 'Project', id: o.projectId })),
+    failed: outcomes.filter((o) => o.outcome === 'failed').map(failedItemOf),
+  });
 }
 
 async function mirror(
@@ -246,15 +327,7 @@ async function mirror(
   if (outcome.outcome === 'succeeded') {
     return store.incrementSuccessful(operationId, { entity: { type: 'Project', id: outcome.projectId } });
   } else if (outcome.outcome === 'failed') {
-    return store.addFailedItem(operationId, {
-      entity_id: outcome.projectId,
-      entity_type: 'Project',
-      ...(outcome.entityName !== null ? { entity_name: outcome.entityName } : {}),
-      ...(outcome.entityFullPath !== null ? { entity_full_path: outcome.entityFullPath } : {}),
-      error_message: outcome.errorMessage ?? 'Unknown error',
-      errors: outcome.errorDetails,
-      error_code: outcome.errorCode ?? 'unexpected_error',
-    });
+    return store.addFailedItem(operationId, failedItemOf(outcome));
   }
   return undefined;
 }

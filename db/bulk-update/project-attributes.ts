@@ -11,15 +11,19 @@ export interface ProjectForUpdate {
 }
 
 /**
- * Loads the project and takes a row lock that serialises attribute changes per project (two operations adding
- * to the same single-selection category must not both pass the check). FOR NO KEY UPDATE still lets the link
- * inserts take their foreign-key lock. The project's current attributes that are not deleted (deleted ones
- * neither count nor get removed) are read in the same statement, so after the lock is granted.
+ * Takes a row lock on the project that serialises attribute changes per project (two operations adding to the
+ * same single-selection category must not both pass the check; FOR NO KEY UPDATE still lets the link inserts take
+ * their foreign-key lock), then loads it with its current attributes that are not deleted (deleted ones neither
+ * count nor get removed). Two statements on purpose: under READ COMMITTED a statement reads in the snapshot it
+ * started with, so attributes read by the locking statement itself would miss the links that the operation it
+ * waited for had just committed (both operations would then pass the check: the equivalence test caught it).
  */
 export async function lockProjectWithAttributes(
   tx: Db,
   projectId: number,
 ): Promise<{ project: ProjectForUpdate; current: AttributeRef[] } | undefined> {
+  const [lock] = await tx<{ id: number }[]>`select id from projects where id = ${projectId} for no key update`;
+  if (!lock) return undefined;
   const [row] = await tx<
     { id: number; name: string; full_path: string | null; traversal_ids: number[]; current: AttributeRow[] }[]
   >`
@@ -34,8 +38,7 @@ export async function lockProjectWithAttributes(
     from projects p
     join namespaces n on n.id = p.namespace_id
     left join routes r on r.source_type = 'Project' and r.source_id = p.id
-    where p.id = ${projectId}
-    for no key update of p`;
+    where p.id = ${projectId}`;
   if (!row) return undefined;
   const traversalIds = row.traversal_ids.map(Number);
   return {

@@ -85,11 +85,51 @@ redis.call('HINCRBY', KEYS[1], 'failed_items', 1)
 ${REFRESH}
 return 1`;
 
+// A whole batch's outcomes in one script (one round trip): ARGV[2] successful entities, then ARGV[3] pairs of
+// (entity, failed item JSON), in the batch's order. Each entity counts at most once, as in the single writes.
+const RECORD_OUTCOMES = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local successes = tonumber(ARGV[2])
+local failures = tonumber(ARGV[3])
+local recorded = 0
+local succeeded = 0
+local failed = 0
+local i = 4
+for _ = 1, successes do
+  if redis.call('SADD', KEYS[3], ARGV[i]) == 1 then succeeded = succeeded + 1 end
+  i = i + 1
+end
+for _ = 1, failures do
+  if redis.call('SADD', KEYS[3], ARGV[i]) == 1 then
+    redis.call('LPUSH', KEYS[2], ARGV[i + 1])
+    failed = failed + 1
+  end
+  i = i + 2
+end
+if succeeded > 0 then redis.call('HINCRBY', KEYS[1], 'successful_items', succeeded) end
+if failed > 0 then redis.call('HINCRBY', KEYS[1], 'failed_items', failed) end
+${REFRESH}
+return succeeded + failed`;
+
 const MARK_RUNNING = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if redis.call('HGET', KEYS[1], 'status') == 'pending' then redis.call('HSET', KEYS[1], 'status', 'running') end
 ${REFRESH}
 return 1`;
+
+export type NewFailedItem = Omit<FailedItem, 'created_at'> & { created_at?: string };
+
+/** The failed item as stored: optional fields only when present, errors only when there are some. */
+const storedItem = (item: NewFailedItem): FailedItem => ({
+  entity_id: item.entity_id,
+  entity_type: item.entity_type,
+  ...(item.entity_name !== undefined ? { entity_name: item.entity_name } : {}),
+  ...(item.entity_full_path !== undefined ? { entity_full_path: item.entity_full_path } : {}),
+  error_message: item.error_message,
+  ...(item.errors !== undefined && item.errors.length > 0 ? { errors: item.errors } : {}),
+  error_code: item.error_code,
+  created_at: item.created_at ?? new Date().toISOString(),
+});
 
 const writeResult = (n: unknown): WriteResult => (n === 1 ? 'recorded' : n === 0 ? 'duplicate' : 'missing');
 
@@ -141,20 +181,8 @@ export function createRedisStore(redis: Redis) {
     },
 
     /** LPUSH the item and HINCRBY failed_items together, at most once per entity. */
-    async addFailedItem(
-      id: string,
-      item: Omit<FailedItem, 'created_at'> & { created_at?: string },
-    ): Promise<WriteResult> {
-      const stored: FailedItem = {
-        entity_id: item.entity_id,
-        entity_type: item.entity_type,
-        ...(item.entity_name !== undefined ? { entity_name: item.entity_name } : {}),
-        ...(item.entity_full_path !== undefined ? { entity_full_path: item.entity_full_path } : {}),
-        error_message: item.error_message,
-        ...(item.errors !== undefined && item.errors.length > 0 ? { errors: item.errors } : {}),
-        error_code: item.error_code,
-        created_at: item.created_at ?? new Date().toISOString(),
-      };
+    async addFailedItem(id: string, item: NewFailedItem): Promise<WriteResult> {
+      const stored = storedItem(item);
       return writeResult(
         await run(ADD_FAILED_ITEM, allKeys(id), [
           EXPIRY_SECONDS,
@@ -162,6 +190,24 @@ export function createRedisStore(redis: Redis) {
           `${item.entity_type}:${item.entity_id}`,
         ]),
       );
+    },
+
+    /**
+     * Many outcomes at once (a batch's): the same records as incrementSuccessful with an entity and addFailedItem,
+     * in the given order, in one script. Returns how many were recorded now, or 'missing' when the operation is gone.
+     */
+    async recordOutcomes(
+      id: string,
+      outcomes: { successful: { type: EntityType; id: number }[]; failed: NewFailedItem[] },
+    ): Promise<number | 'missing'> {
+      if (outcomes.successful.length === 0 && outcomes.failed.length === 0) return 0;
+      const args: (string | number)[] = [EXPIRY_SECONDS, outcomes.successful.length, outcomes.failed.length];
+      for (const e of outcomes.successful) args.push(`${e.type}:${e.id}`);
+      for (const item of outcomes.failed) {
+        args.push(`${item.entity_type}:${item.entity_id}`, JSON.stringify(storedItem(item)));
+      }
+      const n = await run(RECORD_OUTCOMES, allKeys(id), args);
+      return n === -1 ? 'missing' : Number(n);
     },
 
     /** pending -> running, once the first batch starts. */

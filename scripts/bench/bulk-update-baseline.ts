@@ -16,7 +16,7 @@ import { loadEnvFile } from '../../contracts/env-file';
 import { COLLECT_PAGE_SIZE } from '../../contracts/bulk-update';
 
 // The bulk update as a plain Node script, without Temporal: the activities' own functions (collect, plan,
-// tracking, processBatch with its per-project transaction and Redis mirror, the failure email, cleanup) called in
+// tracking, processBatch in its per-project evaluation, GitLab's loop: a transaction and a Redis write per project, the failure email, cleanup) called in
 // the workflow's order, batches in a sliding window as wide as the workflow's. Its own process, with the worker's
 // clients (same pool size, same Redis client), so the comparison is the orchestration and nothing else.
 // Usage: tsx scripts/bench/bulk-update-baseline.ts @options.json  -> one JSON line on stdout.
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       while (next < plan.batchCount) {
         const batchNumber = next++;
         const r = await processBatch(
-          { sql: deps.sql, store, heartbeat: () => undefined },
+          { sql: deps.sql, store, heartbeat: () => undefined, evaluation: 'per-project' },
           { operationId, batchNumber },
         );
         successful += r.successful;

@@ -30,7 +30,8 @@ import { buildWorkflowBundle, startBenchWorker, type BenchWorker } from './worke
 
 // npm run bench:bulk-update -- [--size small|10k|100k] [--projects N] [--workers 1,2] [--profile] [--env K=V] [--node-flag F]
 // For each size, in one run and on the same data reset to the same starting state before each part:
-//   the plain-script baseline (the activities' own functions, no Temporal), then the full BulkUpdateWorkflow with
+//   the plain-script baseline (the activities' own functions, per project, no Temporal), the set-based limit (each
+//   batch one SQL statement and one Redis script, no Temporal: bulk-update-limit.ts), then the full BulkUpdateWorkflow with
 //   one (and, with --workers 1,2, two) real worker processes: ADD of the 'Air-gapped' attribute to every project of
 //   one root group (the tenth of them that already hold 'Internal', same single-selection category, fail: the
 //   failure path, the failed-items list and the email are measured too). Prints figures and ratios; asserts nothing.
@@ -46,6 +47,7 @@ interface Options {
   profile: boolean;
   nodeFlag: string[];
   baseline: boolean;
+  limit: boolean;
   histories: number;
   env: string[];
   out: string;
@@ -178,17 +180,19 @@ function sameOutcome(a: Outcome, b: Outcome): string {
   return diffs.length === 0 ? 'identical' : `DIFFERENT: ${diffs.join('; ')}`;
 }
 
+/** bulk-update-baseline.ts (the per-project plain script) or bulk-update-limit.ts (one statement per batch). */
 async function runBaseline(
   db: BulkBenchDatabase,
   sql: Sql,
   config: Config,
   attributeId: number,
   outDir: string,
+  script: 'bulk-update-baseline' | 'bulk-update-limit' = 'bulk-update-baseline',
 ): Promise<{ result: BulkBaselineResult; transactions: number; outcome: Outcome; operationId: string }> {
   await resetBulkState(sql, attributeId);
   // The request recorded as startBulkUpdate records it (its checks are the API's, not the update's).
   const operationId = generateOperationId(OPERATION_TYPE_ATTRIBUTE_UPDATE, ALICE);
-  const workflowId = `bench-baseline:${operationId}`;
+  const workflowId = `bench-${script}:${operationId}`;
   await insertOperation(sql, {
     id: operationId,
     operationType: OPERATION_TYPE_ATTRIBUTE_UPDATE,
@@ -206,10 +210,10 @@ async function runBaseline(
     batchSize: config.BULK_UPDATE_BATCH_SIZE,
     lanes: config.BULK_UPDATE_MAX_CONCURRENT_BATCHES,
   };
-  const file = join(outDir, `bulk-baseline-${randomUUID().slice(0, 8)}.json`);
+  const file = join(outDir, `${script}-${randomUUID().slice(0, 8)}.json`);
   writeFileSync(file, JSON.stringify(options));
   const before = await transactions(sql);
-  const out = await runNodeScript(join(__dirname, 'bulk-update-baseline.ts'), `@${file}`).finally(() =>
+  const out = await runNodeScript(join(__dirname, `${script}.ts`), `@${file}`).finally(() =>
     rmSync(file, { force: true }),
   );
   const xacts = (await transactions(sql)) - before;
@@ -373,6 +377,23 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
       ]);
     }
 
+    let limit: Awaited<ReturnType<typeof runBaseline>> | undefined;
+    if (opts.limit) {
+      log('set-based limit (one statement per batch, no Temporal) ...');
+      limit = await runBaseline(db, sql, config, attributeId, outDir, 'bulk-update-limit');
+      const l = limit.result;
+      log(`limit: ${s1(l.ms)}`);
+      rows.push([
+        'set-based limit: wall time',
+        `${s1(l.ms)} (${perSec(l.totalItems, l.ms)} projects, ${l.batches} batches, ${l.successful} ok, ${l.failed} failed, email ${l.notification}, peak RSS ${mb(l.peakRssBytes)})`,
+      ]);
+      rows.push([
+        'set-based limit: db transactions',
+        `${limit.transactions.toLocaleString('en-US')} (${(limit.transactions / Math.max(1, l.totalItems)).toFixed(2)} per project)`,
+      ]);
+      if (baseline) rows.push(['set-based limit: outcome vs baseline', sameOutcome(limit.outcome, baseline.outcome)]);
+    }
+
     const runs: WorkflowRun[] = [];
     for (const n of opts.workers) {
       log(`workflow with ${n} worker process(es) ...`);
@@ -412,6 +433,7 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
       for (const [identity, batches] of Object.entries(run.batchesPerWorker))
         rows.push([`  worker ${identity}`, `${batches} batch (or batch range) activities`]);
       if (baseline) rows.push([`${p}: outcome vs baseline`, sameOutcome(run.outcome, baseline.outcome)]);
+      if (limit) rows.push([`${p}: outcome vs set-based limit`, sameOutcome(run.outcome, limit.outcome)]);
       if (runs.length > 1)
         rows.push([`${p}: outcome vs ${runs[0]!.workers}-worker run`, sameOutcome(run.outcome, runs[0]!.outcome)]);
       const otherFile = join(outDir, `bulk-outcome-${name}-${n === 1 ? 2 : 1}w.json`);
@@ -432,7 +454,7 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
     }
     print(`bench:bulk-update ${name}`, rows);
 
-    process.stdout.write('\nratios (targets from issue 5; printed, not asserted)\n');
+    process.stdout.write('\nratios (targets from issues 5 and 15; printed, not asserted)\n');
     for (const run of runs) {
       if (baseline) {
         const x = run.wallMs / baseline.result.ms;
@@ -440,6 +462,16 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
           `workflow (${run.workers}w) / baseline  ${x.toFixed(2)}x   <= 1.5x: ${x <= 1.5 ? 'meets' : 'MISSES'}\n`,
         );
       }
+      if (limit) {
+        const x = run.wallMs / limit.result.ms;
+        process.stdout.write(
+          `workflow (${run.workers}w) / set-based limit  ${x.toFixed(2)}x   <= 2x: ${x <= 2 ? 'meets' : 'MISSES'}\n`,
+        );
+      }
+      const rssPeak = Math.max(...run.workerPeakRss);
+      process.stdout.write(
+        `worker peak RSS (${run.workers}w)    ${mb(rssPeak)}  < 512 MB: ${rssPeak < 512 * 2 ** 20 ? 'meets' : 'MISSES'}\n`,
+      );
       const largest = Math.max(run.history.largestParentRun, run.history.largestChild);
       process.stdout.write(
         `largest history (${run.workers}w)     ${largest} events  < 10,240: ${largest < 10_240 ? 'meets' : 'MISSES'}\n`,
@@ -456,6 +488,7 @@ async function benchSize(projects: number, name: string, opts: Options, outDir: 
         overrides,
       },
       baseline,
+      limit,
       runs,
     };
   } finally {
@@ -478,6 +511,7 @@ const program = new Command('bench:bulk-update')
   .option('--profile', 'run the workers with node --cpu-prof (profiles in the output directory)', false)
   .option('--node-flag <flags...>', 'node flags for the workers, e.g. --node-flag=--max-old-space-size=256', [])
   .option('--no-baseline', 'skip the plain-script baseline')
+  .option('--no-limit', 'skip the set-based limit (one statement per batch)')
   .option('--histories <n>', 'read at most this many histories for per-worker counts', int('--histories'), 5000)
   .option('--env <KEY=VALUE...>', 'worker settings, e.g. --env BULK_UPDATE_BATCH_SIZE=100', [])
   .option('--out <dir>', 'where results and profiles go', '/tmp/bench-bulk-update')

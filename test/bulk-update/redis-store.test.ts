@@ -198,6 +198,51 @@ describe('RedisStore (Gitlab::BackgroundOperations::RedisStore)', () => {
     expect(await store.getFailedItems(id)).toHaveLength(1);
   });
 
+  it("records a batch's outcomes in one script exactly as the single writes do, each entity once", async () => {
+    const failed = (entityId: number, message: string) => ({
+      entity_id: entityId,
+      entity_type: 'Project' as const,
+      entity_name: `p${entityId}`,
+      error_message: message,
+      errors: message === 'Invalid attributes' ? ['Cannot add multiple attributes from the same category 3'] : [],
+      error_code: 'service_error' as const,
+      created_at: '2026-01-01T00:00:00.000Z',
+    });
+    const one = await create(5);
+    await store.incrementSuccessful(one, { entity: { type: 'Project', id: 1 } });
+    await store.incrementSuccessful(one, { entity: { type: 'Project', id: 2 } });
+    await store.addFailedItem(one, failed(3, 'Invalid attributes'));
+    await store.addFailedItem(one, failed(4, 'Too many attributes'));
+    const batch = await create(5);
+    const outcomes = {
+      successful: [
+        { type: 'Project' as const, id: 1 },
+        { type: 'Project' as const, id: 2 },
+      ],
+      failed: [failed(3, 'Invalid attributes'), failed(4, 'Too many attributes')],
+    };
+    expect(await store.recordOutcomes(batch, outcomes)).toBe(4);
+    // A retried batch (and an entity counted by a single write before) adds nothing.
+    await store.incrementSuccessful(batch, { entity: { type: 'Project', id: 5 } });
+    expect(
+      await store.recordOutcomes(batch, {
+        ...outcomes,
+        successful: [...outcomes.successful, { type: 'Project', id: 5 }],
+      }),
+    ).toBe(0);
+    await store.incrementSuccessful(one, { entity: { type: 'Project', id: 5 } });
+    const strip = (op: Awaited<ReturnType<RedisStore['getOperation']>>) => ({ ...op, id: '', created_at: '' });
+    expect(strip(await store.getOperation(batch))).toEqual(strip(await store.getOperation(one)));
+    expect(await store.getFailedItems(batch)).toEqual(await store.getFailedItems(one));
+    expect((await redis.smembers(recordedItemsKey(batch))).sort()).toEqual(
+      (await redis.smembers(recordedItemsKey(one))).sort(),
+    );
+    expect(await redis.ttl(recordedItemsKey(batch))).toBeGreaterThan(EXPIRY_SECONDS - 60);
+    await store.deleteOperation(batch);
+    expect(await store.recordOutcomes(batch, outcomes)).toBe('missing');
+    expect(await redis.exists(operationKey(batch), failedItemsKey(batch), recordedItemsKey(batch))).toBe(0);
+  });
+
   it('moves the status from pending to running', async () => {
     const id = await create();
     await store.markRunning(id);
