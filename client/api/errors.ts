@@ -1,11 +1,15 @@
 /** What goes under "message": a text, or GitLab's structured {"error": ...} (render_api_error!({ error: ... })). */
 export type ApiErrorMessage = string | { error: string };
 
-/** An error the API answers with its status and {"message": ...}, as GitLab's render_api_error! does. */
+/**
+ * An error the API answers with its status and {"message": ...}, as GitLab's render_api_error! does; or, for a
+ * parameter Grape's validation refuses, {"error": ...} (Grape's own error format, which GitLab's API keeps).
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 429 | 503,
     readonly body: ApiErrorMessage,
+    readonly key: 'message' | 'error' = 'message',
   ) {
     super(typeof body === 'string' ? body : body.error);
     this.name = 'ApiError';
@@ -18,6 +22,10 @@ export const notFound = (what = '') => new ApiError(404, `404 ${what ? `${what} 
 /** GitLab's answer when a lookup finds nothing (api.rb rescues ActiveRecord::RecordNotFound): lower-case "found". */
 export const recordNotFound = () => new ApiError(404, '404 Not found');
 export const badRequest = (message: string) => new ApiError(400, message);
+/** A parameter Grape's validation refuses: 400 {"error": "<param> is invalid"} and the like. */
+export const invalidParameter = (message: string) => new ApiError(400, message, 'error');
+/** The resource is in a state that does not allow the action (GitLab's conflict!). */
+export const conflict = (message: string) => new ApiError(409, message);
 /** check_rate_limit!: the message is structured, {"message": {"error": ...}}, unlike most of GitLab's errors. */
 export const tooManyRequests = () =>
   new ApiError(429, { error: 'This endpoint has been requested too many times. Try again later.' });

@@ -3,15 +3,23 @@ import { Redis } from 'ioredis';
 import { createSql } from '../../db/sql';
 import { loadConfigOrExit } from '../../contracts/config';
 import { loadEnvFile } from '../../contracts/env-file';
-import { createLogger } from '../../contracts/logger';
+import { chooseLogFormat, createLogger, type Logger } from '../../contracts/logger';
 import { temporalConnectionOptions } from '../../contracts/temporal';
 import { apiRoutes } from './routes';
 import { buildApi } from './server';
 
+// Set once the configuration is read, so that a crash after that is logged with its stack and causes.
+let crashLog: Logger | undefined;
+
 async function main(): Promise<void> {
   loadEnvFile();
   const config = loadConfigOrExit();
-  const log = createLogger({ level: config.LOG_LEVEL, component: 'api' });
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    component: 'api',
+    format: chooseLogFormat(config.LOG_FORMAT, process.stdout, config.NODE_ENV),
+  });
+  crashLog = log;
   const sql = createSql(config.DATABASE_URL, {
     max: config.DATABASE_POOL_SIZE,
     applicationName: 'gitlab-temporal-api',
@@ -35,6 +43,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`api: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  if (crashLog) crashLog.error('api failed', { error: err });
+  else process.stderr.write(`api: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -1,4 +1,4 @@
-import { badRequest } from './errors';
+import { invalidParameter } from './errors';
 import { integerParam } from './query';
 
 /** GitLab's Kaminari settings (config/initializers/kaminari_config.rb). */
@@ -20,8 +20,8 @@ export interface Pagination {
 export function readPagination(query: unknown): Pagination {
   const page = integerParam(query, 'page') ?? 1;
   const perPage = integerParam(query, 'per_page') ?? DEFAULT_PER_PAGE;
-  if (perPage === 0) throw badRequest('per_page has a value not allowed');
-  if (page > MAX_PAGE) throw badRequest('page does not have a valid value');
+  if (perPage === 0) throw invalidParameter('per_page has a value not allowed');
+  if (page > MAX_PAGE) throw invalidParameter('page does not have a valid value');
   return {
     page: Math.max(1, page),
     perPage: perPage < 0 ? DEFAULT_PER_PAGE : Math.min(perPage, MAX_PER_PAGE),

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import { badRequest } from './errors';
+import { invalidParameter } from './errors';
 
 /**
- * Parses query parameters with zod; a bad one is a 400 naming the parameter, as Grape answers. A repeated key counts
+ * Parses query parameters with zod; a bad one is Grape's 400 {"error": ...} naming the parameter. A repeated key counts
  * with its last value, as Rack parses `sort=asc&sort=desc`.
  */
 export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
@@ -13,7 +13,7 @@ export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.in
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const name = issue?.path.join('.') || 'parameters';
-  throw badRequest(`${name} ${issue?.code === 'unrecognized_keys' ? 'is not allowed' : 'does not have a valid value'}`);
+  throw invalidParameter(`${name} ${grapeMessage(issue)}`);
 }
 
 /**
@@ -26,6 +26,22 @@ export function integerParam(params: unknown, name: string): number | undefined 
   const given = (params as Record<string, unknown> | undefined)?.[name];
   const value: unknown = Array.isArray(given) ? given.at(-1) : given;
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string' || !/^\s*[+-]?\d+\s*$/.test(value)) throw badRequest(`${name} is invalid`);
+  if (typeof value !== 'string' || !/^\s*[+-]?\d+\s*$/.test(value)) throw invalidParameter(`${name} is invalid`);
   return Number(value);
+}
+
+/** Grape's wording per validator: values -> "does not have a valid value", regexp -> "is invalid", presence -> "is missing". */
+function grapeMessage(issue: z.core.$ZodIssue | undefined): string {
+  switch (issue?.code) {
+    case 'unrecognized_keys':
+      return 'is not allowed';
+    case 'invalid_format':
+    case 'too_big':
+    case 'too_small':
+      return 'is invalid';
+    case 'invalid_type':
+      return issue.input === undefined ? 'is missing' : 'is invalid';
+    default:
+      return 'does not have a valid value';
+  }
 }

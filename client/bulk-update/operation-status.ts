@@ -8,6 +8,7 @@ import {
   type BulkUpdateWorkflowResult,
   type NotificationOutcome,
 } from '../../contracts/bulk-update';
+import { operationStateOf } from './workflow-state';
 
 /** What the workflow says about an operation: its live progress while it runs, its result once it has ended. */
 export interface OperationStatus {
@@ -64,7 +65,7 @@ export async function readOperationStatus(
     const result = status === 'COMPLETED' ? ((await handle.result()) as BulkUpdateWorkflowResult) : undefined;
     return {
       ...base,
-      state: status === 'COMPLETED' ? 'finished' : status.toLowerCase(),
+      state: operationStateOf(status),
       done: true,
       totalItems: result?.totalItems ?? record.totalItems ?? 0,
       successfulItems: result?.successfulItems ?? 0,

@@ -124,7 +124,10 @@ describe('security attribute bulk update API', () => {
     expect(
       (await api.request('POST', '/api/v4/security/attributes/bulk_update', { token, rawBody: '[1,2' })).status,
     ).toBe(400);
-    expect((await api.request('GET', '/api/v4/security/background_operations/nope', { token })).status).toBe(400);
+    expect(await api.request('GET', '/api/v4/security/background_operations/nope', { token })).toEqual({
+      status: 400,
+      body: { error: 'id is invalid' },
+    });
     const [after] = await api.deps.sql<{ n: number }[]>`select count(*)::int as n from background_operations`;
     expect(after?.n).toBe(before?.n);
   });

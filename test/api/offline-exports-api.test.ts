@@ -145,11 +145,16 @@ describe('offline exports API', () => {
       const res = await fetch(`${api.url}/api/v4/offline_exports?${query}`, { headers: { 'PRIVATE-TOKEN': pager } });
       return { status: res.status, body: await res.json() };
     };
-    expect(await refused('per_page=0')).toEqual({ status: 400, body: { message: 'per_page has a value not allowed' } });
+    // Grape's validation errors keep Grape's format, {"error": ...}, as GitLab's API answers them.
+    expect(await refused('per_page=0')).toEqual({ status: 400, body: { error: 'per_page has a value not allowed' } });
     for (const bad of ['abc', '1.5', '1e3', '0x10']) {
-      expect(await refused(`per_page=${bad}`)).toEqual({ status: 400, body: { message: 'per_page is invalid' } });
-      expect(await refused(`page=${bad}`)).toEqual({ status: 400, body: { message: 'page is invalid' } });
+      expect(await refused(`per_page=${bad}`)).toEqual({ status: 400, body: { error: 'per_page is invalid' } });
+      expect(await refused(`page=${bad}`)).toEqual({ status: 400, body: { error: 'page is invalid' } });
     }
+    expect(await refused('sort=sideways')).toEqual({
+      status: 400,
+      body: { error: 'sort does not have a valid value' },
+    });
     // A repeated key counts with its last value, as Rack parses it.
     const repeated = await list('page=1&page=2&per_page=100');
     expect({ page: repeated.header('x-page'), ids: repeated.ids }).toEqual({ page: '2', ids: second.ids });
@@ -179,7 +184,7 @@ describe('offline exports API', () => {
     expect((await api.request('GET', '/api/v4/offline_exports?sort=sideways', { token: alice })).status).toBe(400);
     expect(await api.request('GET', '/api/v4/offline_exports/abc', { token: alice })).toEqual({
       status: 400,
-      body: { message: 'id is invalid' },
+      body: { error: 'id is invalid' },
     });
     // Any integer is looked up as GitLab's find does: one that cannot be an export id is simply not found.
     for (const id of ['0', '-1', '99999999999', String(2 ** 53), '9'.repeat(40)]) {
@@ -190,29 +195,53 @@ describe('offline exports API', () => {
     }
   });
 
-  it('limits export requests to 6 per minute per user', async () => {
+  it("limits export requests to 6 per minute per user, with GitLab's RateLimit-* headers", async () => {
+    // The limiter's periods are aligned to the clock minute, as GitLab's are: keep the eight requests in one.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 45_000) await new Promise((r) => setTimeout(r, 60_500 - intoMinute));
     // Each of these is refused (no entities) but still counts, as GitLab's throttle counts requests, not exports.
     const body = exportRequest([]);
-    const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) {
-      statuses.push((await api.request('POST', '/api/v4/offline_exports', { token: seedToken('carol'), body })).status);
-    }
-    expect(statuses.slice(0, 6)).toEqual([422, 422, 422, 422, 422, 422]);
-    expect(statuses.slice(6)).toEqual([429, 429]);
-    const limited = await api.request('POST', '/api/v4/offline_exports', { token: seedToken('carol'), body });
+    const post = (token: string) =>
+      fetch(`${api.url}/api/v4/offline_exports`, {
+        method: 'POST',
+        headers: { 'PRIVATE-TOKEN': token, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const responses: Response[] = [];
+    for (let i = 0; i < 8; i++) responses.push(await post(seedToken('carol')));
+    expect(responses.map((r) => r.status)).toEqual([422, 422, 422, 422, 422, 422, 429, 429]);
+    const header = (r: Response | undefined, name: string) => r?.headers.get(name) ?? null;
+    const reset = Number(header(responses[0], 'ratelimit-reset'));
+    expect(reset % 60).toBe(0); // the end of the clock minute
+    expect(reset * 1000).toBeGreaterThan(Date.now());
+    expect(
+      ['ratelimit-name', 'ratelimit-limit', 'ratelimit-observed', 'ratelimit-remaining'].map((h) =>
+        header(responses[0], h),
+      ),
+    ).toEqual(['offline_export', '6', '1', '5']);
+    // Only a refused request says when to come back.
+    expect([header(responses[0], 'retry-after'), header(responses[0], 'ratelimit-resettime')]).toEqual([null, null]);
+    expect([header(responses[5], 'ratelimit-observed'), header(responses[5], 'ratelimit-remaining')]).toEqual([
+      '6',
+      '0',
+    ]);
+
+    const limited = responses[7]!;
+    expect([header(limited, 'ratelimit-observed'), header(limited, 'ratelimit-remaining')]).toEqual(['8', '0']);
+    expect(Number(header(limited, 'ratelimit-reset'))).toBe(reset);
+    expect(header(limited, 'ratelimit-resettime')).toBe(new Date(reset * 1000).toUTCString());
+    const retryAfter = Number(header(limited, 'retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(Math.abs(Date.now() / 1000 + retryAfter - reset)).toBeLessThanOrEqual(2);
     // check_rate_limit! answers render_api_error!({ error: ... }, 429): the message is an object.
-    expect(limited.body).toEqual({
+    expect(await limited.json()).toEqual({
       message: { error: 'This endpoint has been requested too many times. Try again later.' },
     });
-    // GitLab's too_many_requests! also says when to come back.
-    const again = await fetch(`${api.url}/api/v4/offline_exports`, {
-      method: 'POST',
-      headers: { 'PRIVATE-TOKEN': seedToken('carol'), 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    expect(again.status).toBe(429);
-    expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
     // Another user is not affected.
-    expect((await api.request('POST', '/api/v4/offline_exports', { token: seedToken('dave'), body })).status).toBe(422);
+    const other = await post(seedToken('dave'));
+    expect([other.status, header(other, 'ratelimit-observed')]).toEqual([422, '1']);
+    // Routes without a limit carry no RateLimit headers.
+    const list = await fetch(`${api.url}/api/v4/offline_exports`, { headers: { 'PRIVATE-TOKEN': seedToken('carol') } });
+    expect(list.headers.get('ratelimit-name')).toBeNull();
   });
 });

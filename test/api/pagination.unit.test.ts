@@ -8,7 +8,8 @@ const refusal = (query: Record<string, unknown>): string => {
   try {
     readPagination(query);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 400) return err.message;
+    // Grape's validation errors: answered as {"error": ...}, not {"message": ...}.
+    if (err instanceof ApiError && err.status === 400 && err.key === 'error') return err.message;
     throw err;
   }
   throw new Error(`accepted ${JSON.stringify(query)}`);

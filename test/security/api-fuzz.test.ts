@@ -70,7 +70,10 @@ async function send(req: Sent): Promise<Answer> {
   return { status: res.status, text, json };
 }
 
-/** Never a 5xx; a refusal is JSON {"message": string}, or {"message": {"error": string}} for GitLab's 429. */
+/**
+ * Never a 5xx; a refusal is JSON {"message": string}, {"error": string} for a parameter refused by validation (a
+ * 400 in Grape's format, as GitLab answers it), or {"message": {"error": string}} for GitLab's 429.
+ */
 function checkRefused(req: Sent, answer: Answer, allowOk: boolean): string | undefined {
   const { status, json } = answer;
   const body =
@@ -83,9 +86,12 @@ function checkRefused(req: Sent, answer: Answer, allowOk: boolean): string | und
   const where = `${req.label} [${req.contentType}] ${req.method} ${req.path.slice(0, 120)} ${body} -> ${status} ${answer.text.slice(0, 200)}`;
   if (status >= 500) return `5xx: ${where}`;
   if (status < 400) return allowOk ? undefined : `accepted: ${where}`;
-  const message = typeof json === 'object' && json !== null ? (json as { message?: unknown }).message : undefined;
-  const text = status === 429 ? (message as { error?: unknown } | undefined)?.error : message;
-  if (typeof text !== 'string') return `not JSON {message}: ${where}`;
+  const fields = typeof json === 'object' && json !== null ? (json as { message?: unknown; error?: unknown }) : {};
+  const text =
+    status === 429
+      ? (fields.message as { error?: unknown } | undefined)?.error
+      : (fields.message ?? (status === 400 ? fields.error : undefined));
+  if (typeof text !== 'string') return `not JSON {message} (or a 400's {error}): ${where}`;
   return undefined;
 }
 
