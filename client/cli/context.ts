@@ -4,27 +4,11 @@ import { userByUsername, type AuthenticatedUser } from '../../db/users';
 import { loadConfigOrExit, type Config } from '../../contracts/config';
 import { loadEnvFile } from '../../contracts/env-file';
 import { temporalConnectionOptions } from '../../contracts/temporal';
+import { CliError, ExitCode } from './errors';
 
-/** Exit codes the CLI promises (documented in --help and the README). */
-export const ExitCode = {
-  OK: 0,
-  FAILED: 1, // the work ran and failed, or an unexpected error
-  USAGE: 2, // bad arguments or a rejected request
-  NOT_FOUND: 3,
-  CANCELLED: 4,
-  UNAVAILABLE: 5, // a server (Temporal, PostgreSQL, ...) did not answer
-  CONFIG: 78,
-} as const;
+export { CliError, ExitCode, printJson } from './errors';
 
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = ExitCode.FAILED,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
+// The direct mode's connections (PostgreSQL and Temporal), loaded only by commands that act directly.
 
 export interface CliContext {
   config: Config;
@@ -67,10 +51,6 @@ export async function withContext<T>(run: (ctx: CliContext) => Promise<T>): Prom
   } finally {
     await ctx.close();
   }
-}
-
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** The active user a command acts as (--user); exit code 3 when there is none. */

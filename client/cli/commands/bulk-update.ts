@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import { findOperation } from '../../../db/bulk-update/operations';
-import { webUiLink } from '../../../contracts/temporal';
 import { BULK_UPDATE_MODES } from '../../../contracts/bulk-update';
-import { OperationNotFoundError, readOperationStatus, type OperationStatus } from '../../bulk-update/operation-status';
-import { BulkUpdateRequestError } from '../../bulk-update/request';
-import { startBulkUpdate } from '../../bulk-update/start-bulk-update';
-import { actingUser, CliError, ExitCode, printJson, withContext, type CliContext } from '../context';
+import { OPERATION_CANCELLED, type BackgroundOperation, type FailedItem } from '../api-shapes';
+import { CliError, ExitCode, printJson } from '../errors';
 import { watch } from '../progress';
+import { printTable } from '../table';
+import { positiveInt, resolveTarget, targetOptions, wantsJson, type TargetOptions } from '../target';
+import { apiBulkUpdateBackend, operationDone, type BulkUpdateBackend } from './bulk-update-backend';
 
 const ids = (value: string, previous: number[] = []) => {
   const parsed = value.split(',').map((v) => Number(v.trim()));
@@ -15,31 +14,39 @@ const ids = (value: string, previous: number[] = []) => {
   return [...previous, ...parsed];
 };
 
-async function view(ctx: CliContext, operationId: string, userId: number): Promise<OperationStatus> {
-  try {
-    return await readOperationStatus({ sql: ctx.sql, temporal: ctx.temporal }, operationId, userId);
-  } catch (err) {
-    if (err instanceof OperationNotFoundError) throw new CliError(err.message, ExitCode.NOT_FOUND);
-    throw err;
-  }
+/**
+ * The exit code an operation's state gives, the same in every command: finished without failed items 0; finished
+ * with failed items, failed or timed out 1; cancelled or terminated 4; still pending or running 0.
+ */
+export function operationExitCode(o: BackgroundOperation): number {
+  if (OPERATION_CANCELLED.includes(o.status)) return ExitCode.CANCELLED;
+  if (o.status === 'finished') return o.failed_items > 0 ? ExitCode.FAILED : ExitCode.OK;
+  return o.status === 'failed' || o.status === 'timed_out' ? ExitCode.FAILED : ExitCode.OK;
 }
 
-function exitCodeOf(v: OperationStatus): number {
-  if (v.state === 'canceled' || v.state === 'terminated') return ExitCode.CANCELLED;
-  if (v.state === 'finished') return v.failedItems > 0 ? ExitCode.FAILED : ExitCode.OK;
-  return v.state === 'failed' || v.state === 'timed_out' ? ExitCode.FAILED : ExitCode.OK;
+async function withBulkUpdateBackend<T>(
+  opts: TargetOptions,
+  run: (backend: BulkUpdateBackend) => Promise<T>,
+): Promise<T> {
+  const target = resolveTarget(opts);
+  if (target.kind === 'api') return run(apiBulkUpdateBackend(target.api));
+  // The direct mode's modules (database, Temporal) load only here: API mode starts without them.
+  const { actingUser, withContext } = await import('../context');
+  const { directBulkUpdateBackend } = await import('./bulk-update-direct');
+  return withContext(async (ctx) => run(directBulkUpdateBackend(ctx, await actingUser(ctx, target.user))));
 }
 
-async function follow(ctx: CliContext, operationId: string, userId: number): Promise<OperationStatus> {
+async function follow(backend: BulkUpdateBackend, id: string) {
   return watch(
     async () => {
-      const v = await view(ctx, operationId, userId);
-      if (v.done) return { final: v };
+      const shown = await backend.show(id);
+      const o = shown.operation;
+      if (operationDone(o)) return { final: shown };
       return {
         frame: {
-          done: v.successfulItems + v.failedItems,
-          total: v.totalItems,
-          label: `${v.phase ?? v.state}${v.failedItems ? `, ${v.failedItems} failed` : ''}`,
+          done: o.successful_items + o.failed_items,
+          total: o.total_items,
+          label: `${o.phase ?? o.status}${o.failed_items ? `, ${o.failed_items} failed` : ''}`,
         },
       };
     },
@@ -47,95 +54,118 @@ async function follow(ctx: CliContext, operationId: string, userId: number): Pro
   );
 }
 
-function report(ctx: CliContext, v: OperationStatus, json?: boolean): void {
-  process.exitCode = exitCodeOf(v);
-  if (json) {
-    printJson({ ...v, webUi: webUiLink(ctx.config, v.workflowId) });
+function report(opts: TargetOptions, o: BackgroundOperation, extra: Record<string, unknown>): void {
+  process.exitCode = operationExitCode(o);
+  if (wantsJson(opts)) {
+    printJson({ ...o, ...extra });
     return;
   }
   process.stdout.write(
-    `operation ${v.operationId}: ${v.state}\n` +
-      `  ${v.successfulItems} successful, ${v.failedItems} failed of ${v.totalItems} projects` +
-      (v.notification ? `; email: ${v.notification}` : '') +
-      `\n  ${webUiLink(ctx.config, v.workflowId)}\n`,
+    `operation ${o.id}: ${o.status}\n` +
+      `  ${o.successful_items} successful, ${o.failed_items} failed of ${o.total_items} projects` +
+      (o.notification ? `; email: ${JSON.stringify(o.notification)}` : '') +
+      `\n` +
+      (typeof extra.web_ui === 'string' ? `  ${extra.web_ui}\n` : `  workflow ${o.workflow_id}\n`) +
+      (o.failed_items > 0 ? `  see: bulk-update failures ${o.id}\n` : ''),
   );
+}
+
+function printFailures(opts: TargetOptions, items: FailedItem[]): void {
+  if (wantsJson(opts)) printJson(items);
+  else
+    printTable(
+      ['project', 'path', 'code', 'error', 'reasons'],
+      items.map((f) => [f.entity_id, f.entity_full_path, f.error_code, f.error_message, f.errors.join('; ')]),
+      'no failed projects',
+    );
 }
 
 export function registerBulkUpdateCommands(program: Command): void {
   const bulk = program.command('bulk-update').description('security-attribute bulk updates');
 
-  bulk
-    .command('start')
-    .description('add, remove or replace security attributes on projects (groups expand to all their projects)')
-    .requiredOption('--user <username>', 'the user who runs the update')
-    .option('--group <ids>', 'group ids, comma separated (repeatable)', ids)
-    .option('--project <ids>', 'project ids, comma separated (repeatable)', ids)
-    .requiredOption('--attribute <ids>', 'security attribute ids, comma separated (repeatable)', ids)
-    .requiredOption('--mode <mode>', `one of ${BULK_UPDATE_MODES.join(', ')}`)
-    .option('--wait', 'follow the operation until it is done')
-    .option('--json', 'print JSON')
-    .action(
-      async (opts: {
-        user: string;
-        group?: number[];
-        project?: number[];
-        attribute: number[];
-        mode: string;
-        wait?: boolean;
-        json?: boolean;
-      }) =>
-        withContext(async (ctx) => {
-          const user = await actingUser(ctx, opts.user);
-          let started;
-          try {
-            started = await startBulkUpdate(
-              { sql: ctx.sql, client: ctx.temporal, taskQueue: ctx.config.TEMPORAL_TASK_QUEUE_BULK_UPDATE },
-              {
-                userId: user.id,
-                groupIds: opts.group ?? [],
-                projectIds: opts.project ?? [],
-                attributeIds: opts.attribute,
-                mode: opts.mode,
-              },
-            );
-          } catch (err) {
-            if (err instanceof BulkUpdateRequestError) throw new CliError(err.problems.join('\n'), ExitCode.USAGE);
-            throw err;
-          }
-          const v = opts.wait
-            ? await follow(ctx, started.operationId, user.id)
-            : await view(ctx, started.operationId, user.id);
-          report(ctx, v, opts.json);
-        }),
-    );
-
-  bulk
-    .command('status <operationId>')
-    .description('show an operation; --watch follows it with a progress bar')
-    .requiredOption('--user <username>', 'the user who started it')
-    .option('--watch', 'follow until done')
-    .option('--json', 'print JSON')
-    .action(async (operationId: string, opts: { user: string; watch?: boolean; json?: boolean }) =>
-      withContext(async (ctx) => {
-        const user = await actingUser(ctx, opts.user);
-        const v = opts.watch ? await follow(ctx, operationId, user.id) : await view(ctx, operationId, user.id);
-        report(ctx, v, opts.json);
+  targetOptions(
+    bulk
+      .command('start')
+      .description('add, remove or replace security attributes on projects (groups expand to all their projects)')
+      .option('--group <ids>', 'group ids, comma separated (repeatable)', ids)
+      .option('--project <ids>', 'project ids, comma separated (repeatable)', ids)
+      .requiredOption('--attribute <ids>', 'security attribute ids, comma separated (repeatable)', ids)
+      .requiredOption('--mode <mode>', `one of ${BULK_UPDATE_MODES.join(', ')}`)
+      .option('--wait', 'follow the operation until it is done, with a progress bar'),
+  ).action(
+    async (
+      opts: TargetOptions & { group?: number[]; project?: number[]; attribute: number[]; mode: string; wait?: boolean },
+    ) =>
+      withBulkUpdateBackend(opts, async (backend) => {
+        const started = await backend.start({
+          group_ids: opts.group ?? [],
+          project_ids: opts.project ?? [],
+          attribute_ids: opts.attribute,
+          mode: opts.mode,
+        });
+        if (opts.wait) {
+          const shown = await follow(backend, started.operation_id);
+          report(opts, shown.operation, shown.extra);
+          return;
+        }
+        // Without --wait, the start's answer: the workflow may not have been picked up by a worker yet.
+        if (wantsJson(opts)) printJson(started);
+        else
+          process.stdout.write(
+            `operation ${started.operation_id}: started\n  ${started.message}\n  workflow ${started.workflow_id}\n`,
+          );
       }),
-    );
+  );
 
-  bulk
-    .command('cancel <operationId>')
-    .description('cancel a running operation (projects already updated stay updated)')
-    .requiredOption('--user <username>', 'the user who started it')
-    .action(async (operationId: string, opts: { user: string }) =>
-      withContext(async (ctx) => {
-        const user = await actingUser(ctx, opts.user);
-        const record = await findOperation(ctx.sql, operationId);
-        if (!record || record.userId !== user.id)
-          throw new CliError(`operation ${operationId} not found`, ExitCode.NOT_FOUND);
-        await ctx.temporal.workflow.getHandle(record.workflowId).cancel();
-        process.stdout.write(`cancellation requested for ${operationId}\n`);
-        process.exitCode = ExitCode.CANCELLED;
-      }),
-    );
+  targetOptions(
+    bulk
+      .command('status <operationId>')
+      .description('show an operation; --watch follows it with a progress bar')
+      .option('--watch', 'follow until done'),
+  ).action(async (operationId: string, opts: TargetOptions & { watch?: boolean }) =>
+    withBulkUpdateBackend(opts, async (backend) => {
+      const shown = opts.watch ? await follow(backend, operationId) : await backend.show(operationId);
+      report(opts, shown.operation, shown.extra);
+    }),
+  );
+
+  targetOptions(
+    bulk.command('list').description('your operations, newest first').option('--limit <n>', 'how many', '20'),
+  ).action(async (opts: TargetOptions & { limit: string }) =>
+    withBulkUpdateBackend(opts, async (backend) => {
+      const operations = await backend.list(positiveInt(opts.limit, '--limit'));
+      if (wantsJson(opts)) printJson(operations);
+      else
+        printTable(
+          ['id', 'status', 'total', 'successful', 'failed', 'created_at'],
+          operations.map((o) => [o.id, o.status, o.total_items, o.successful_items, o.failed_items, o.created_at]),
+          'no operations',
+        );
+    }),
+  );
+
+  targetOptions(
+    bulk
+      .command('cancel <operationId>')
+      .description('cancel a running operation; projects already updated stay updated (exit 0 once accepted)'),
+  ).action(async (operationId: string, opts: TargetOptions) =>
+    withBulkUpdateBackend(opts, async (backend) => {
+      await backend.cancel(operationId);
+      if (wantsJson(opts)) printJson({ id: operationId, status: 'cancel_requested' });
+      else process.stdout.write(`cancellation requested for ${operationId}\n`);
+      process.exitCode = ExitCode.OK;
+    }),
+  );
+
+  targetOptions(
+    bulk
+      .command('failures <operationId>')
+      .description("the operation's failed projects with their errors (from PostgreSQL, also after it ended)"),
+  ).action(async (operationId: string, opts: TargetOptions) =>
+    withBulkUpdateBackend(opts, async (backend) => {
+      const items: FailedItem[] = [];
+      for await (const page of backend.failures(operationId)) items.push(...page);
+      printFailures(opts, items);
+    }),
+  );
 }

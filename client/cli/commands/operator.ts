@@ -1,15 +1,9 @@
 import type { Command } from 'commander';
-import { migrate } from '../../../db/migrate';
-import { seedInstance } from '../../../db/seed/generate';
-import { createSql } from '../../../db/sql';
-import { webUiLink } from '../../../contracts/temporal';
-import { storagePaths } from '../../../contracts/config';
-import {
-  STACK_CHECK_WORKFLOW,
-  stackCheckWorkflowId,
-  type StackCheckWorkflowType,
-} from '../../../contracts/stack-check';
-import { cliConfig, CliError, ExitCode, printJson, withContext } from '../context';
+import type { StackCheckWorkflowType } from '../../../contracts/stack-check';
+import { CliError, ExitCode, printJson } from '../errors';
+
+// The database, seed and Temporal modules load inside each action, so that the export and bulk-update commands
+// over the API start without them.
 
 const wholeNumber = (value: string) => {
   const n = Number(value.replace(/_/g, ''));
@@ -24,6 +18,11 @@ export function registerOperatorCommands(program: Command): void {
     .description('apply pending database migrations (safe to repeat)')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
+      const [{ cliConfig }, { createSql }, { migrate }] = await Promise.all([
+        import('../context'),
+        import('../../../db/sql'),
+        import('../../../db/migrate'),
+      ]);
       const config = cliConfig();
       const sql = createSql(config.DATABASE_URL, { max: 1 });
       try {
@@ -46,6 +45,13 @@ export function registerOperatorCommands(program: Command): void {
     .option('--reset', 'empty the source tables first')
     .option('--json', 'print JSON')
     .action(async (opts: { projects: number; issues: number; reset?: boolean; json?: boolean }) => {
+      const [{ cliConfig }, { createSql }, { migrate }, { seedInstance }, { storagePaths }] = await Promise.all([
+        import('../context'),
+        import('../../../db/sql'),
+        import('../../../db/migrate'),
+        import('../../../db/seed/generate'),
+        import('../../../contracts/config'),
+      ]);
       const config = cliConfig();
       const sql = createSql(config.DATABASE_URL, { max: 2 });
       try {
@@ -72,8 +78,13 @@ export function registerOperatorCommands(program: Command): void {
     .description('run a check workflow on a worker and report whether it reaches PostgreSQL, Redis, S3 and SMTP')
     .option('--task-queue <queue>', 'task queue whose worker to check (default: the export queue)')
     .option('--json', 'print JSON')
-    .action(async (opts: { taskQueue?: string; json?: boolean }) =>
-      withContext(async ({ temporal, config }) => {
+    .action(async (opts: { taskQueue?: string; json?: boolean }) => {
+      const [{ withContext }, { webUiLink }, { STACK_CHECK_WORKFLOW, stackCheckWorkflowId }] = await Promise.all([
+        import('../context'),
+        import('../../../contracts/temporal'),
+        import('../../../contracts/stack-check'),
+      ]);
+      return withContext(async ({ temporal, config }) => {
         const workflowId = stackCheckWorkflowId(`cli-${Date.now()}`);
         const result = await temporal.workflow.execute<StackCheckWorkflowType>(STACK_CHECK_WORKFLOW, {
           workflowId,
@@ -89,6 +100,6 @@ export function registerOperatorCommands(program: Command): void {
           process.stdout.write(`${webUiLink(config, workflowId)}\n`);
         }
         if (!result.ok) process.exitCode = ExitCode.UNAVAILABLE;
-      }),
-    );
+      });
+    });
 }
