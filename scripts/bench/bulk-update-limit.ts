@@ -1,26 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { createRedisStore } from '../../db/bulk-update/redis-store';
-import {
-  cleanupTracking,
-  collectPage,
-  createTracking,
-  finishRun,
-  planRun,
-  startRun,
-} from '../../activities/bulk-update/scheduling';
-import { notifyFailures } from '../../activities/bulk-update/notify';
-import { requireOperation } from '../../activities/bulk-update/require-operation';
-import { loadConfig } from '../../contracts/config';
-import { closeDeps, createDeps } from '../../worker/deps';
-import { loadEnvFile } from '../../contracts/env-file';
-import { COLLECT_PAGE_SIZE } from '../../contracts/bulk-update';
 import type { Db } from '../../db/sql';
-import {
-  snapshotOf,
-  type BulkBaselineOptions,
-  type BulkBaselineResult,
-  type RedisSnapshot,
-} from './bulk-update-baseline';
+import { requireOperation } from '../../activities/bulk-update/require-operation';
+import { runBulkScript } from './bulk-update-script';
 
 // The set-based limit of the bulk update: the same change with no Temporal and no per-project code, each batch ONE
 // SQL statement (lock the batch's outcome rows and projects, decide every project with GitLab's rules for an ADD,
@@ -132,105 +112,31 @@ async function addBatch(
     returning bop.project_id, bop.outcome, bop.error_message, bop.error_details, bop.entity_name, bop.entity_full_path`;
 }
 
-async function main(): Promise<void> {
-  const arg = process.argv[2] ?? '';
-  const opts = JSON.parse(arg.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : arg) as BulkBaselineOptions;
-  loadEnvFile();
-  const config = loadConfig({ ...process.env, DATABASE_URL: opts.databaseUrl });
-  const deps = createDeps(config, 'bench-bulk-limit');
-  const store = createRedisStore(deps.redis);
-  const scheduling = {
-    sql: deps.sql,
-    store,
-    batchSize: opts.batchSize,
-    maxConcurrentBatches: opts.lanes,
-    maxBatchesPerRun: 1_000,
-    maxBatchesPerChild: 1,
-  };
-  let peak = 0;
-  const rss = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
-  try {
-    const started = Date.now();
-    const { operationId } = opts;
-    await startRun(scheduling, { operationId, workflowId: opts.workflowId });
-    let after = 0;
-    for (;;) {
-      const page = await collectPage(scheduling, { operationId, afterProjectId: after, pageSize: COLLECT_PAGE_SIZE });
-      after = page.lastProjectId;
-      if (page.done) break;
-    }
-    const plan = await planRun(scheduling, { operationId, batchSize: opts.batchSize });
-    if (plan.tracked && plan.totalItems > 0) await createTracking(scheduling, { operationId });
+if (require.main === module) {
+  runBulkScript('bench-bulk-limit', async ({ deps, store, operationId, tracked }) => {
     const op = await requireOperation(deps.sql, operationId);
     if (op.mode !== 'ADD') throw new Error(`the set-based limit only knows ADD (got ${op.mode})`);
-    let next = 0;
-    let successful = 0;
-    let failed = 0;
-    const lane = async () => {
-      while (next < plan.batchCount) {
-        const batchNumber = next++;
-        const rows = await addBatch(deps.sql, op, batchNumber);
-        const ok = rows.filter((r) => r.outcome === 'succeeded');
-        const bad = rows.filter((r) => r.outcome === 'failed');
-        successful += ok.length;
-        failed += bad.length;
-        if (plan.tracked) {
-          await store.recordOutcomes(operationId, {
-            successful: ok.map((r) => ({ type: 'Project' as const, id: Number(r.project_id) })),
-            failed: bad.map((r) => ({
-              entity_id: Number(r.project_id),
-              entity_type: 'Project' as const,
-              ...(r.entity_name !== null ? { entity_name: r.entity_name } : {}),
-              ...(r.entity_full_path !== null ? { entity_full_path: r.entity_full_path } : {}),
-              error_message: r.error_message ?? 'Unknown error',
-              errors: r.error_details,
-              error_code: 'service_error' as const,
-            })),
-          });
-        }
+    return async (batchNumber) => {
+      const rows = await addBatch(deps.sql, op, batchNumber);
+      const ok = rows.filter((r) => r.outcome === 'succeeded');
+      const bad = rows.filter((r) => r.outcome === 'failed');
+      if (tracked) {
+        await store.recordOutcomes(operationId, {
+          successful: ok.map((r) => ({ type: 'Project' as const, id: Number(r.project_id) })),
+          failed: bad.map((r) => ({
+            entity_id: Number(r.project_id),
+            entity_type: 'Project' as const,
+            ...(r.entity_name !== null ? { entity_name: r.entity_name } : {}),
+            ...(r.entity_full_path !== null ? { entity_full_path: r.entity_full_path } : {}),
+            error_message: r.error_message ?? 'Unknown error',
+            errors: r.error_details,
+            error_code: 'service_error' as const,
+          })),
+        });
       }
+      return { successful: ok.length, failed: bad.length };
     };
-    await Promise.all(Array.from({ length: Math.max(1, opts.lanes) }, lane));
-    let notification = 'not_needed';
-    let redis: RedisSnapshot | undefined;
-    const snapStarted = Date.now();
-    if (plan.tracked && plan.totalItems > 0) {
-      redis = snapshotOf(await store.getOperation(operationId), await store.getFailedItems(operationId));
-    }
-    const snapshotMs = Date.now() - snapStarted;
-    if (plan.tracked && plan.totalItems > 0) {
-      notification = (
-        await notifyFailures(
-          { sql: deps.sql, mailer: deps.mailer, mailFrom: config.MAIL_FROM, instanceBaseUrl: config.INSTANCE_BASE_URL },
-          { operationId },
-        )
-      ).notification;
-      await cleanupTracking(scheduling, { operationId });
-    }
-    await finishRun(scheduling, { operationId, status: 'finished' });
-    const ms = Date.now() - started - snapshotMs;
-    clearInterval(rss);
-    peak = Math.max(peak, process.memoryUsage.rss());
-    const result: BulkBaselineResult = {
-      ms,
-      snapshotMs,
-      totalItems: plan.totalItems,
-      batches: plan.batchCount,
-      successful,
-      failed,
-      notification,
-      redis,
-      peakRssBytes: peak,
-    };
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-  } finally {
-    clearInterval(rss);
-    await closeDeps(deps);
-  }
-}
-
-if (require.main === module) {
-  main().catch((err: unknown) => {
+  }).catch((err: unknown) => {
     process.stderr.write(`bulk-update-limit: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   });

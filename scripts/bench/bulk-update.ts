@@ -21,8 +21,8 @@ import {
   OPERATION_TYPE_ATTRIBUTE_UPDATE,
   type BulkUpdateWorkflowResult,
 } from '../../contracts/bulk-update';
-import type { BulkBaselineOptions, BulkBaselineResult, RedisSnapshot } from './bulk-update-baseline';
-import { snapshotOf } from './bulk-update-baseline';
+import type { BulkBaselineOptions, BulkBaselineResult, RedisSnapshot } from './bulk-update-script';
+import { snapshotOf } from './bulk-update-script';
 import { benchAttribute, ensureBulkSeeded, resetBulkState, type BulkBenchDatabase } from './bulk-update-seed';
 import { cpuSnapshot, cpuUsage } from './cpu';
 import { historyStatsByQuery, type HistoryStats } from './histories';

@@ -9,6 +9,7 @@ import { BulkUpdateRequestError } from '../../bulk-update/request';
 import { OperationNotFoundError, readOperationStatus } from '../../bulk-update/operation-status';
 import { startBulkUpdate } from '../../bulk-update/start-bulk-update';
 import { operationStateOf } from '../../bulk-update/workflow-state';
+import { toFailedItemEntity, workflowOperationEntity } from '../../bulk-update/operation-entity';
 import { ApiError, conflict, notFound, paginationHeaders } from '../errors';
 import { jsonSchema, paginationHeaders as paginationHeaderDocs, paginationQuery, routeSchema } from '../openapi';
 import { readPagination } from '../pagination';
@@ -65,21 +66,6 @@ const paged = (item: z.ZodType) => ({
   headers: paginationHeaderDocs,
 });
 const messageBody = z.object({ message: z.string() });
-
-const toFailure = (f: {
-  projectId: number;
-  entityFullPath: string | null;
-  errorMessage: string | null;
-  errorDetails: string[];
-  errorCode: string | null;
-}) => ({
-  entity_type: 'Project',
-  entity_id: f.projectId,
-  ...(f.entityFullPath !== null ? { entity_full_path: f.entityFullPath } : {}),
-  error_message: f.errorMessage ?? 'Unknown error',
-  errors: f.errorDetails,
-  error_code: f.errorCode ?? 'unexpected_error',
-});
 
 /** The request's URL without its query, for the Link header. */
 const baseUrl = (request: FastifyRequest) =>
@@ -237,21 +223,7 @@ export const bulkUpdateRoutes: RouteModule = async (api, deps) => {
       }
       try {
         const status = await readOperationStatus({ sql: deps.sql, temporal: deps.temporal }, id, record.userId);
-        return {
-          id,
-          operation_type: status.operationType,
-          status: status.state,
-          ...(status.phase ? { phase: status.phase } : {}),
-          source: 'workflow',
-          total_items: status.totalItems,
-          successful_items: status.successfulItems,
-          failed_items: status.failedItems,
-          ...(status.batchesDone !== undefined ? { batches_done: status.batchesDone } : {}),
-          ...(status.done ? { notification: status.notification ?? null } : {}),
-          // Redis forgets the failed items when the operation ends; the durable outcomes still have them.
-          failures: (await failedProjects(deps.sql, id)).map(toFailure),
-          workflow_id: status.workflowId,
-        };
+        return workflowOperationEntity(id, status, (await failedProjects(deps.sql, id)).map(toFailedItemEntity));
       } catch (err) {
         if (err instanceof OperationNotFoundError) throw notFound('Background Operation');
         throw err;
@@ -274,7 +246,9 @@ export const bulkUpdateRoutes: RouteModule = async (api, deps) => {
       const record = await ownOperation(request);
       const { page, perPage } = readPagination(request.query);
       const { rows, total } = await listFailedItems(deps.sql, record.id, { page, perPage });
-      return reply.headers(paginationHeaders(baseUrl(request), page, perPage, total)).send(rows.map(toFailure));
+      return reply
+        .headers(paginationHeaders(baseUrl(request), page, perPage, total))
+        .send(rows.map(toFailedItemEntity));
     },
   );
 

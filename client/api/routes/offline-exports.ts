@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { featureEnabled } from '../../../db/access';
 import { readOfflineExportSettings } from '../../../db/offline-export/create';
-import { listExportRelations, type ExportRelationRow } from '../../../db/offline-export/export-relations-read';
+import { listExportRelations } from '../../../db/offline-export/export-relations-read';
 import { findOfflineExportForUser, listOfflineExportsForUser } from '../../../db/offline-export/exports-read';
 import { EXPORT_STATUS_NAMES, type ExportStatusValue } from '../../../db/offline-export/statuses';
 import {
@@ -16,6 +16,7 @@ import {
   OfflineExportStartError,
   toEntity,
 } from '../../offline-export/create-service';
+import { toRelationEntity } from '../../offline-export/relation-entity';
 import { ApiError, conflict, invalidParameter, notFound, paginationHeaders, recordNotFound } from '../errors';
 import { jsonSchema, paginationHeaders as paginationHeaderDocs, paginationQuery, routeSchema } from '../openapi';
 import { readPagination } from '../pagination';
@@ -67,19 +68,6 @@ const paged = (item: z.ZodType) => ({
   headers: paginationHeaderDocs,
 });
 const messageBody = z.object({ message: z.string() });
-
-const toRelationEntity = (r: ExportRelationRow) => ({
-  portable_type: r.portableType,
-  portable_id: r.portableId,
-  portable_full_path: r.portableFullPath,
-  relation: r.relation,
-  status: r.status,
-  error: r.error,
-  batched: r.batched,
-  batches_count: r.batchesCount,
-  total_objects_count: r.totalObjectsCount,
-  updated_at: r.updatedAt.toISOString(),
-});
 
 /** The path's export id, read as GitLab's `find(id)` does: only a non-integer is a 400. */
 function exportIdOf(request: FastifyRequest): number | undefined {

@@ -2,6 +2,7 @@ import { listFailedItems, listOperationsForUser } from '../../../db/bulk-update/
 import { findOperation } from '../../../db/bulk-update/operations';
 import type { AuthenticatedUser } from '../../../db/users';
 import { webUiLink } from '../../../contracts/temporal';
+import { toFailedItemEntity, workflowOperationEntity } from '../../bulk-update/operation-entity';
 import { cancelOperation, OperationNotCancellableError } from '../../bulk-update/cancel-operation';
 import { OperationNotFoundError, readOperationStatus } from '../../bulk-update/operation-status';
 import { BulkUpdateRequestError } from '../../bulk-update/request';
@@ -17,15 +18,7 @@ export function directBulkUpdateBackend(ctx: CliContext, user: AuthenticatedUser
   async function* failedPages(id: string): AsyncGenerator<FailedItem[]> {
     for (let page = 1; ; page++) {
       const { rows } = await listFailedItems(ctx.sql, id, { page, perPage: 100 });
-      if (rows.length > 0)
-        yield rows.map((f) => ({
-          entity_type: 'Project',
-          entity_id: f.projectId,
-          ...(f.entityFullPath !== null ? { entity_full_path: f.entityFullPath } : {}),
-          error_message: f.errorMessage ?? 'Unknown error',
-          errors: f.errorDetails,
-          error_code: f.errorCode ?? 'unexpected_error',
-        }));
+      if (rows.length > 0) yield rows.map(toFailedItemEntity);
       if (rows.length < 100) return;
     }
   }
@@ -67,21 +60,7 @@ export function directBulkUpdateBackend(ctx: CliContext, user: AuthenticatedUser
     async show(id) {
       try {
         const s = await readOperationStatus({ sql: ctx.sql, temporal: ctx.temporal }, id, user.id);
-        const operation: BackgroundOperation = {
-          id,
-          operation_type: s.operationType,
-          // The API's spelling (docs/api.md): Temporal's CANCELLED lower-cased is "cancelled".
-          status: s.state === 'cancelled' ? 'canceled' : s.state,
-          ...(s.phase ? { phase: s.phase } : {}),
-          source: 'workflow',
-          total_items: s.totalItems,
-          successful_items: s.successfulItems,
-          failed_items: s.failedItems,
-          ...(s.batchesDone !== undefined ? { batches_done: s.batchesDone } : {}),
-          ...(s.done ? { notification: s.notification ?? null } : {}),
-          failures: await failedItems(id),
-          workflow_id: s.workflowId,
-        };
+        const operation: BackgroundOperation = workflowOperationEntity(id, s, await failedItems(id));
         return { operation, extra: { web_ui: webUiLink(ctx.config, s.workflowId) } };
       } catch (err) {
         return cliErrorOf(err);

@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { findOfflineExportForUser, listOfflineExportsForUser } from '../../../db/offline-export/exports-read';
 import { EXPORT_STATUS_NAMES } from '../../../db/offline-export/statuses';
+import { toRelationEntity } from '../../offline-export/relation-entity';
 import type { AuthenticatedUser } from '../../../db/users';
 import { webUiLink } from '../../../contracts/temporal';
 import {
@@ -129,18 +130,7 @@ export function directExportBackend(ctx: CliContext, user: AuthenticatedUser): E
       for (let page = 1; ; page++) {
         const { rows } = await listExportRelations(ctx.sql, id, { status }, { page, perPage: 100 });
         if (rows.length > 0)
-          yield rows.map((r) => ({
-            portable_type: r.portableType,
-            portable_id: r.portableId,
-            portable_full_path: r.portableFullPath ?? '',
-            relation: r.relation,
-            status: r.status,
-            error: r.error,
-            batched: r.batched,
-            batches_count: r.batchesCount,
-            total_objects_count: r.totalObjectsCount,
-            updated_at: r.updatedAt.toISOString(),
-          }));
+          yield rows.map((r) => ({ ...toRelationEntity(r), portable_full_path: r.portableFullPath ?? '' }));
         if (rows.length < 100) return;
       }
     },
