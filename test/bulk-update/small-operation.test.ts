@@ -67,9 +67,10 @@ describe('a small bulk update, end to end and as the Web UI shows it', () => {
     // The database holds exactly the intended links.
     const after = await linksOf(sql, org2Projects);
     for (const id of org2Projects) {
+      // Other files of the suite share the seed and may have linked 'Internet facing' already: ADD keeps one link.
       const expected = withInternal.includes(id)
         ? before.get(id)!
-        : [...before.get(id)!, internetFacing].sort((a, b) => a - b);
+        : [...new Set([...before.get(id)!, internetFacing])].sort((a, b) => a - b);
       expect([id, after.get(id)]).toEqual([id, expected]);
     }
     const outcomes = await outcomesOf(sql, started.operationId);

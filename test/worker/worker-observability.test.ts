@@ -52,6 +52,8 @@ describe('the worker process: business metrics and health endpoint', () => {
   const readinessWhileStarting: number[] = [];
   let exportId: number;
   let bulkWorkflowId: string;
+  let internetFacing: number | undefined;
+  let linkedBefore: number[] = [];
 
   const health = async (path: string) => {
     const res = await fetch(`http://127.0.0.1:${healthPort}${path}`);
@@ -95,13 +97,19 @@ describe('the worker process: business metrics and health endpoint', () => {
     const updater = await createUser(sql, `observability-bulk-${suffix}`, [
       { sourceType: 'Namespace', sourceId: org2, level: AccessLevel.MAINTAINER },
     ]);
+    // The seed is shared with the other files: the links this ADD makes are taken away again in afterAll.
+    internetFacing = await attributeIdByName(sql, 'org-2', 'Internet facing');
+    linkedBefore = (
+      await sql<{ project_id: number }[]>`
+        select project_id from project_to_security_attributes where security_attribute_id = ${internetFacing}`
+    ).map((r) => Number(r.project_id));
     const started = await startBulkUpdate(
       { sql, client, taskQueue: bulkQueue },
       {
         userId: updater,
         groupIds: [org2],
         projectIds: [],
-        attributeIds: [await attributeIdByName(sql, 'org-2', 'Internet facing')],
+        attributeIds: [internetFacing],
         mode: 'ADD',
       },
     );
@@ -132,6 +140,9 @@ describe('the worker process: business metrics and health endpoint', () => {
   }, 180_000);
 
   afterAll(async () => {
+    if (sql && internetFacing !== undefined)
+      await sql`delete from project_to_security_attributes
+                where security_attribute_id = ${internetFacing} and project_id <> all(${linkedBefore}::bigint[])`;
     await worker?.stop();
     await connection?.close();
     await sql?.end({ timeout: 5 });
