@@ -9,7 +9,7 @@ import {
   type AttributeRef,
 } from '../../db/bulk-update/project-attributes';
 import type { Sql } from '../../db/sql';
-import { PROJECT_GONE_MESSAGE, UNAUTHORIZED_MESSAGE, planAttributeChange } from './attribute-rules';
+import { PROJECT_GONE_MESSAGE, UNAUTHORIZED_MESSAGE, failedOutcome, planAttributeChange } from './attribute-rules';
 import { errorMessageOf, isTransientError } from './transient-errors';
 
 export interface AppliedOutcome {
@@ -48,15 +48,7 @@ export async function applyToProject(
       if (existing.outcome) return { outcome: existing, appliedNow: false };
 
       const fail = async (message: string, details: string[], label?: { name: string; fullPath: string }) => ({
-        outcome: await recordProjectOutcome(tx, op.id, {
-          projectId,
-          outcome: 'failed',
-          errorCode: 'service_error',
-          errorMessage: message,
-          errorDetails: details,
-          entityName: label?.name ?? null,
-          entityFullPath: label?.fullPath || null,
-        }),
+        outcome: await recordProjectOutcome(tx, op.id, failedOutcome(projectId, message, details, label)),
         appliedNow: true,
       });
 

@@ -84,3 +84,21 @@ export function planAttributeChange(input: AttributeChangeInput): AttributeChang
 
   return { ok: true, add: toCreate.map((a) => a.id), remove: toDestroy.map((a) => a.id) };
 }
+
+/** A project's failed outcome as both evaluations (per project and per batch) record it: GitLab's service error. */
+export function failedOutcome(
+  projectId: number,
+  message: string,
+  details: string[],
+  label?: { name: string; fullPath: string },
+) {
+  return {
+    projectId,
+    outcome: 'failed' as const,
+    errorCode: 'service_error' as const,
+    errorMessage: message,
+    errorDetails: details,
+    entityName: label?.name ?? null,
+    entityFullPath: label?.fullPath || null,
+  };
+}

@@ -9,7 +9,7 @@ import {
 import { batchProjects, type Outcome, type ProjectOutcome } from '../../db/bulk-update/batches';
 import type { OperationRecord } from '../../db/bulk-update/operations';
 import type { Sql } from '../../db/sql';
-import { PROJECT_GONE_MESSAGE, UNAUTHORIZED_MESSAGE, planAttributeChange } from './attribute-rules';
+import { PROJECT_GONE_MESSAGE, UNAUTHORIZED_MESSAGE, failedOutcome, planAttributeChange } from './attribute-rules';
 import { applyToProject, newBatchCache } from './apply-to-project';
 import { isTransientError } from './transient-errors';
 
@@ -56,16 +56,7 @@ export async function decideBatch(sql: Sql, op: OperationRecord, batchNumber: nu
         message: string,
         details: string[],
         label?: { name: string; fullPath: string },
-      ) =>
-        decided.set(projectId, {
-          projectId,
-          outcome: 'failed',
-          errorCode: 'service_error',
-          errorMessage: message,
-          errorDetails: details,
-          entityName: label?.name ?? null,
-          entityFullPath: label?.fullPath || null,
-        });
+      ) => decided.set(projectId, failedOutcome(projectId, message, details, label));
       for (const projectId of pending) {
         const project = state.projects.get(projectId);
         if (!project) {
