@@ -8,6 +8,8 @@ import type { Sql } from '../db/sql';
 export interface Deps {
   config: Config;
   sql: Sql;
+  /** The destination instance an offline import writes (its activities get this pool, never `sql`). */
+  destinationSql: Sql;
   redis: Redis;
   s3: S3Client;
   mailer: Transporter;

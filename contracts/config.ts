@@ -79,6 +79,7 @@ const schema = z.object({
   TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: bool().optional(),
   TEMPORAL_TASK_QUEUE_EXPORT: z.string().trim().min(1, 'must not be empty').default('offline-export'),
   TEMPORAL_TASK_QUEUE_BULK_UPDATE: z.string().trim().min(1, 'must not be empty').default('security-bulk-update'),
+  TEMPORAL_TASK_QUEUE_IMPORT: z.string().trim().min(1, 'must not be empty').default('offline-import'),
   TEMPORAL_UI_PORT: port.default(8233),
   // The Web UI every printed link points at: a remote server's UI, or https://cloud.temporal.io for Temporal Cloud.
   // Unset: the local dev server's UI, http://127.0.0.1:<TEMPORAL_UI_PORT> (contracts/temporal.ts).
@@ -92,6 +93,13 @@ const schema = z.object({
     .trim()
     .regex(/^postgres(ql)?:\/\/.+/, 'must be a PostgreSQL URL such as postgres://postgres@127.0.0.1:5432/gitlab'),
   DATABASE_POOL_SIZE: positiveInt(100).default(10),
+  // The destination instance an offline import writes (the other side of the air gap). Unset: the database
+  // <DATABASE_URL's database>_destination on the same server, which the dev stack creates and migrates.
+  DESTINATION_DATABASE_URL: z
+    .string()
+    .trim()
+    .regex(/^postgres(ql)?:\/\/.+/, 'must be a PostgreSQL URL such as postgres://postgres@127.0.0.1:5432/gitlab')
+    .optional(),
   REDIS_URL: z
     .string()
     .trim()
@@ -151,6 +159,21 @@ const schema = z.object({
   EXPORT_CHUNKS_PER_RUN: positiveInt(700).default(200),
   // How long an export may take from its start to its completion; past it, the export fails (rows, email, purge).
   EXPORT_DEADLINE_MS: millis.default(7 * 24 * 60 * 60 * 1000),
+  // --- offline import (add import settings below this line) ---
+  // An import runs one child workflow (one activity) per chunk of entities, IMPORT_MAX_CONCURRENT_CHUNKS at once.
+  IMPORT_ENTITIES_PER_CHUNK: positiveInt(1000).default(20),
+  IMPORT_MAX_CONCURRENT_CHUNKS: positiveInt(100).default(3),
+  IMPORT_CHUNKS_PER_RUN: positiveInt(700).default(200),
+  // Relations a chunk imports at once; relations at once in one worker process across its chunks.
+  IMPORT_MAX_CONCURRENT_RELATIONS: positiveInt(100).default(8),
+  IMPORT_WORKER_CONCURRENT_RELATIONS: positiveInt(200).default(16),
+  IMPORT_CREDENTIALS_PURGE_DELAY_MS: millis.default(24 * 60 * 60 * 1000),
+  IMPORT_DEADLINE_MS: millis.default(7 * 24 * 60 * 60 * 1000),
+  // What one object of the bucket may be: its size, its size once gunzipped, records per NDJSON object, one line.
+  IMPORT_MAX_OBJECT_BYTES: positiveInt(Number.MAX_SAFE_INTEGER).default(5 * 1024 ** 3),
+  IMPORT_MAX_DECOMPRESSED_BYTES: positiveInt(Number.MAX_SAFE_INTEGER).default(25 * 1024 ** 3),
+  IMPORT_MAX_RECORDS_PER_BATCH: positiveInt(10_000_000).default(100_000),
+  IMPORT_MAX_LINE_BYTES: positiveInt(Number.MAX_SAFE_INTEGER).default(50 * 1024 ** 2),
   // --- bulk update (add bulk-update settings below this line) ---
   BULK_UPDATE_BATCH_SIZE: positiveInt(1000).default(50),
   BULK_UPDATE_MAX_CONCURRENT_BATCHES: positiveInt(500).default(10),
@@ -183,6 +206,9 @@ const schema = z.object({
   // public/uploads and shared/lfs-objects). Unset: <STACK_DATA_DIR>/storage/<database name>, so every database of
   // the dev stack and of the tests has storage of its own.
   STORAGE_PATH: z.string().trim().min(1).optional(),
+  // The destination instance's storage (the import writes repositories, uploads and LFS objects here). Unset:
+  // <STACK_DATA_DIR>/storage/<destination database name>.
+  DESTINATION_STORAGE_PATH: z.string().trim().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -204,6 +230,26 @@ export function storagePaths(config: Pick<Config, 'STORAGE_PATH' | 'STACK_DATA_D
   };
 }
 
+/** The destination database: DESTINATION_DATABASE_URL, or <database>_destination beside DATABASE_URL's. */
+export function destinationDatabaseUrl(config: Pick<Config, 'DATABASE_URL' | 'DESTINATION_DATABASE_URL'>): string {
+  if (config.DESTINATION_DATABASE_URL) return config.DESTINATION_DATABASE_URL;
+  const u = new URL(config.DATABASE_URL);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres';
+  u.pathname = `/${encodeURIComponent(`${database}_destination`)}`;
+  return u.toString();
+}
+
+/** The destination instance's file storage, laid out as the source's. */
+export function destinationStoragePaths(
+  config: Pick<Config, 'DATABASE_URL' | 'DESTINATION_DATABASE_URL' | 'DESTINATION_STORAGE_PATH' | 'STACK_DATA_DIR'>,
+): StoragePaths {
+  return storagePaths({
+    STORAGE_PATH: config.DESTINATION_STORAGE_PATH,
+    STACK_DATA_DIR: config.STACK_DATA_DIR,
+    DATABASE_URL: destinationDatabaseUrl(config),
+  });
+}
+
 /** GitLab's LFS layout under the LFS storage: <root>/<oid[0:2]>/<oid[2:4]>/<oid[4:]>. */
 export const lfsFilePath = (root: string, oid: string): string =>
   resolve(root, oid.slice(0, 2), oid.slice(2, 4), oid.slice(4));
@@ -216,6 +262,7 @@ export const SECRET_KEYS = [
   'SMTP_PASSWORD',
   'ENCRYPTION_KEY',
   'DATABASE_URL',
+  'DESTINATION_DATABASE_URL',
   'REDIS_URL',
 ] as const satisfies readonly (keyof Config)[];
 

@@ -1,4 +1,4 @@
-import { loadConfigOrExit } from '../contracts/config';
+import { destinationDatabaseUrl, loadConfigOrExit } from '../contracts/config';
 import { loadEnvFile } from '../contracts/env-file';
 import { chooseLogFormat, createLogger } from '../contracts/logger';
 import { migrate } from './migrate';
@@ -12,16 +12,19 @@ async function main(): Promise<void> {
     component: 'migrate',
     format: chooseLogFormat(config.LOG_FORMAT, process.stdout, config.NODE_ENV),
   });
-  const sql = createSql(config.DATABASE_URL, { max: 1, applicationName: 'gitlab-temporal-migrate' });
-  try {
-    const result = await migrate(sql);
-    log.info('migrations done', {
-      database: databaseName(config.DATABASE_URL),
-      applied: result.applied,
-      previouslyApplied: result.alreadyApplied,
-    });
-  } finally {
-    await sql.end({ timeout: 5 });
+  // The source instance and the destination an offline import writes: the same schema on both.
+  for (const url of [config.DATABASE_URL, destinationDatabaseUrl(config)]) {
+    const sql = createSql(url, { max: 1, applicationName: 'gitlab-temporal-migrate' });
+    try {
+      const result = await migrate(sql);
+      log.info('migrations done', {
+        database: databaseName(url),
+        applied: result.applied,
+        previouslyApplied: result.alreadyApplied,
+      });
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
   }
 }
 

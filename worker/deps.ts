@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Deps } from '../activities/deps';
 import { createSql } from '../db/sql';
-import type { Config } from '../contracts/config';
+import { destinationDatabaseUrl, type Config } from '../contracts/config';
 
 export type { Deps };
 
@@ -16,6 +16,14 @@ export function createDeps(config: Config, role: string): Deps {
   return {
     config,
     sql: createSql(config.DATABASE_URL, { max: pool, applicationName: `gitlab-temporal-${role}` }),
+    // postgres.js connects on first use: a process that never imports opens no connection to the destination.
+    destinationSql: createSql(destinationDatabaseUrl(config), {
+      max:
+        role === 'worker'
+          ? Math.max(config.DATABASE_POOL_SIZE, config.IMPORT_WORKER_CONCURRENT_RELATIONS + 5)
+          : config.DATABASE_POOL_SIZE,
+      applicationName: `gitlab-temporal-${role}-destination`,
+    }),
     redis: new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 3, enableAutoPipelining: true }),
     s3: createStackS3Client(config),
     mailer: createMailer(config),
@@ -46,5 +54,9 @@ export function createMailer(config: Config): Transporter {
 export async function closeDeps(deps: Deps): Promise<void> {
   deps.mailer.close();
   deps.s3.destroy();
-  await Promise.allSettled([deps.sql.end({ timeout: 10 }), deps.redis.quit()]);
+  await Promise.allSettled([
+    deps.sql.end({ timeout: 10 }),
+    deps.destinationSql.end({ timeout: 10 }),
+    deps.redis.quit(),
+  ]);
 }

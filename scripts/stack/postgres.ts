@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import type { Config } from '../../contracts/config';
+import { destinationDatabaseUrl, type Config } from '../../contracts/config';
 import { formatHostPort, isLoopback, tcpAnswers, urlHostPort } from './net';
 import { alive, run } from './process';
 import { errorMessage, type Probe, type Service } from './service';
@@ -46,6 +46,12 @@ export function postgresService(config: Config): Service {
   const maintenance = new URL(config.DATABASE_URL);
   maintenance.pathname = '/postgres';
   const cluster = debianCluster();
+  const databasesOnThisServer = (): string[] => {
+    const destination = new URL(destinationDatabaseUrl(config));
+    const sameServer = destination.host === url.host;
+    const destinationName = decodeURIComponent(destination.pathname.replace(/^\//, ''));
+    return sameServer && destinationName && destinationName !== database ? [database, destinationName] : [database];
+  };
 
   async function withSql<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
     const sql = postgres(maintenance.toString(), { max: 1, connect_timeout: 3, idle_timeout: 1, onnotice: () => {} });
@@ -114,18 +120,24 @@ export function postgresService(config: Config): Service {
       if (result.code !== 0) throw new Error(`pg_ctlcluster ${version} ${name} stop failed: ${result.output}`);
     },
 
+    // The source database and, on the same server, the destination an offline import writes (<database>_destination
+    // unless DESTINATION_DATABASE_URL names another one); `npm run migrate` migrates both.
     async prepare() {
       return withSql(async (sql) => {
-        const rows = await sql`select 1 from pg_database where datname = ${database}`;
-        if (rows.length > 0) return undefined;
-        try {
-          await sql`create database ${sql(database)}`;
-        } catch (err) {
-          // Another `up` (or a test run) created it in the meantime.
-          if ((err as { code?: string }).code === '42P04') return undefined;
-          throw new Error(`could not create database ${database}: ${errorMessage(err)}`);
+        const created: string[] = [];
+        for (const name of databasesOnThisServer()) {
+          const rows = await sql`select 1 from pg_database where datname = ${name}`;
+          if (rows.length > 0) continue;
+          try {
+            await sql`create database ${sql(name)}`;
+            created.push(name);
+          } catch (err) {
+            // Another `up` (or a test run) created it in the meantime.
+            if ((err as { code?: string }).code === '42P04') continue;
+            throw new Error(`could not create database ${name}: ${errorMessage(err)}`);
+          }
         }
-        return `created database ${database}`;
+        return created.length > 0 ? `created database ${created.join(', ')}` : undefined;
       });
     },
   };

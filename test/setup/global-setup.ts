@@ -3,7 +3,10 @@ import { createRunNamespace } from '../../scripts/stack/namespaces';
 import { migrate } from '../../db/migrate';
 import { seedInstance } from '../../db/seed/generate';
 import { createSql, databaseName, withDatabase } from '../../db/sql';
-import { loadConfig, storagePaths } from '../../contracts/config';
+import { destinationDatabaseUrl, destinationStoragePaths, loadConfig, storagePaths } from '../../contracts/config';
+import { seedDestination } from '../../db/seed/destination';
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { applyTestEnv } from './test-env';
 
 /** The instance every test file shares; tests that need other data create a database of their own. */
@@ -17,10 +20,15 @@ export default async function globalSetup(): Promise<void> {
   await stackUp(config);
 
   const name = databaseName(config.DATABASE_URL);
+  // The destination an offline import writes: <test database>_destination, recreated empty (users and the landing
+  // group only) with the same migrations.
+  const destinationUrl = destinationDatabaseUrl(config);
   const admin = createSql(withDatabase(config.DATABASE_URL, 'postgres'), { max: 1 });
   try {
-    await admin.unsafe(`drop database if exists "${name}" with (force)`);
-    await admin.unsafe(`create database "${name}"`);
+    for (const db of [name, databaseName(destinationUrl)]) {
+      await admin.unsafe(`drop database if exists "${db}" with (force)`);
+      await admin.unsafe(`create database "${db}"`);
+    }
   } finally {
     await admin.end({ timeout: 5 });
   }
@@ -36,4 +44,13 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await sql.end({ timeout: 5 });
   }
+  const destination = createSql(destinationUrl, { max: 2 });
+  try {
+    await migrate(destination);
+    await seedDestination(destination);
+  } finally {
+    await destination.end({ timeout: 5 });
+  }
+  // The destination's storage starts empty too: a repository left by an earlier run would be taken for an import's.
+  rmSync(resolve(destinationStoragePaths(config).repositories, '..'), { recursive: true, force: true });
 }
