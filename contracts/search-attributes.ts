@@ -53,6 +53,10 @@ export function keywordListWithin(
   return kept;
 }
 
+/** The offline import a workflow belongs to (bulk_imports.id), and its status name as GitLab prints it. */
+export const SA_OFFLINE_IMPORT_ID = defineSearchAttributeKey('OfflineImportId', SearchAttributeType.INT);
+export const SA_IMPORT_STATUS = defineSearchAttributeKey('ImportStatus', SearchAttributeType.KEYWORD);
+
 export const ALL_SEARCH_ATTRIBUTES = [
   SA_OFFLINE_EXPORT_ID,
   SA_BULK_OPERATION_ID,
@@ -61,4 +65,6 @@ export const ALL_SEARCH_ATTRIBUTES = [
   SA_PORTABLE_FULL_PATH,
   SA_EXPORT_STATUS,
   SA_PORTABLE_FULL_PATHS,
+  SA_OFFLINE_IMPORT_ID,
+  SA_IMPORT_STATUS,
 ] as const;
